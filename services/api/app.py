@@ -1,0 +1,55 @@
+"""The FastAPI application: engines are built in the lifespan, never at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from services.api.errors import install_error_handlers
+from services.api.health.router import router as health_router
+from services.api.idempotency import IdempotencyMiddleware
+from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from services.api.partners.router import router as partners_router
+from shared.config import Settings
+from shared.db import Database
+
+LARGE_BODY_PATHS = ("/v1/events/batch",)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = Database(
+            settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        )
+        app.state.draining = False
+        try:
+            yield
+        finally:
+            app.state.draining = True
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Renewal engine",
+        version="1.0.0",
+        summary="Keeps B2B contracts from being lost at renewal.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (health_router, partners_router):
+        app.include_router(router)
+    app.add_middleware(IdempotencyMiddleware, ttl=timedelta(hours=settings.idempotency_ttl_hours))
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=settings.max_body_bytes,
+        large_limit=settings.max_batch_body_bytes,
+        large_paths=LARGE_BODY_PATHS,
+    )
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,101 @@
+"""API keys: random, shown once, stored as SHA-256.
+
+`admin` implies `read` and `write`; `read` and `write` are independent, so a CRM that
+only pushes changes can hold a write-only key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.clock import utcnow
+from shared.enums import Scope
+from shared.models import ApiKey
+
+KEY_PREFIX = "rnw_"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_id: uuid.UUID
+    name: str
+    scopes: frozenset[Scope]
+
+    @property
+    def actor(self) -> str:
+        return str(self.key_id)
+
+    def allows(self, scope: Scope) -> bool:
+        return scope in self.scopes or Scope.ADMIN in self.scopes
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def parse_scopes(raw: Iterable[str]) -> frozenset[Scope]:
+    scopes = {part.strip() for part in raw if part.strip()}
+    unknown = scopes - {scope.value for scope in Scope}
+    if unknown or not scopes:
+        raise ValueError(
+            f"scopes must be a non-empty subset of read, write, admin (got {sorted(scopes)})"
+        )
+    return frozenset(Scope(scope) for scope in scopes)
+
+
+async def create_key(
+    session: AsyncSession, *, name: str, scopes: frozenset[Scope]
+) -> tuple[ApiKey, str]:
+    """Returns the row and the plain key, which is never stored and cannot be shown again."""
+    plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(
+        name=name,
+        prefix=plain[: len(KEY_PREFIX) + 6],
+        key_hash=hash_key(plain),
+        scopes=sorted(scope.value for scope in scopes),
+    )
+    session.add(row)
+    await session.flush()
+    return row, plain
+
+
+async def list_keys(session: AsyncSession) -> list[ApiKey]:
+    return list((await session.scalars(select(ApiKey).order_by(ApiKey.id))).all())
+
+
+async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:
+    row = await session.get(ApiKey, key_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        await session.flush()
+    return row
+
+
+async def count_active_keys(session: AsyncSession) -> int:
+    rows = await session.scalars(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)))
+    return len(rows.all())
+
+
+async def authenticate(session: AsyncSession, plain: str) -> Principal | None:
+    row = await session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(plain), ApiKey.revoked_at.is_(None))
+    )
+    if row is None:
+        return None
+    return Principal(key_id=row.id, name=row.name, scopes=frozenset(Scope(s) for s in row.scopes))
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

@@ -1,0 +1,67 @@
+"""Request dependencies: the unit of work, the caller, and the settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.auth.service import Principal, authenticate, bearer_token
+from services.api.errors import Forbidden, Unauthorized
+from shared.config import Settings
+from shared.db import Database
+from shared.enums import Scope
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent (the
+    dependency is function-scoped) so a failed commit can never answer 2xx."""
+    db = get_db(request)
+    factory = db.reader if request.method in _READ_METHODS else db.writer
+    async with factory() as session, session.begin():
+        yield session
+
+
+async def get_principal(request: Request) -> Principal:
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    async with get_db(request).read() as session:
+        principal = await authenticate(session, token)
+    if principal is None:
+        raise Unauthorized("the API key is unknown or revoked")
+    request.state.principal = principal
+    return principal
+
+
+def require(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not principal.allows(scope):
+            raise Forbidden(f"this route needs the '{scope}' scope")
+        return principal
+
+    return check
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Reader = Annotated[Principal, Depends(require(Scope.READ))]
+Writer = Annotated[Principal, Depends(require(Scope.WRITE))]
+Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]

@@ -1,0 +1,158 @@
+"""Domain errors and the one place that renders them as RFC 9457 problem+json.
+
+Services raise these; routers never build error responses by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+_log = structlog.get_logger("renewals.api")
+
+
+class DomainError(Exception):
+    status = 400
+    type = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class NotFound(DomainError):
+    status = 404
+    type = "not-found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    type = "conflict"
+    title = "Conflict"
+
+
+class DuplicateExternalId(Conflict):
+    type = "duplicate-external-id"
+    title = "External id already used"
+
+
+class InvalidInput(DomainError):
+    status = 422
+    type = "validation-error"
+    title = "Invalid input"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    type = "unauthorized"
+    title = "Missing or invalid API key"
+
+
+class Forbidden(DomainError):
+    status = 403
+    type = "forbidden"
+    title = "API key lacks the required scope"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    type = "payload-too-large"
+    title = "Request body too large"
+
+
+class IdempotencyMismatch(DomainError):
+    status = 422
+    type = "idempotency-key-reused"
+    title = "Idempotency-Key reused with a different request"
+
+
+class IdempotencyInFlight(DomainError):
+    status = 409
+    type = "idempotency-key-in-flight"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+def problem_type(slug: str) -> str:
+    return f"urn:renewals:problem:{slug}"
+
+
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem_type(slug),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_problem(error: DomainError) -> JSONResponse:
+    errors = [{"field": error.field, "message": error.detail}] if error.field else None
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return problem(
+        error.status, error.type, error.title, error.detail, errors=errors, headers=headers
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    """`("body", "end_date")` → `end_date`; `("body", 3, "data", "x")` → `[3].data.x`."""
+    parts = list(loc[1:] if loc and loc[0] in {"body", "query", "path", "header"} else loc)
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name or str(loc[0] if loc else "body")
+
+
+def validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
+    items = [
+        {"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
+        for err in errors
+    ]
+    detail = "; ".join(f"{item['field']}: {item['message']}" for item in items)
+    return problem(422, "validation-error", "Invalid input", detail, errors=items)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        return domain_problem(exc)
+
+    async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return validation_problem(list(exc.errors()))
+
+    async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail))
+
+    async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        _log.exception("unhandled_error", error=type(exc).__name__)
+        return problem(500, "internal-error", "Internal error", "The server failed unexpectedly")
+
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

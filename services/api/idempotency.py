@@ -1,0 +1,161 @@
+"""`Idempotency-Key` on every POST (DESIGN §5, IETF httpapi draft).
+
+Checked before routing and validation. The first request inserts an in-flight row; its
+response is stored when it completes and replayed to retries for 24 h. The same key with
+another body is 422; a retry while the first is still running is 409. Keys are scoped
+to the API key that sent them. A 5xx answer frees the key so the client may retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api.auth.service import authenticate, bearer_token
+from services.api.errors import (
+    IdempotencyInFlight,
+    IdempotencyMismatch,
+    InvalidInput,
+    domain_problem,
+)
+from services.api.middleware import header, replay
+from shared.clock import utcnow
+from shared.db import Database
+from shared.models import IdempotencyKey
+
+_NOT_STORED = frozenset({b"x-request-id", b"date", b"server"})
+
+
+def fingerprint(scope: Scope, body: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (scope["method"], scope["path"], scope.get("query_string", b"").decode()):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp, *, ttl: timedelta) -> None:
+        self.app = app
+        self.ttl = ttl
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = header(scope, b"idempotency-key") if scope["type"] == "http" else None
+        if key is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        if not 1 <= len(key) <= 255:
+            error = InvalidInput("must be 1 to 255 characters", field="Idempotency-Key")
+            await domain_problem(error)(scope, receive, send)
+            return
+        db: Database = scope["app"].state.db
+        token = bearer_token(header(scope, b"authorization"))
+        async with db.read() as session:
+            principal = await authenticate(session, token) if token else None
+        if principal is None:
+            await self.app(scope, receive, send)
+            return
+        body: bytes = scope.get("state", {}).get("raw_body", b"")
+        request_print = fingerprint(scope, body)
+        row = await self._claim(db, principal.key_id, key, request_print)
+        if row is not None:
+            await self._answer_existing(row, request_print, scope, receive, send)
+            return
+        await self._run_and_store(db, principal.key_id, key, scope, replay(body, receive), send)
+
+    async def _claim(
+        self, db: Database, api_key_id: Any, key: str, request_print: str
+    ) -> IdempotencyKey | None:
+        """Inserts the in-flight row and returns None, or returns the row already there."""
+        now = utcnow()
+        try:
+            async with db.transaction() as session:
+                existing = await session.scalar(
+                    select(IdempotencyKey).where(
+                        IdempotencyKey.api_key_id == api_key_id, IdempotencyKey.key == key
+                    )
+                )
+                if existing is not None and existing.expires_at > now:
+                    return existing
+                if existing is not None:
+                    await session.delete(existing)
+                    await session.flush()
+                session.add(
+                    IdempotencyKey(
+                        api_key_id=api_key_id,
+                        key=key,
+                        fingerprint=request_print,
+                        expires_at=now + self.ttl,
+                    )
+                )
+        except IntegrityError:
+            async with db.read() as session:
+                return await session.scalar(
+                    select(IdempotencyKey).where(
+                        IdempotencyKey.api_key_id == api_key_id, IdempotencyKey.key == key
+                    )
+                )
+        return None
+
+    async def _answer_existing(
+        self, row: IdempotencyKey, request_print: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        if row.fingerprint != request_print:
+            error: Exception = IdempotencyMismatch(
+                "this Idempotency-Key was first used with another request",
+                field="Idempotency-Key",
+            )
+        elif row.response_status is None:
+            error = IdempotencyInFlight("retry once the first request has completed")
+        else:
+            headers = [
+                (k.encode("latin-1"), v.encode("latin-1")) for k, v in row.response_headers or []
+            ]
+            headers.append((b"idempotent-replayed", b"true"))
+            await send(
+                {"type": "http.response.start", "status": row.response_status, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": row.response_body or b""})
+            return
+        assert isinstance(error, IdempotencyMismatch | IdempotencyInFlight)
+        await domain_problem(error)(scope, receive, send)
+
+    async def _run_and_store(
+        self, db: Database, api_key_id: Any, key: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        status = 500
+        headers: list[list[str]] = []
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers.extend(
+                    [bytes(k).decode("latin-1"), bytes(v).decode("latin-1")]
+                    for k, v in message.get("headers", [])
+                    if bytes(k).lower() not in _NOT_STORED
+                )
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            async with db.transaction() as session:
+                where = (IdempotencyKey.api_key_id == api_key_id, IdempotencyKey.key == key)
+                if status >= 500:
+                    await session.execute(delete(IdempotencyKey).where(*where))
+                else:
+                    row = await session.scalar(select(IdempotencyKey).where(*where))
+                    if row is not None:
+                        row.response_status = status
+                        row.response_headers = headers
+                        row.response_body = b"".join(chunks)

@@ -1,0 +1,125 @@
+"""ASGI middlewares: request ids, access logs and metrics; body size limits."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api.errors import PayloadTooLarge, domain_problem
+from shared.metrics import HTTP_DURATION, HTTP_REQUESTS
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_log = structlog.get_logger("renewals.api")
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class RequestContextMiddleware:
+    """Takes `X-Request-ID` (or makes one), echoes it, logs one line and records metrics
+    per request labelled by route template, never by raw path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = header(scope, b"x-request-id")
+        request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                elapsed = time.perf_counter() - started
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "unmatched"
+                labels = (scope["method"], template, str(status))
+                HTTP_REQUESTS.labels(*labels).inc()
+                HTTP_DURATION.labels(*labels).observe(elapsed)
+                _log.info(
+                    "request",
+                    method=scope["method"],
+                    route=template,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+
+
+class BodyLimitMiddleware:
+    """Reads the whole body up to the route's limit (413 past it, before any handler
+    runs) and replays it downstream, so later layers can hash it."""
+
+    def __init__(
+        self, app: ASGIApp, *, default_limit: int, large_limit: int, large_paths: Iterable[str]
+    ) -> None:
+        self.app = app
+        self.default_limit = default_limit
+        self.large_limit = large_limit
+        self.large_paths = tuple(large_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        limit = self.large_limit if path.startswith(self.large_paths) else self.default_limit
+        too_large = PayloadTooLarge(f"the body exceeds {limit} bytes")
+        declared = header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await domain_problem(too_large)(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await domain_problem(too_large)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        body = b"".join(chunks)
+        scope.setdefault("state", {})["raw_body"] = body
+        await self.app(scope, replay(body, receive), send)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def receive_again() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        message: dict[str, Any] = dict(await receive())
+        return message
+
+    return receive_again

@@ -1,0 +1,274 @@
+"""The checkpoint plan of one contract term (DESIGN §3.1).
+
+Boundaries the spec leaves open, decided here:
+
+- Pilot and trial rows exist only in term 1; later terms ignore the pilot and
+  trial dates they are given, so callers may pass the contract's fields as
+  they are.
+- A pilot needs both ``pilot_start`` and ``pilot_end`` (the review is planned
+  from the end); giving only one is invalid input.
+- The exemption of pilot and trial rows covers only "due before S". They are
+  still dropped when due after R, and by the lean plans: "keep only" lists the
+  rows that survive, and a pilot review is not among them.
+- A term is short when ``R - S`` is under 90 days, counted literally: a
+  quarterly term of 90 to 92 days gets the full plan.
+- budget_confirmation is moved before the drop rules run, so "before S" is
+  judged on the moved date; it is compared with renewal_outreach's computed due
+  date even when a lean plan drops the outreach itself.
+- An anniversary review is dropped when it lies within 30 days of the
+  mid-term review on either side (absolute distance, 30 inclusive).
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from services.renewal_worker.engine.dates import (
+    add_months,
+    fiscal_year_start,
+    renewal_outreach_due,
+)
+from services.renewal_worker.engine.types import CheckpointKind, Segment
+
+K = CheckpointKind
+
+SHORT_TERM_DAYS = 90
+ADOPTION_REVIEW_MIN_TERM_DAYS = 180
+MID_TERM_REVIEW_MIN_TERM_DAYS = 120
+ANNIVERSARY_MIN_DISTANCE_FROM_MID_TERM_DAYS = 30
+SHORT_PILOT_DAYS = 14
+SKIP_AFTER_DAYS = 14
+WINBACK_AFTER_MONTHS = 6
+
+OPENS_DAYS_BEFORE: dict[CheckpointKind, int] = {
+    K.PILOT_KICKOFF: 7,
+    K.PILOT_REVIEW: 7,
+    K.TRIAL_ENDING: 7,
+    K.KICKOFF: 7,
+    K.IMPLEMENTATION_CHECK: 7,
+    K.ADOPTION_REVIEW: 7,
+    K.MID_TERM_REVIEW: 7,
+    K.ANNIVERSARY_REVIEW: 7,
+    K.ONSITE_VISIT: 14,
+    K.BUDGET_CONFIRMATION: 30,
+    K.RENEWAL_OUTREACH: 14,
+    K.NOTICE_DEADLINE: 14,
+    K.RENEWAL_DUE: 0,
+    K.RENEWAL_OVERDUE: 0,
+    K.AUTO_RENEWAL: 0,
+    # Two weeks, like the other conversations that need a meeting booked.
+    K.WINBACK: 14,
+}
+
+PRE_START_KINDS = frozenset({K.PILOT_KICKOFF, K.PILOT_REVIEW, K.TRIAL_ENDING})
+"""Pilots and trials happen before S, so "due before S" does not drop them."""
+
+NEVER_SKIPPED_KINDS = frozenset({K.RENEWAL_OVERDUE, K.AUTO_RENEWAL})
+"""These act (escalate, renew) rather than remind, so they must fire even late."""
+
+SHORT_TERM_KINDS = frozenset(
+    {K.TRIAL_ENDING, K.NOTICE_DEADLINE, K.RENEWAL_DUE, K.RENEWAL_OVERDUE, K.AUTO_RENEWAL}
+)
+SELF_SERVE_KINDS = SHORT_TERM_KINDS | {K.RENEWAL_OUTREACH}
+
+
+@dataclass(frozen=True, slots=True)
+class TermPlanInput:
+    """Everything the plan of one term depends on, fixed when the term is planned.
+
+    The segment is the caller's: it depends on the account's other contracts
+    active on S, which the engine does not see here.
+    """
+
+    term_number: int
+    start: date
+    renewal: date
+    segment: Segment
+    fiscal_year_start_month: int
+    budget_lead_days: int
+    auto_renew: bool
+    notice_period_days: int
+    pilot_start: date | None = None
+    pilot_end: date | None = None
+    trial_end: date | None = None
+
+    def __post_init__(self) -> None:
+        # Invalid input must fail loudly here: a silently empty plan would lose a renewal.
+        if self.term_number < 1:
+            raise ValueError(f"term_number must be >= 1, got {self.term_number}")
+        if self.renewal <= self.start:
+            raise ValueError(f"renewal {self.renewal} must be after start {self.start}")
+        if not 1 <= self.fiscal_year_start_month <= 12:
+            raise ValueError(
+                f"fiscal_year_start_month must be 1..12, got {self.fiscal_year_start_month}"
+            )
+        if self.budget_lead_days < 0:
+            raise ValueError(f"budget_lead_days must be >= 0, got {self.budget_lead_days}")
+        if self.notice_period_days < 0:
+            raise ValueError(f"notice_period_days must be >= 0, got {self.notice_period_days}")
+        if (self.pilot_start is None) != (self.pilot_end is None):
+            raise ValueError("pilot_start and pilot_end must be given together")
+        if (
+            self.pilot_start is not None
+            and self.pilot_end is not None
+            and self.pilot_end < self.pilot_start
+        ):
+            raise ValueError(f"pilot_end {self.pilot_end} is before pilot_start {self.pilot_start}")
+
+    @property
+    def length_days(self) -> int:
+        return (self.renewal - self.start).days
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedCheckpoint:
+    kind: CheckpointKind
+    ordinal: int
+    due_date: date
+    opens_on: date
+
+
+def _checkpoint(kind: CheckpointKind, due: date, ordinal: int = 0) -> PlannedCheckpoint:
+    return PlannedCheckpoint(
+        kind=kind,
+        ordinal=ordinal,
+        due_date=due,
+        opens_on=due - timedelta(days=OPENS_DAYS_BEFORE[kind]),
+    )
+
+
+def is_short_term(start: date, renewal: date) -> bool:
+    """Monthly-style terms get only the renewal-date checkpoints."""
+    return (renewal - start).days < SHORT_TERM_DAYS
+
+
+def pilot_review_due(pilot_start: date, pilot_end: date) -> date:
+    """A week before a pilot ends, leaving time to act on the verdict.
+
+    A pilot under two weeks has no such week to spare, so the review moves to
+    its middle, but never onto the kickoff itself.
+    """
+    length = (pilot_end - pilot_start).days
+    if length >= SHORT_PILOT_DAYS:
+        return pilot_end - timedelta(days=7)
+    kickoff = pilot_start + timedelta(days=3)
+    return max(pilot_start + timedelta(days=length // 2), kickoff + timedelta(days=1))
+
+
+def budget_confirmation_due(inp: TermPlanInput) -> date | None:
+    """The day the customer's budget for the renewal is fixed, or None when moot.
+
+    A budget fixed before the term began is confirmed at the kickoff, the
+    first chance to ask. One fixed on or after the outreach is left to the
+    outreach, which then covers the budget.
+    """
+    fixed_on = fiscal_year_start(inp.renewal, inp.fiscal_year_start_month) - timedelta(
+        days=inp.budget_lead_days
+    )
+    kickoff = inp.start + timedelta(days=3)
+    due = max(fixed_on, kickoff)
+    if due >= renewal_outreach_due(inp.renewal, inp.notice_period_days):
+        return None
+    return due
+
+
+def _pilot_and_trial_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
+    if inp.term_number != 1:
+        return []
+    rows: list[PlannedCheckpoint] = []
+    if inp.pilot_start is not None and inp.pilot_end is not None:
+        rows.append(_checkpoint(K.PILOT_KICKOFF, inp.pilot_start + timedelta(days=3)))
+        rows.append(_checkpoint(K.PILOT_REVIEW, pilot_review_due(inp.pilot_start, inp.pilot_end)))
+    if inp.trial_end is not None:
+        rows.append(_checkpoint(K.TRIAL_ENDING, inp.trial_end - timedelta(days=7)))
+    return rows
+
+
+def _anniversary_rows(inp: TermPlanInput, mid_term: date | None) -> list[PlannedCheckpoint]:
+    limit = add_months(inp.renewal, -6)
+    rows: list[PlannedCheckpoint] = []
+    k = 1
+    while (due := add_months(inp.start, 12 * k)) < limit:
+        near_mid_term = (
+            mid_term is not None
+            and abs((due - mid_term).days) <= ANNIVERSARY_MIN_DISTANCE_FROM_MID_TERM_DAYS
+        )
+        if not near_mid_term:
+            rows.append(_checkpoint(K.ANNIVERSARY_REVIEW, due, ordinal=k))
+        k += 1
+    return rows
+
+
+def _onsite_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
+    if inp.segment is not Segment.ENTERPRISE:
+        return []
+    limit = add_months(inp.renewal, -2)
+    rows: list[PlannedCheckpoint] = []
+    k = 0
+    while (due := add_months(inp.start, 2 + 6 * k)) < limit:
+        rows.append(_checkpoint(K.ONSITE_VISIT, due, ordinal=k))
+        k += 1
+    return rows
+
+
+def _table_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
+    s, r, length = inp.start, inp.renewal, inp.length_days
+    rows = _pilot_and_trial_rows(inp)
+    rows.append(_checkpoint(K.KICKOFF, s + timedelta(days=3)))
+    if inp.term_number == 1:
+        rows.append(_checkpoint(K.IMPLEMENTATION_CHECK, s + timedelta(days=30)))
+        if length >= ADOPTION_REVIEW_MIN_TERM_DAYS:
+            rows.append(_checkpoint(K.ADOPTION_REVIEW, s + timedelta(days=90)))
+    mid_term: date | None = None
+    if length >= MID_TERM_REVIEW_MIN_TERM_DAYS:
+        mid_term = s + timedelta(days=length // 2)
+        rows.append(_checkpoint(K.MID_TERM_REVIEW, mid_term))
+    rows.extend(_anniversary_rows(inp, mid_term))
+    rows.extend(_onsite_rows(inp))
+    if (budget := budget_confirmation_due(inp)) is not None:
+        rows.append(_checkpoint(K.BUDGET_CONFIRMATION, budget))
+    rows.append(_checkpoint(K.RENEWAL_OUTREACH, renewal_outreach_due(r, inp.notice_period_days)))
+    if inp.notice_period_days > 0:
+        rows.append(_checkpoint(K.NOTICE_DEADLINE, r - timedelta(days=inp.notice_period_days)))
+    if inp.auto_renew:
+        rows.append(_checkpoint(K.AUTO_RENEWAL, r))
+    else:
+        rows.append(_checkpoint(K.RENEWAL_DUE, r - timedelta(days=14)))
+        rows.append(_checkpoint(K.RENEWAL_OVERDUE, r + timedelta(days=1)))
+    return rows
+
+
+def _kept(row: PlannedCheckpoint, inp: TermPlanInput) -> bool:
+    if row.due_date < inp.start and row.kind not in PRE_START_KINDS:
+        return False
+    if row.due_date > inp.renewal and row.kind is not K.RENEWAL_OVERDUE:
+        return False
+    if is_short_term(inp.start, inp.renewal) and row.kind not in SHORT_TERM_KINDS:
+        return False
+    return not (inp.segment is Segment.SELF_SERVE and row.kind not in SELF_SERVE_KINDS)
+
+
+def plan_term(inp: TermPlanInput) -> list[PlannedCheckpoint]:
+    """Every checkpoint of the term, after the drop rules, in date order.
+
+    The result depends on the input only, so re-planning after a change yields
+    the same identities (kind, ordinal) and lets the caller move checkpoints
+    instead of recreating them.
+    """
+    rows = [row for row in _table_rows(inp) if _kept(row, inp)]
+    return sorted(rows, key=lambda c: (c.due_date, c.kind, c.ordinal))
+
+
+def skipped_at_creation(checkpoint: PlannedCheckpoint, event_date: date) -> bool:
+    """Whether a checkpoint is already too old to act on when the plan is made.
+
+    Importing a contract mid-term must not flood the owner with stale tasks,
+    but renewal_overdue and auto_renewal still have to happen.
+    """
+    if checkpoint.kind in NEVER_SKIPPED_KINDS:
+        return False
+    return (event_date - checkpoint.due_date).days > SKIP_AFTER_DAYS
+
+
+def winback_checkpoint(churned_on: date) -> PlannedCheckpoint:
+    """Six months after a churn, long enough for the customer's situation to change."""
+    return _checkpoint(K.WINBACK, add_months(churned_on, WINBACK_AFTER_MONTHS))

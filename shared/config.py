@@ -1,0 +1,59 @@
+"""All settings of the service, read once from `RENEWALS_*` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class EventBus(StrEnum):
+    DATABASE = "database"
+    KAFKA = "kafka"
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RENEWALS_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./renewals.db"
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.JSON
+    event_bus: EventBus = EventBus.DATABASE
+    event_retention_days: int = Field(default=7, ge=1)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    scheduler_interval_seconds: float = Field(default=60, ge=0)
+    worker_poll_seconds: float = Field(default=0.2, gt=0)
+    worker_batch_size: int = Field(default=100, ge=1, le=10_000)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    retention_excluded_reasons: Annotated[list[str], NoDecode] = ["business_closed"]
+    arr_per_manager: int = Field(default=2_000_000, ge=1)
+
+    @field_validator("retention_excluded_reasons", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own `Settings` instead of calling this."""
+    return Settings()

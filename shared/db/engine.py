@@ -1,0 +1,93 @@
+"""Engines and sessions for both dialects.
+
+SQLite gets WAL, foreign keys and a busy timeout on every connection, and write
+transactions start with `BEGIN IMMEDIATE` so two writers queue on the lock instead of
+failing with "database is locked" when a read transaction tries to upgrade. Reads use a
+second engine with plain deferred transactions so they never wait for writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+
+def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncEngine:
+    engine = create_async_engine(url)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def create_engine(url: str, *, immediate: bool = True, busy_timeout_ms: int = 5000) -> AsyncEngine:
+    """One engine per URL; `immediate` only matters on SQLite."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url, immediate=immediate, busy_timeout_ms=busy_timeout_ms)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def create_unpooled_engine(url: str) -> AsyncEngine:
+    """For short-lived tools (migrations, CLI commands) that must not keep connections."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url, immediate=True, busy_timeout_ms=5000)
+    return create_async_engine(url, poolclass=NullPool)
+
+
+class Database:
+    """The writer and reader session factories of one database."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 5000) -> None:
+        self.url = url
+        self.dialect = make_url(url).get_backend_name()
+        self.engine = create_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
+        self.read_engine = (
+            create_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
+            if self.dialect == "sqlite"
+            else self.engine
+        )
+        self.writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write unit of work: commits on success, rolls back on any error."""
+        async with self.writer() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.reader() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

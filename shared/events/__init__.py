@@ -1,0 +1,1 @@
+"""CloudEvents: types, streams and the transactional outbox."""

@@ -1,0 +1,31 @@
+"""ORM models, imported by both services and by the migrations."""
+
+from shared.models.accounts import Account
+from shared.models.api_keys import ApiKey
+from shared.models.checkpoints import Checkpoint
+from shared.models.contracts import Contract, ContractTerm
+from shared.models.external_refs import ExternalRef
+from shared.models.goals import Goal
+from shared.models.idempotency import IdempotencyKey
+from shared.models.outbox import InboxKey, OutboxEvent
+from shared.models.partners import Partner
+from shared.models.stakeholders import Stakeholder
+from shared.models.tasks import Task
+from shared.models.usage import UsageReport
+
+__all__ = [
+    "Account",
+    "ApiKey",
+    "Checkpoint",
+    "Contract",
+    "ContractTerm",
+    "ExternalRef",
+    "Goal",
+    "IdempotencyKey",
+    "InboxKey",
+    "OutboxEvent",
+    "Partner",
+    "Stakeholder",
+    "Task",
+    "UsageReport",
+]

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db.base import Base
+from shared.db.types import UTCDateTime
+from shared.models._columns import IdMixin, TimestampMixin
+
+
+class Task(IdMixin, TimestampMixin, Base):
+    """Work for an account manager. `dedupe_key` is deterministic, so redelivered events
+    can never create a second task for the same reason."""
+
+    __tablename__ = "tasks"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("contracts.id"), index=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("accounts.id"), index=True)
+    partner_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("partners.id"), index=True
+    )
+    checkpoint_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("checkpoints.id"))
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    priority: Mapped[str] = mapped_column(String(8))
+    owner: Mapped[str | None] = mapped_column(String(320), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status_reason: Mapped[str | None] = mapped_column(String(300))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    source_event_id: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from tests.support.api import Harness, open_harness
+from tests.support.databases import PostgresTemplates, SqliteTemplates
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplates:
+    return SqliteTemplates(Path(tmp_path_factory.mktemp("sqlite")))
+
+
+@pytest.fixture(scope="session")
+def postgres_templates() -> Iterator[PostgresTemplates]:
+    templates = PostgresTemplates()
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(
+    request: pytest.FixtureRequest,
+) -> Iterator[str]:
+    """A fresh migrated database per test, on each backend."""
+    templates: SqliteTemplates | PostgresTemplates = request.getfixturevalue(
+        f"{request.param}_templates"
+    )
+    url = templates.clone()
+    yield url
+    templates.drop(url)
+
+
+@pytest.fixture
+async def api(db_url: str) -> AsyncIterator[Harness]:
+    async with open_harness(db_url) as harness:
+        yield harness

@@ -1,0 +1,74 @@
+"""The app under test, called in-process through httpx's ASGI transport."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from services.api.app import create_app
+from services.api.auth.service import create_key, parse_scopes
+from shared.config import Settings
+from shared.db import Database
+from shared.db.base import Base
+from shared.models import OutboxEvent
+
+
+@dataclass
+class Harness:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: Settings
+
+    @property
+    def db(self) -> Database:
+        db: Database = self.app.state.db
+        return db
+
+    async def new_key(self, scopes: str, name: str = "test") -> str:
+        async with self.db.transaction() as session:
+            _, plain = await create_key(session, name=name, scopes=parse_scopes(scopes.split(",")))
+        return plain
+
+    def as_key(self, key: str | None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://test", headers=headers
+        )
+
+    async def count(self, model: type[Base]) -> int:
+        async with self.db.read() as session:
+            return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+    async def events(self, type_prefix: str = "") -> list[dict[str, Any]]:
+        async with self.db.read() as session:
+            rows = await session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.type.startswith(type_prefix))
+                .order_by(OutboxEvent.id)
+            )
+            return [row.event for row in rows]
+
+
+def test_settings(db_url: str, **overrides: Any) -> Settings:
+    return Settings(database_url=db_url, **overrides)
+
+
+@asynccontextmanager
+async def open_harness(db_url: str, **overrides: Any) -> AsyncIterator[Harness]:
+    settings = test_settings(db_url, **overrides)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with app.state.db.transaction() as session:
+            _, plain = await create_key(session, name="admin", scopes=parse_scopes(["admin"]))
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://test",
+            headers={"Authorization": f"Bearer {plain}"},
+        ) as client:
+            yield Harness(app=app, client=client, settings=settings)
