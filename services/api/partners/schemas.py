@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-
 from typing import ClassVar
 
 from services.api.schemas import InputModel, Name, OutputModel, UpdateModel
