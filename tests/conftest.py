@@ -44,6 +44,17 @@ def db_url(
     templates.drop(url)
 
 
+@pytest.fixture(params=BACKENDS)
+def empty_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database with no tables, on each backend."""
+    templates: SqliteTemplates | PostgresTemplates = request.getfixturevalue(
+        f"{request.param}_templates"
+    )
+    url = templates.empty()
+    yield url
+    templates.drop(url)
+
+
 @pytest.fixture
 async def api(db_url: str) -> AsyncIterator[Harness]:
     async with open_harness(db_url) as harness:

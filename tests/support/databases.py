@@ -58,6 +58,9 @@ class SqliteTemplates:
         self.template = root / "template.db"
         asyncio.run(upgrade(f"sqlite+aiosqlite:///{self.template}"))
 
+    def empty(self) -> str:
+        return f"sqlite+aiosqlite:///{self.root / uuid.uuid4().hex}.db"
+
     def clone(self) -> str:
         path = self.root / f"{uuid.uuid4().hex}.db"
         shutil.copyfile(self.template, path)
@@ -85,10 +88,16 @@ class PostgresTemplates:
         return make_url(self.base_url).set(database=database).render_as_string(hide_password=False)
 
     def clone(self) -> str:
+        return self._create(f'TEMPLATE "{self.template}"')
+
+    def empty(self) -> str:
+        return self._create("")
+
+    def _create(self, template_clause: str) -> str:
         if self.error is not None:
             unavailable("Postgres", self.error)
         name = f"renewals_t_{uuid.uuid4().hex[:16]}"
-        asyncio.run(_admin(self.base_url, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        asyncio.run(_admin(self.base_url, f'CREATE DATABASE "{name}" {template_clause}'))
         return self._url(name)
 
     def drop(self, url: str) -> None:

@@ -1,0 +1,92 @@
+"""Every route under /v1 demands a key, and the right scope for what it does."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from services.api.app import create_app
+from services.api.auth.service import hash_key, revoke_key
+from shared.config import Settings
+from shared.models import ApiKey
+from tests.support.api import Harness
+
+
+def _routes() -> list[tuple[str, str]]:
+    """Every operation the OpenAPI document publishes under /v1 (webhooks sign instead)."""
+    paths = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:")).openapi()["paths"]
+    return sorted(
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if path.startswith("/v1/") and not path.startswith("/v1/webhooks/")
+        for method in operations
+    )
+
+
+ROUTES = _routes()
+
+
+def _needed(method: str, path: str) -> str:
+    if path.startswith("/v1/admin/"):
+        return "admin"
+    return "read" if method == "GET" else "write"
+
+
+def _wrong_for(needed: str) -> str:
+    return {"read": "write", "write": "read", "admin": "read,write"}[needed]
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+
+
+def test_the_route_table_is_not_empty() -> None:
+    assert len(ROUTES) >= 3
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
+async def test_route_requires_a_key_and_its_scope(api: Harness, method: str, path: str) -> None:
+    needed = _needed(method, path)
+    url = _concrete(path)
+    body = {} if method in {"POST", "PATCH", "PUT"} else None
+
+    async with api.as_key(None) as anonymous:
+        response = await anonymous.request(method, url, json=body)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"] == "Bearer"
+
+    async with api.as_key("rnw_not-a-real-key") as unknown:
+        assert (await unknown.request(method, url, json=body)).status_code == 401
+
+    async with api.as_key(await api.new_key(_wrong_for(needed))) as wrong:
+        response = await wrong.request(method, url, json=body)
+    assert response.status_code == 403, response.text
+    assert needed in response.json()["detail"]
+
+    async with api.as_key(await api.new_key(needed)) as right:
+        response = await right.request(method, url, json=body)
+    assert response.status_code not in {401, 403}, response.text
+
+
+async def test_a_revoked_key_is_refused(api: Harness) -> None:
+    key = await api.new_key("read")
+    async with api.as_key(key) as client:
+        assert (await client.get("/v1/partners")).status_code == 200
+        async with api.db.transaction() as session:
+            row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+            assert row is not None
+            await revoke_key(session, row.id)
+        assert (await client.get("/v1/partners")).status_code == 401
+
+
+async def test_keys_are_stored_only_as_hashes(api: Harness) -> None:
+    key = await api.new_key("read")
+    async with api.db.read() as session:
+        rows = (await session.scalars(select(ApiKey))).all()
+    assert all(key not in (row.key_hash, row.prefix, row.name) for row in rows)
+    assert any(row.key_hash == hashlib.sha256(key.encode()).hexdigest() for row in rows)
