@@ -19,12 +19,14 @@ from services.renewal_worker.engine.plan import (
     skipped_at_creation,
     winback_checkpoint,
 )
+from services.renewal_worker.engine.playbooks import TASK_KINDS, TaskContext, render_task
 from services.renewal_worker.engine.priority import task_priority
 from services.renewal_worker.engine.segments import segment_for
 from services.renewal_worker.engine.stage import stage_for
 from services.renewal_worker.engine.types import CheckpointKind, Priority, Segment, Stage
 
 __all__ = [
+    "TASK_KINDS",
     "CheckpointKind",
     "Health",
     "HealthInput",
@@ -33,12 +35,14 @@ __all__ = [
     "Priority",
     "Segment",
     "Stage",
+    "TaskContext",
     "TermPlanInput",
     "add_months",
     "band_for",
     "compute_health",
     "fiscal_year_start",
     "plan_term",
+    "render_task",
     "renewal_outreach_due",
     "segment_for",
     "skipped_at_creation",

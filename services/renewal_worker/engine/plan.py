@@ -29,7 +29,7 @@ from services.renewal_worker.engine.dates import (
 )
 from services.renewal_worker.engine.types import CheckpointKind, Segment
 
-K = CheckpointKind
+_K = CheckpointKind
 
 SHORT_TERM_DAYS = 90
 ADOPTION_REVIEW_MIN_TERM_DAYS = 180
@@ -40,35 +40,35 @@ SKIP_AFTER_DAYS = 14
 WINBACK_AFTER_MONTHS = 6
 
 OPENS_DAYS_BEFORE: dict[CheckpointKind, int] = {
-    K.PILOT_KICKOFF: 7,
-    K.PILOT_REVIEW: 7,
-    K.TRIAL_ENDING: 7,
-    K.KICKOFF: 7,
-    K.IMPLEMENTATION_CHECK: 7,
-    K.ADOPTION_REVIEW: 7,
-    K.MID_TERM_REVIEW: 7,
-    K.ANNIVERSARY_REVIEW: 7,
-    K.ONSITE_VISIT: 14,
-    K.BUDGET_CONFIRMATION: 30,
-    K.RENEWAL_OUTREACH: 14,
-    K.NOTICE_DEADLINE: 14,
-    K.RENEWAL_DUE: 0,
-    K.RENEWAL_OVERDUE: 0,
-    K.AUTO_RENEWAL: 0,
+    _K.PILOT_KICKOFF: 7,
+    _K.PILOT_REVIEW: 7,
+    _K.TRIAL_ENDING: 7,
+    _K.KICKOFF: 7,
+    _K.IMPLEMENTATION_CHECK: 7,
+    _K.ADOPTION_REVIEW: 7,
+    _K.MID_TERM_REVIEW: 7,
+    _K.ANNIVERSARY_REVIEW: 7,
+    _K.ONSITE_VISIT: 14,
+    _K.BUDGET_CONFIRMATION: 30,
+    _K.RENEWAL_OUTREACH: 14,
+    _K.NOTICE_DEADLINE: 14,
+    _K.RENEWAL_DUE: 0,
+    _K.RENEWAL_OVERDUE: 0,
+    _K.AUTO_RENEWAL: 0,
     # Two weeks, like the other conversations that need a meeting booked.
-    K.WINBACK: 14,
+    _K.WINBACK: 14,
 }
 
-PRE_START_KINDS = frozenset({K.PILOT_KICKOFF, K.PILOT_REVIEW, K.TRIAL_ENDING})
+PRE_START_KINDS = frozenset({_K.PILOT_KICKOFF, _K.PILOT_REVIEW, _K.TRIAL_ENDING})
 """Pilots and trials happen before S, so "due before S" does not drop them."""
 
-NEVER_SKIPPED_KINDS = frozenset({K.RENEWAL_OVERDUE, K.AUTO_RENEWAL})
+NEVER_SKIPPED_KINDS = frozenset({_K.RENEWAL_OVERDUE, _K.AUTO_RENEWAL})
 """These act (escalate, renew) rather than remind, so they must fire even late."""
 
 SHORT_TERM_KINDS = frozenset(
-    {K.TRIAL_ENDING, K.NOTICE_DEADLINE, K.RENEWAL_DUE, K.RENEWAL_OVERDUE, K.AUTO_RENEWAL}
+    {_K.TRIAL_ENDING, _K.NOTICE_DEADLINE, _K.RENEWAL_DUE, _K.RENEWAL_OVERDUE, _K.AUTO_RENEWAL}
 )
-SELF_SERVE_KINDS = SHORT_TERM_KINDS | {K.RENEWAL_OUTREACH}
+SELF_SERVE_KINDS = SHORT_TERM_KINDS | {_K.RENEWAL_OUTREACH}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +137,12 @@ def _checkpoint(kind: CheckpointKind, due: date, ordinal: int = 0) -> PlannedChe
 
 
 def is_short_term(start: date, renewal: date) -> bool:
-    """Monthly-style terms get only the renewal-date checkpoints."""
-    return (renewal - start).days < SHORT_TERM_DAYS
+    """Monthly and quarterly terms get only the renewal-date checkpoints.
+
+    DESIGN names quarterly terms among those "shorter than 90 days", but a calendar
+    quarter lasts 89 to 92 days; any term of at most three calendar months counts.
+    """
+    return (renewal - start).days < SHORT_TERM_DAYS or renewal <= add_months(start, 3)
 
 
 def pilot_review_due(pilot_start: date, pilot_end: date) -> date:
@@ -176,10 +180,10 @@ def _pilot_and_trial_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
         return []
     rows: list[PlannedCheckpoint] = []
     if inp.pilot_start is not None and inp.pilot_end is not None:
-        rows.append(_checkpoint(K.PILOT_KICKOFF, inp.pilot_start + timedelta(days=3)))
-        rows.append(_checkpoint(K.PILOT_REVIEW, pilot_review_due(inp.pilot_start, inp.pilot_end)))
+        rows.append(_checkpoint(_K.PILOT_KICKOFF, inp.pilot_start + timedelta(days=3)))
+        rows.append(_checkpoint(_K.PILOT_REVIEW, pilot_review_due(inp.pilot_start, inp.pilot_end)))
     if inp.trial_end is not None:
-        rows.append(_checkpoint(K.TRIAL_ENDING, inp.trial_end - timedelta(days=7)))
+        rows.append(_checkpoint(_K.TRIAL_ENDING, inp.trial_end - timedelta(days=7)))
     return rows
 
 
@@ -193,7 +197,7 @@ def _anniversary_rows(inp: TermPlanInput, mid_term: date | None) -> list[Planned
             and abs((due - mid_term).days) <= ANNIVERSARY_MIN_DISTANCE_FROM_MID_TERM_DAYS
         )
         if not near_mid_term:
-            rows.append(_checkpoint(K.ANNIVERSARY_REVIEW, due, ordinal=k))
+            rows.append(_checkpoint(_K.ANNIVERSARY_REVIEW, due, ordinal=k))
         k += 1
     return rows
 
@@ -205,7 +209,7 @@ def _onsite_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
     rows: list[PlannedCheckpoint] = []
     k = 0
     while (due := add_months(inp.start, 2 + 6 * k)) < limit:
-        rows.append(_checkpoint(K.ONSITE_VISIT, due, ordinal=k))
+        rows.append(_checkpoint(_K.ONSITE_VISIT, due, ordinal=k))
         k += 1
     return rows
 
@@ -213,34 +217,34 @@ def _onsite_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
 def _table_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
     s, r, length = inp.start, inp.renewal, inp.length_days
     rows = _pilot_and_trial_rows(inp)
-    rows.append(_checkpoint(K.KICKOFF, s + timedelta(days=3)))
+    rows.append(_checkpoint(_K.KICKOFF, s + timedelta(days=3)))
     if inp.term_number == 1:
-        rows.append(_checkpoint(K.IMPLEMENTATION_CHECK, s + timedelta(days=30)))
+        rows.append(_checkpoint(_K.IMPLEMENTATION_CHECK, s + timedelta(days=30)))
         if length >= ADOPTION_REVIEW_MIN_TERM_DAYS:
-            rows.append(_checkpoint(K.ADOPTION_REVIEW, s + timedelta(days=90)))
+            rows.append(_checkpoint(_K.ADOPTION_REVIEW, s + timedelta(days=90)))
     mid_term: date | None = None
     if length >= MID_TERM_REVIEW_MIN_TERM_DAYS:
         mid_term = s + timedelta(days=length // 2)
-        rows.append(_checkpoint(K.MID_TERM_REVIEW, mid_term))
+        rows.append(_checkpoint(_K.MID_TERM_REVIEW, mid_term))
     rows.extend(_anniversary_rows(inp, mid_term))
     rows.extend(_onsite_rows(inp))
     if (budget := budget_confirmation_due(inp)) is not None:
-        rows.append(_checkpoint(K.BUDGET_CONFIRMATION, budget))
-    rows.append(_checkpoint(K.RENEWAL_OUTREACH, renewal_outreach_due(r, inp.notice_period_days)))
+        rows.append(_checkpoint(_K.BUDGET_CONFIRMATION, budget))
+    rows.append(_checkpoint(_K.RENEWAL_OUTREACH, renewal_outreach_due(r, inp.notice_period_days)))
     if inp.notice_period_days > 0:
-        rows.append(_checkpoint(K.NOTICE_DEADLINE, r - timedelta(days=inp.notice_period_days)))
+        rows.append(_checkpoint(_K.NOTICE_DEADLINE, r - timedelta(days=inp.notice_period_days)))
     if inp.auto_renew:
-        rows.append(_checkpoint(K.AUTO_RENEWAL, r))
+        rows.append(_checkpoint(_K.AUTO_RENEWAL, r))
     else:
-        rows.append(_checkpoint(K.RENEWAL_DUE, r - timedelta(days=14)))
-        rows.append(_checkpoint(K.RENEWAL_OVERDUE, r + timedelta(days=1)))
+        rows.append(_checkpoint(_K.RENEWAL_DUE, r - timedelta(days=14)))
+        rows.append(_checkpoint(_K.RENEWAL_OVERDUE, r + timedelta(days=1)))
     return rows
 
 
 def _kept(row: PlannedCheckpoint, inp: TermPlanInput) -> bool:
     if row.due_date < inp.start and row.kind not in PRE_START_KINDS:
         return False
-    if row.due_date > inp.renewal and row.kind is not K.RENEWAL_OVERDUE:
+    if row.due_date > inp.renewal and row.kind is not _K.RENEWAL_OVERDUE:
         return False
     if is_short_term(inp.start, inp.renewal) and row.kind not in SHORT_TERM_KINDS:
         return False
@@ -271,4 +275,4 @@ def skipped_at_creation(checkpoint: PlannedCheckpoint, event_date: date) -> bool
 
 def winback_checkpoint(churned_on: date) -> PlannedCheckpoint:
     """Six months after a churn, long enough for the customer's situation to change."""
-    return _checkpoint(K.WINBACK, add_months(churned_on, WINBACK_AFTER_MONTHS))
+    return _checkpoint(_K.WINBACK, add_months(churned_on, WINBACK_AFTER_MONTHS))

@@ -102,7 +102,7 @@ def test_fiscal_year_start_boundaries(on: date, expected: date) -> None:
 
 @pytest.mark.parametrize("start_month", [0, 13, -1])
 def test_fiscal_year_start_rejects_months_outside_1_to_12(start_month: int) -> None:
-    with pytest.raises(ValueError, match="1..12"):
+    with pytest.raises(ValueError, match=r"1\.\.12"):
         fiscal_year_start(date(2027, 3, 15), start_month)
 
 

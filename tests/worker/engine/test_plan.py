@@ -194,8 +194,8 @@ def test_budget_fixed_on_or_before_kickoff_moves_to_kickoff(lead: int, expected:
         pytest.param({"fiscal_year_start_month": 2, "budget_lead_days": 18}, True, id="day-before"),
         pytest.param({"fiscal_year_start_month": 2, "budget_lead_days": 17}, False, id="same-day"),
         pytest.param({"fiscal_year_start_month": 3, "budget_lead_days": 0}, False, id="after"),
-        pytest.param({"notice_period_days": 134}, True, id="notice-outreach-day-after-budget"),
-        pytest.param({"notice_period_days": 135}, False, id="notice-outreach-on-budget-day"),
+        pytest.param({"notice_period_days": 132}, True, id="notice-outreach-day-after-budget"),
+        pytest.param({"notice_period_days": 133}, False, id="notice-outreach-on-budget-day"),
     ],
 )
 def test_budget_confirmation_dropped_on_or_after_outreach(
@@ -220,16 +220,9 @@ TERM_LENGTHS: list[Any] = [
         id="1-month",
     ),
     pytest.param(
-        # 92 days: not shorter than 90, so a quarterly term can get the full plan.
+        # 92 days, but a calendar quarter: quarterly terms get the lean plan too.
         d("2026-06-15"),
-        [
-            (K.BUDGET_CONFIRMATION, 0, d("2026-03-18")),
-            (K.KICKOFF, 0, d("2026-03-18")),
-            (K.IMPLEMENTATION_CHECK, 0, d("2026-04-14")),
-            (K.RENEWAL_OUTREACH, 0, d("2026-04-15")),
-            (K.RENEWAL_DUE, 0, d("2026-06-01")),
-            (K.RENEWAL_OVERDUE, 0, d("2026-06-16")),
-        ],
+        [(K.RENEWAL_DUE, 0, d("2026-06-01")), (K.RENEWAL_OVERDUE, 0, d("2026-06-16"))],
         id="3-months",
     ),
     pytest.param(
@@ -304,6 +297,12 @@ def test_plan_for_term_lengths(renewal: date, expected: list[Row]) -> None:
     assert rows(term(renewal=renewal)) == expected
 
 
+def test_a_term_one_day_longer_than_a_quarter_gets_the_full_plan() -> None:
+    found = kinds(term(start=d("2026-03-15"), renewal=d("2026-06-16")))
+    assert K.KICKOFF in found
+    assert K.RENEWAL_OUTREACH in found
+
+
 def test_quarter_of_89_days_is_a_short_term() -> None:
     inp = term(start=d("2026-02-01"), renewal=d("2026-05-01"))
     assert rows(inp) == [
@@ -364,9 +363,7 @@ def test_anniversary_dropped_within_30_days_of_mid_term(renewal: date, kept: boo
         pytest.param(d("2027-09-16"), True, id="day-before-R-minus-6-months"),
     ],
 )
-def test_anniversary_strictly_before_six_months_ahead_of_renewal(
-    renewal: date, kept: bool
-) -> None:
+def test_anniversary_strictly_before_six_months_ahead_of_renewal(renewal: date, kept: bool) -> None:
     assert ((K.ANNIVERSARY_REVIEW, 1) in dues(term(renewal=renewal))) is kept
 
 
@@ -416,9 +413,7 @@ def test_onsite_visit_strictly_before_two_months_ahead_of_renewal(
 # --- segments ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "segment", [Segment.MID_MARKET, Segment.GROWTH, Segment.SCALE], ids=str
-)
+@pytest.mark.parametrize("segment", [Segment.MID_MARKET, Segment.GROWTH, Segment.SCALE], ids=str)
 def test_middle_segments_get_the_standard_plan(segment: Segment) -> None:
     assert rows(term(segment=segment)) == WORKED_EXAMPLE
 
@@ -460,7 +455,7 @@ def test_short_term_keeps_only_trial_notice_and_renewal_date_rows(
 ) -> None:
     inp = term(
         segment=segment,
-        renewal=d("2026-06-13"),  # 90 days minus one
+        renewal=d("2026-06-12"),  # 89 days
         auto_renew=auto_renew,
         notice_period_days=10,
         trial_end=d("2026-04-15"),
