@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import uuid
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 import typer
@@ -13,11 +15,13 @@ import uvicorn
 from services.api.app import create_app
 from services.api.auth.service import count_active_keys, create_key, list_keys, parse_scopes
 from services.api.auth.service import revoke_key as revoke_api_key
-from services.renewal_worker import consumer
-from shared.config import LogFormat, Settings
+from services.renewal_worker import consumer, lease
+from services.renewal_worker.errors import is_transient
+from services.renewal_worker.scheduler import SweepResult, run_scheduler, sweep
+from shared.clock import utcnow
+from shared.config import EventBus, LogFormat, Settings
 from shared.db import Database
 from shared.db.migrate import upgrade
-from shared.events.types import Stream
 from shared.logging import configure_logging
 
 app = typer.Typer(help="Renewal engine: keeps B2B contracts from being lost at renewal.")
@@ -85,21 +89,15 @@ async def _dev(settings: Settings) -> None:
             )
         )
         stop = asyncio.Event()
-        worker = asyncio.create_task(
-            consumer.run(
-                db,
-                Stream.LIFECYCLE,
-                consumer.acknowledge,
-                batch_size=settings.worker_batch_size,
-                poll_seconds=settings.worker_poll_seconds,
-                stop=stop,
-            )
-        )
+        background = [
+            asyncio.create_task(consumer.run(db, settings, stop)),
+            asyncio.create_task(run_scheduler(db, settings, stop)),
+        ]
         try:
             await server.serve()
         finally:
             stop.set()
-            await worker
+            await asyncio.gather(*background, return_exceptions=True)
     finally:
         await db.dispose()
 
@@ -112,6 +110,135 @@ def dev() -> None:
         settings = settings.model_copy(update={"log_format": LogFormat.CONSOLE})
     configure_logging(settings.log_format, settings.log_level)
     asyncio.run(_dev(settings))
+
+
+async def _worker(settings: Settings) -> None:
+    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    tasks = [
+        asyncio.create_task(consumer.run(db, settings, stop)),
+        asyncio.create_task(run_scheduler(db, settings, stop)),
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await db.dispose()
+
+
+@app.command()
+def worker() -> None:
+    """Apply lifecycle events and run the scheduler (embedded mode) until SIGTERM/SIGINT;
+    the batch in progress is finished and the lease released before exiting."""
+    settings = _settings()
+    configure_logging(settings.log_format, settings.log_level)
+    if settings.event_bus != EventBus.DATABASE:
+        typer.echo(
+            "renewals worker: only the embedded event bus (RENEWALS_EVENT_BUS=database) "
+            "is supported by this command",
+            err=True,
+        )
+        raise typer.Exit(2)
+    asyncio.run(_worker(settings))
+
+
+def _parse_day(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _report(result: SweepResult) -> None:
+    typer.echo(f"opened {result.checkpoints_opened} checkpoints")
+    if result.renewals:
+        typer.echo(f"renewed {result.renewals} contract terms")
+    if result.churns:
+        typer.echo(f"churned {result.churns} contracts")
+
+
+async def _await_applied(
+    db: Database, settings: Settings, event_ids: list[str], timeout: float
+) -> bool:
+    """Waits until every event is processed: by the worker holding the lease, or by this
+    process, which takes the lease and drains the stream itself when nobody holds it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    drainer = consumer.LifecycleConsumer(db, settings, holder=lease.new_holder_id("tick"))
+    holder: str | None = None
+    try:
+        while True:
+            pending = await consumer.pending_among(db, event_ids)
+            if pending == 0:
+                typer.echo(f"applied {len(event_ids)} events")
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                by = f"; the lease is held by {holder}" if holder else ""
+                typer.echo(
+                    f"timed out after {timeout:g} s: {pending} of {len(event_ids)} events "
+                    f"not applied yet{by}",
+                    err=True,
+                )
+                return False
+            try:
+                async with db.read() as session:
+                    holder = await lease.lease_holder(session, lease.LIFECYCLE)
+                if holder is None or holder == drainer.holder:
+                    result = await drainer.step()
+                    if result is not None and result.rows:
+                        continue
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+            await asyncio.sleep(min(settings.worker_poll_seconds, max(remaining, 0.01)))
+    finally:
+        await drainer.release()
+
+
+async def _tick(settings: Settings, as_of: date, at: datetime, wait: bool, timeout: float) -> bool:
+    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    try:
+        result = await sweep(db, as_of, time=at, currency=settings.currency)
+        _report(result)
+        if not wait:
+            return True
+        return await _await_applied(db, settings, result.event_ids, timeout)
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def tick(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The date to sweep for, YYYY-MM-DD (default: today, UTC)"),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Return once the events the sweep emitted are applied")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0, help="Seconds --wait waits before exit 1")
+    ] = 60,
+) -> None:
+    """One scheduler sweep: open the checkpoints due by the date (and auto-renew or churn
+    contracts whose renewal date has come), then print what it did."""
+    day = _parse_day(as_of) if as_of is not None else None
+    settings = _settings()
+    if "RENEWALS_LOG_LEVEL" not in os.environ:
+        settings = settings.model_copy(update={"log_level": "WARNING"})
+    configure_logging(settings.log_format, settings.log_level)
+    if day is None:
+        at = utcnow()
+        day = at.date()
+    else:
+        at = datetime.combine(day, time(0, 0), tzinfo=UTC)
+    if not asyncio.run(_tick(settings, day, at, wait, timeout)):
+        raise typer.Exit(1)
 
 
 @apikey_app.command("create")

@@ -295,6 +295,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.Uuid(), nullable=False),
         sa.Column("partner_id", sa.Uuid(), nullable=True),
         sa.Column("checkpoint_id", sa.Uuid(), nullable=True),
+        sa.Column("term", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("title", sa.String(length=300), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),

@@ -8,11 +8,19 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from services.api.accounts.router import router as accounts_router
+from services.api.admin.router import router as admin_router
+from services.api.contracts.router import router as contracts_router
 from services.api.errors import install_error_handlers
+from services.api.events.router import router as events_router
+from services.api.goals.router import router as goals_router
 from services.api.health.router import router as health_router
 from services.api.idempotency import IdempotencyMiddleware
 from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from services.api.partners.router import router as partners_router
+from services.api.stakeholders.router import router as stakeholders_router
+from services.api.tasks.router import router as tasks_router
+from services.api.usage.router import router as usage_router
 from shared.config import Settings
 from shared.db import Database
 
@@ -42,7 +50,18 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (health_router, partners_router):
+    for router in (
+        health_router,
+        events_router,
+        partners_router,
+        accounts_router,
+        contracts_router,
+        stakeholders_router,
+        goals_router,
+        usage_router,
+        tasks_router,
+        admin_router,
+    ):
         app.include_router(router)
     app.add_middleware(IdempotencyMiddleware, ttl=timedelta(hours=settings.idempotency_ttl_hours))
     app.add_middleware(

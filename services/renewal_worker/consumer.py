@@ -1,72 +1,379 @@
-"""The embedded event source: the outbox table read as an event log (DESIGN §2).
+"""The embedded event source: the outbox table read as the lifecycle event log (DESIGN §2).
 
-Rows of a stream are read in id order among those not yet processed, and marked
-processed in the same transaction as their effects — never through a bare id cursor,
-because ids can commit out of order on Postgres.
+One process at a time consumes, under the `lifecycle` lease (see `lease`). It reads the
+lifecycle rows that are not processed yet, in id order — never through a bare id
+cursor, because ids can commit out of order on Postgres and a row that commits late
+with a lower id must still be seen — and applies a batch in ONE transaction:
+
+- an event whose key (`source`, `id`) is already in the inbox of the `engine` consumer
+  is a redelivery and is skipped;
+- otherwise `handler.apply_event` runs inside a SAVEPOINT and the key is written to the
+  inbox;
+- a poison event (it cannot be parsed, fails validation or makes the engine raise) has
+  its savepoint rolled back and becomes a `DeadLetter` row with the error; the batch
+  moves on. Its key is NOT written to the inbox: it was never applied, so a replay
+  (the same event put back into the outbox) is applied once the cause is fixed;
+- every row of the batch is marked processed.
+
+A transient error (see `errors.is_transient`) aborts the whole batch, which is retried
+with capped exponential backoff, forever, and never dead-lettered.
+
+Notification rows (`stream == "notifications"`) are not consumed here: the webhook
+dispatcher will have its own consumer over the same table. Pruning deletes processed
+rows of every stream, so notification rows will be pruned the same way once that
+consumer marks them processed; until then nothing marks them, and they are left alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.renewal_worker import handler, lease
+from services.renewal_worker.errors import is_transient
 from shared.clock import utcnow
+from shared.config import Settings
 from shared.db import Database
 from shared.events.types import Stream
-from shared.models import OutboxEvent
+from shared.models import DeadLetter, InboxKey, OutboxEvent
 
-Handler = Callable[[AsyncSession, Sequence[OutboxEvent]], Awaitable[None]]
+ENGINE_CONSUMER = "engine"
+"""The inbox `consumer` of lifecycle events applied by the engine."""
+
+PRUNE_BATCH_SIZE = 1000
+_IN_CHUNK = 500
 _log = structlog.get_logger("renewals.worker")
 
 
-async def acknowledge(_session: AsyncSession, _events: Sequence[OutboxEvent]) -> None:
-    """Applies nothing: events are only marked processed."""
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one batch did; `rows` counts the outbox rows it marked processed."""
+
+    rows: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
 
 
-async def process_batch(db: Database, stream: Stream, handle: Handler, batch_size: int) -> int:
-    """One batch in one transaction; returns how many events it processed."""
+def _lifecycle_pending() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return OutboxEvent.stream == str(Stream.LIFECYCLE), OutboxEvent.processed_at.is_(None)
+
+
+def _describe(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(exc)).strip()
+
+
+async def _seen_keys(session: AsyncSession, rows: Iterable[OutboxEvent]) -> set[tuple[str, str]]:
+    """Inbox keys of the engine among these rows' (source, id)."""
+    event_ids = sorted({row.event_id for row in rows})
+    seen: set[tuple[str, str]] = set()
+    for start in range(0, len(event_ids), _IN_CHUNK):
+        found = await session.execute(
+            select(InboxKey.source, InboxKey.event_id).where(
+                InboxKey.consumer == ENGINE_CONSUMER,
+                InboxKey.event_id.in_(event_ids[start : start + _IN_CHUNK]),
+            )
+        )
+        seen.update((source, event_id) for source, event_id in found)
+    return seen
+
+
+async def _apply(session: AsyncSession, row: OutboxEvent, currency: str) -> str | None:
+    """Applies one event in a savepoint; returns the error of a poison event, or None.
+    Transient errors propagate and abort the batch."""
+    try:
+        async with session.begin_nested():
+            await handler.apply_event(session, row.event, currency=currency)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        _log.warning(
+            "event_dead_lettered",
+            event_id=row.event_id,
+            type=row.type,
+            outcome="dead_lettered",
+            error=_describe(exc),
+            exc_info=exc,
+        )
+        return _describe(exc)
+    return None
+
+
+async def process_batch(
+    db: Database,
+    *,
+    holder: str,
+    batch_size: int = 100,
+    lease_ttl: timedelta = lease.DEFAULT_TTL,
+    currency: str = "USD",
+) -> BatchResult | None:
+    """One batch under the lease, in one transaction. None when another live process
+    holds the lease (nothing was read or applied). `currency` is the deployment's, for
+    the amounts the engine writes."""
     async with db.transaction() as session:
+        if not await lease.acquire(session, lease.LIFECYCLE, holder, ttl=lease_ttl):
+            return None
         rows = (
             await session.scalars(
                 select(OutboxEvent)
-                .where(OutboxEvent.stream == str(stream), OutboxEvent.processed_at.is_(None))
+                .where(*_lifecycle_pending())
                 .order_by(OutboxEvent.id)
                 .limit(batch_size)
             )
         ).all()
         if not rows:
-            return 0
-        await handle(session, rows)
-        now = utcnow()
+            return BatchResult()
+        seen = await _seen_keys(session, rows)
+        applied = duplicates = dead = 0
         for row in rows:
-            row.processed_at = now
-        return len(rows)
+            key = (row.source, row.event_id)
+            log = _log.bind(event_id=row.event_id, type=row.type, outbox_id=row.id)
+            if key in seen:
+                duplicates += 1
+                log.info("event_skipped", outcome="duplicate")
+                continue
+            error = await _apply(session, row, currency)
+            if error is not None:
+                dead += 1
+                session.add(
+                    DeadLetter(
+                        stream=row.stream,
+                        event_id=row.event_id,
+                        source=row.source,
+                        type=row.type,
+                        event=row.event,
+                        error=error,
+                    )
+                )
+                continue
+            applied += 1
+            seen.add(key)
+            session.add(
+                InboxKey(consumer=ENGINE_CONSUMER, source=row.source, event_id=row.event_id)
+            )
+            log.info("event_applied", outcome="applied")
+        await session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_([row.id for row in rows]))
+            .values(processed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return BatchResult(
+            rows=len(rows), applied=applied, duplicates=duplicates, dead_lettered=dead
+        )
 
 
-async def run(
-    db: Database,
-    stream: Stream,
-    handle: Handler,
-    *,
-    batch_size: int,
-    poll_seconds: float,
-    stop: asyncio.Event,
-) -> None:
-    """Drains the stream, then polls; transient errors are logged and retried."""
-    backoff = poll_seconds
-    while not stop.is_set():
+async def has_pending(db: Database) -> bool:
+    """Whether any lifecycle row waits: a cheap read, so an idle consumer does not write."""
+    async with db.read() as session:
+        found = await session.scalar(select(OutboxEvent.id).where(*_lifecycle_pending()).limit(1))
+        return found is not None
+
+
+async def pending_among(db: Database, event_ids: Iterable[str]) -> int:
+    """How many of these lifecycle events are still unprocessed (through the pending
+    index, so the cost follows the backlog, not the table)."""
+    ids = sorted(set(event_ids))
+    pending = 0
+    async with db.read() as session:
+        for start in range(0, len(ids), _IN_CHUNK):
+            pending += int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxEvent)
+                    .where(
+                        *_lifecycle_pending(),
+                        OutboxEvent.event_id.in_(ids[start : start + _IN_CHUNK]),
+                    )
+                )
+                or 0
+            )
+    return pending
+
+
+async def prune(
+    db: Database, *, older_than: datetime, batch_size: int = PRUNE_BATCH_SIZE
+) -> tuple[int, int]:
+    """Deletes processed outbox rows and inbox keys from before `older_than`, in batches
+    of short transactions; returns (outbox rows, inbox keys) deleted. Unprocessed rows
+    are never touched."""
+    outbox_deleted = inbox_deleted = 0
+    for stream in Stream:
+        while True:
+            doomed = (
+                select(OutboxEvent.id)
+                .where(OutboxEvent.stream == str(stream), OutboxEvent.processed_at < older_than)
+                .order_by(OutboxEvent.id)
+                .limit(batch_size)
+            )
+            async with db.transaction() as session:
+                result = await session.execute(
+                    delete(OutboxEvent)
+                    .where(OutboxEvent.id.in_(doomed.scalar_subquery()))
+                    .execution_options(synchronize_session=False)
+                )
+            count = int(result.rowcount)  # type: ignore[attr-defined]
+            outbox_deleted += count
+            if count < batch_size:
+                break
+    key = tuple_(InboxKey.consumer, InboxKey.source, InboxKey.event_id)
+    while True:
+        doomed_keys = (
+            select(InboxKey.consumer, InboxKey.source, InboxKey.event_id)
+            .where(InboxKey.processed_at < older_than)
+            .order_by(InboxKey.processed_at)
+            .limit(batch_size)
+        )
+        async with db.transaction() as session:
+            result = await session.execute(
+                delete(InboxKey)
+                .where(key.in_(doomed_keys))
+                .execution_options(synchronize_session=False)
+            )
+        count = int(result.rowcount)  # type: ignore[attr-defined]
+        inbox_deleted += count
+        if count < batch_size:
+            break
+    return outbox_deleted, inbox_deleted
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+class LifecycleConsumer:
+    """The embedded lifecycle consumer of one process: lease, batches, backoff, pruning.
+
+    `run` loops until `stop` is set, finishing the batch in progress, then releases the
+    lease. `step` runs one batch, for callers that drive it themselves (`renewals tick
+    --wait`). While another process holds the lease, the consumer stands by with cheap
+    reads and takes over once that lease expires or is released.
+    """
+
+    def __init__(self, db: Database, settings: Settings, *, holder: str | None = None) -> None:
+        self.db = db
+        self.holder = holder or lease.new_holder_id("worker")
+        self.batch_size = settings.worker_batch_size
+        self.currency = settings.currency
+        self.poll_seconds = settings.worker_poll_seconds
+        self.lease_ttl = timedelta(seconds=settings.worker_lease_ttl_seconds)
+        self.max_backoff = settings.worker_max_backoff_seconds
+        self.retention = timedelta(days=settings.event_retention_days)
+        self.prune_interval = timedelta(seconds=settings.worker_prune_interval_seconds)
+        self.holds_lease = False
+        self._renewed_at: datetime | None = None
+        self._pruned_at: datetime | None = None
+        self._log = _log.bind(holder=self.holder)
+
+    async def step(self) -> BatchResult | None:
+        """One batch; None when another process holds the lease."""
+        result = await process_batch(
+            self.db,
+            holder=self.holder,
+            batch_size=self.batch_size,
+            lease_ttl=self.lease_ttl,
+            currency=self.currency,
+        )
+        if result is None:
+            if self.holds_lease:
+                self._log.warning("lease_lost")
+            self.holds_lease = False
+            return None
+        if not self.holds_lease:
+            self._log.info("lease_acquired")
+        self.holds_lease = True
+        self._renewed_at = utcnow()
+        if result.rows:
+            self._log.info(
+                "batch_processed",
+                rows=result.rows,
+                applied=result.applied,
+                duplicates=result.duplicates,
+                dead_lettered=result.dead_lettered,
+            )
+        return result
+
+    def _renewal_due(self, now: datetime) -> bool:
+        return self._renewed_at is None or now - self._renewed_at >= self.lease_ttl / 3
+
+    async def _turn(self) -> bool:
+        """One pass of the loop; True when it did work and the next pass should follow
+        at once."""
+        now = utcnow()
+        if not self.holds_lease:
+            async with self.db.read() as session:
+                other = await lease.lease_holder(session, lease.LIFECYCLE, now=now)
+            if other is not None and other != self.holder:
+                return False
+        elif not self._renewal_due(now) and not await has_pending(self.db):
+            await self.prune_if_due(now)
+            return False
+        result = await self.step()
+        if result is None:
+            return False
+        await self.prune_if_due(now)
+        return result.rows >= self.batch_size
+
+    async def prune_if_due(self, now: datetime | None = None) -> None:
+        """Prunes at most every `worker_prune_interval_seconds`, only while holding the lease."""
+        now = now or utcnow()
+        if not self.holds_lease or (
+            self._pruned_at is not None and now - self._pruned_at < self.prune_interval
+        ):
+            return
+        self._pruned_at = now
+        outbox_rows, inbox_keys = await prune(self.db, older_than=now - self.retention)
+        if outbox_rows or inbox_keys:
+            self._log.info("pruned", outbox_rows=outbox_rows, inbox_keys=inbox_keys)
+
+    async def release(self) -> None:
+        """Gives the lease up (if held) so a successor starts at once."""
+        if not self.holds_lease:
+            return
+        self.holds_lease = False
         try:
-            processed = await process_batch(db, stream, handle, batch_size)
-            backoff = poll_seconds
-        except Exception:
-            _log.exception("batch_failed", stream=str(stream))
-            processed = 0
-            backoff = min(backoff * 2, 30.0)
-        if processed == 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=backoff)
+            async with self.db.transaction() as session:
+                await lease.release(session, lease.LIFECYCLE, self.holder)
+        except Exception as exc:
+            self._log.warning("lease_release_failed", error=_describe(exc))
+        else:
+            self._log.info("lease_released")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = self.poll_seconds
+        try:
+            while not stop.is_set():
+                try:
+                    busy = await self._turn()
+                except Exception as exc:
+                    transient = is_transient(exc)
+                    log = self._log.warning if transient else self._log.error
+                    log(
+                        "batch_failed",
+                        transient=transient,
+                        retry_in=backoff,
+                        error=_describe(exc),
+                        exc_info=None if transient else exc,
+                    )
+                    await _wait(stop, backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+                    continue
+                backoff = self.poll_seconds
+                if not busy:
+                    await _wait(stop, self.poll_seconds)
+        finally:
+            await self.release()
+
+
+async def run(db: Database, settings: Settings, stop: asyncio.Event) -> None:
+    """The embedded lifecycle consumer until `stop` is set (`renewals worker`, `dev`)."""
+    await LifecycleConsumer(db, settings).run(stop)

@@ -12,6 +12,7 @@ from shared.models.partners import Partner
 from shared.models.stakeholders import Stakeholder
 from shared.models.tasks import Task
 from shared.models.usage import UsageReport
+from shared.models.worker import DeadLetter, WorkerLease
 
 __all__ = [
     "Account",
@@ -19,6 +20,7 @@ __all__ = [
     "Checkpoint",
     "Contract",
     "ContractTerm",
+    "DeadLetter",
     "ExternalRef",
     "Goal",
     "IdempotencyKey",
@@ -28,4 +30,5 @@ __all__ = [
     "Stakeholder",
     "Task",
     "UsageReport",
+    "WorkerLease",
 ]

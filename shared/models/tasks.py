@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text, Uuid
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base
@@ -23,6 +23,7 @@ class Task(IdMixin, TimestampMixin, Base):
         Uuid, ForeignKey("partners.id"), index=True
     )
     checkpoint_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("checkpoints.id"))
+    term: Mapped[int] = mapped_column(Integer, default=1)
     kind: Mapped[str] = mapped_column(String(40), index=True)
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)

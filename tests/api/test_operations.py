@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from shared.config import LogFormat
 from shared.logging import configure_logging
@@ -66,10 +68,18 @@ async def test_a_body_over_one_mebibyte_is_413_and_writes_nothing(api: Harness) 
     assert await api.count(OutboxEvent) == 0
 
 
+@pytest.fixture
+def json_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
+    """JSON logs into the captured stderr, and structlog's defaults back afterwards."""
+    configure_logging(LogFormat.JSON)
+    yield
+    structlog.reset_defaults()
+
+
+@pytest.mark.usefixtures("json_logs")
 async def test_logs_are_json_with_request_ids_and_never_the_key(
     api: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    configure_logging(LogFormat.JSON)
     key = await api.new_key("read,write")
     async with api.as_key(key) as client:
         await client.post("/v1/partners", json={"name": "P"}, headers={"X-Request-ID": "rid-1"})

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from fastapi import APIRouter, Query
+
+from services.api.context import Context
+from services.api.contracts import service
+from services.api.contracts.schemas import (
+    CancellationNotice,
+    CancellationWithdrawal,
+    ContractChurn,
+    ContractCreate,
+    ContractPage,
+    ContractRead,
+    ContractRenewal,
+    ContractUpdate,
+)
+from services.api.deps import Reader, SessionDep, SettingsDep, Writer
+from services.api.schemas import Limit
+from shared.enums import ContractStatus, HealthBand
+
+router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
+
+
+@router.post("", status_code=201, response_model=ContractRead)
+async def create_contract(
+    principal: Writer, session: SessionDep, settings: SettingsDep, body: ContractCreate
+) -> ContractRead:
+    ctx = Context.now(principal.actor, settings.currency)
+    contract = await service.create_contract(session, ctx, body)
+    return await service.contract_read(session, contract, ctx.currency)
+
+
+@router.get("", response_model=ContractPage)
+async def list_contracts(
+    _principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    account_id: uuid.UUID | None = None,
+    partner_id: uuid.UUID | None = None,
+    status: ContractStatus | None = None,
+    health: HealthBand | None = Query(default=None, description="The health band"),
+    renews_before: date | None = Query(default=None, description="R on or before this date"),
+    renews_after: date | None = Query(default=None, description="R on or after this date"),
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> ContractPage:
+    rows, next_cursor = await service.list_contracts(
+        session,
+        account_id=account_id,
+        partner_id=partner_id,
+        status=status,
+        health=health,
+        renews_before=renews_before,
+        renews_after=renews_after,
+        limit=limit,
+        cursor=cursor,
+    )
+    items = [await service.contract_read(session, row, settings.currency) for row in rows]
+    return ContractPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{contract_id}", response_model=ContractRead)
+async def get_contract(
+    _principal: Reader, session: SessionDep, settings: SettingsDep, contract_id: uuid.UUID
+) -> ContractRead:
+    contract = await service.get_contract(session, contract_id)
+    return await service.contract_read(session, contract, settings.currency)
+
+
+@router.patch("/{contract_id}", response_model=ContractRead)
+async def update_contract(
+    principal: Writer,
+    session: SessionDep,
+    settings: SettingsDep,
+    contract_id: uuid.UUID,
+    body: ContractUpdate,
+) -> ContractRead:
+    ctx = Context.now(principal.actor, settings.currency)
+    contract = await service.update_contract(session, ctx, contract_id, body)
+    return await service.contract_read(session, contract, ctx.currency)
+
+
+@router.post("/{contract_id}/renew", response_model=ContractRead)
+async def renew_contract(
+    principal: Writer,
+    session: SessionDep,
+    settings: SettingsDep,
+    contract_id: uuid.UUID,
+    body: ContractRenewal,
+) -> ContractRead:
+    ctx = Context.now(principal.actor, settings.currency)
+    contract = await service.renew_contract(session, ctx, contract_id, body)
+    return await service.contract_read(session, contract, ctx.currency)
+
+
+@router.post("/{contract_id}/churn", response_model=ContractRead)
+async def churn_contract(
+    principal: Writer,
+    session: SessionDep,
+    settings: SettingsDep,
+    contract_id: uuid.UUID,
+    body: ContractChurn,
+) -> ContractRead:
+    ctx = Context.now(principal.actor, settings.currency)
+    contract = await service.churn_contract(session, ctx, contract_id, body)
+    return await service.contract_read(session, contract, ctx.currency)
+
+
+@router.post("/{contract_id}/cancellation-notice", response_model=ContractRead)
+async def notice_cancellation(
+    principal: Writer,
+    session: SessionDep,
+    settings: SettingsDep,
+    contract_id: uuid.UUID,
+    body: CancellationNotice,
+) -> ContractRead:
+    ctx = Context.now(principal.actor, settings.currency)
+    contract = await service.notice_cancellation(session, ctx, contract_id, body)
+    return await service.contract_read(session, contract, ctx.currency)
+
+
+@router.delete("/{contract_id}/cancellation-notice", response_model=ContractRead)
+async def withdraw_cancellation(
+    principal: Writer, session: SessionDep, settings: SettingsDep, contract_id: uuid.UUID
+) -> ContractRead:
+    ctx = Context.now(principal.actor, settings.currency)
+    contract = await service.withdraw_cancellation(
+        session, ctx, contract_id, CancellationWithdrawal()
+    )
+    return await service.contract_read(session, contract, ctx.currency)

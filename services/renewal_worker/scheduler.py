@@ -1,0 +1,298 @@
+"""Time as events (DESIGN §2 "Time is an event").
+
+A sweep for a date does three things, each in batches of short transactions so its
+cost follows the rows that are due:
+
+1. checkpoints still `planned` whose `opens_on` has come are marked `opened` and a
+   `checkpoint.due` lifecycle event is emitted for each, in the same transaction;
+2. auto-renewing contracts whose renewal date R has come (not churned, no pending
+   cancellation notice) are renewed for the same length and ARR, as many times as it
+   takes for R to pass the date — through the contract service's `renew_contract`,
+   so the term rows and the `contract.renewed` event are exactly those of
+   `POST /renew`;
+3. contracts with a pending cancellation notice whose R has come churn at R, with the
+   notice's reason, through `churn_contract` (`contract.churned`).
+
+On Postgres rows are claimed with `FOR UPDATE SKIP LOCKED`, so several sweepers can run
+at once; SQLite serialises writers. `renewals tick --as-of DATE` runs one sweep; the
+worker runs `run_scheduler` every `RENEWALS_SCHEDULER_INTERVAL_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TypeVar
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.context import Context
+from services.api.contracts.derived import current_term
+from services.api.contracts.schemas import ContractChurn, ContractRenewal
+from services.api.contracts.service import churn_contract, get_contract, renew_contract
+from services.api.errors import DomainError
+from services.renewal_worker.engine import add_months
+from services.renewal_worker.errors import is_transient
+from shared.clock import today, utcnow
+from shared.config import Settings, get_settings
+from shared.db import Database
+from shared.enums import CheckpointStatus, ChurnReason, ContractStatus
+from shared.events.outbox import emit
+from shared.events.types import SOURCE_SCHEDULER, EventType, dataschema
+from shared.models import Checkpoint, Contract, OutboxEvent
+from shared.money import from_minor
+
+ACTOR = "scheduler"
+_T = TypeVar("_T")
+_log = structlog.get_logger("renewals.scheduler")
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did; `event_ids` are the ids of every lifecycle event it emitted."""
+
+    checkpoints_opened: int = 0
+    renewals: int = 0
+    churns: int = 0
+    event_ids: list[str] = field(default_factory=list)
+
+
+def _claim(db: Database, query: Select[_T]) -> Select[_T]:
+    """Rows another sweeper is working on are skipped on Postgres; SQLite has one writer."""
+    return query.with_for_update(skip_locked=True) if not db.is_sqlite else query
+
+
+# --- checkpoints -------------------------------------------------------------------
+
+
+def _checkpoint_data(checkpoint: Checkpoint, account_id: uuid.UUID) -> dict[str, object]:
+    return {
+        "id": str(checkpoint.id),
+        "contract_id": str(checkpoint.contract_id),
+        "account_id": str(account_id),
+        "term": checkpoint.term,
+        "kind": checkpoint.kind,
+        "ordinal": checkpoint.ordinal,
+        "due_date": checkpoint.due_date.isoformat(),
+        "opens_on": checkpoint.opens_on.isoformat(),
+        "status": checkpoint.status,
+    }
+
+
+async def _open_checkpoints(
+    db: Database, as_of: date, time: datetime, batch_size: int, result: SweepResult
+) -> None:
+    while True:
+        async with db.transaction() as session:
+            query = (
+                select(Checkpoint, Contract.account_id)
+                .join(Contract, Contract.id == Checkpoint.contract_id)
+                .where(
+                    Checkpoint.status == CheckpointStatus.PLANNED,
+                    Checkpoint.opens_on <= as_of,
+                )
+                .order_by(Checkpoint.opens_on, Checkpoint.id)
+                .limit(batch_size)
+            )
+            if not db.is_sqlite:  # rows another sweeper claimed are skipped
+                query = query.with_for_update(skip_locked=True, of=Checkpoint)
+            rows = (await session.execute(query)).all()
+            for checkpoint, account_id in rows:
+                checkpoint.status = CheckpointStatus.OPENED
+                event = emit(
+                    session,
+                    type=EventType.CHECKPOINT_DUE,
+                    source=SOURCE_SCHEDULER,
+                    subject=str(checkpoint.id),
+                    partition_key=str(account_id),
+                    data=_checkpoint_data(checkpoint, account_id),
+                    dataschema=dataschema("checkpoint"),
+                    actor=ACTOR,
+                    time=time,
+                )
+                result.event_ids.append(event["id"])
+            result.checkpoints_opened += len(rows)
+        if len(rows) < batch_size:
+            return
+
+
+# --- auto-renewals and churns at R -----------------------------------------------
+
+
+def _anchor_days(day: date) -> range:
+    """The days of the month that land on `day` once clamped to the month's length: a
+    month's last day stands for every later day too (the 28th of February for the 31st)."""
+    last = calendar.monthrange(day.year, day.month)[1]
+    return range(day.day, 32) if day.day == last else range(day.day, day.day + 1)
+
+
+def next_term_end(start: date, end: date) -> date:
+    """The end of a term as long as [start, end) that starts at `end`.
+
+    A term of whole calendar months (the same day of the month at both ends, allowing
+    for month-end clamping) is extended by as many months, keeping its day: a term
+    anchored on the 31st ends on each month's last day, not on a day that drifted to
+    the 28th. Any other term is extended by its length in days.
+    """
+    months = (end.year - start.year) * 12 + end.month - start.month
+    common = set(_anchor_days(start)) & set(_anchor_days(end)) if months > 0 else set()
+    if not common:
+        return end + (end - start)
+    first = add_months(end.replace(day=1), months)
+    return first.replace(day=min(max(common), calendar.monthrange(first.year, first.month)[1]))
+
+
+def _new_events(session: AsyncSession, before: set[OutboxEvent]) -> list[str]:
+    """Ids of the outbox events added to the session since `before` was taken (services
+    add an event after their last flush, so it is still pending here)."""
+    return [obj.event_id for obj in _pending_events(session) - before]
+
+
+def _pending_events(session: AsyncSession) -> set[OutboxEvent]:
+    return {obj for obj in session.new if isinstance(obj, OutboxEvent)}
+
+
+async def _auto_renew(
+    session: AsyncSession, ctx: Context, contract_id: uuid.UUID, as_of: date, result: SweepResult
+) -> None:
+    contract = await get_contract(session, contract_id, lock=True)
+    while (
+        contract.status != ContractStatus.CHURNED
+        and contract.auto_renew
+        and contract.cancellation_notice_on is None
+        and contract.end_date <= as_of
+    ):
+        term = current_term(contract.terms)
+        body = ContractRenewal(
+            end_date=next_term_end(term.start_date, term.end_date),
+            arr=from_minor(contract.arr_minor, ctx.currency),
+        )
+        before = _pending_events(session)
+        contract = await renew_contract(session, ctx, contract.id, body)
+        result.event_ids += _new_events(session, before)
+        result.renewals += 1
+
+
+async def _churn_at_renewal(
+    session: AsyncSession, ctx: Context, contract_id: uuid.UUID, as_of: date, result: SweepResult
+) -> None:
+    contract = await get_contract(session, contract_id, lock=True)
+    if (
+        contract.status == ContractStatus.CHURNED
+        or contract.cancellation_notice_on is None
+        or contract.end_date > as_of
+    ):
+        return
+    reason = (
+        ChurnReason(contract.cancellation_reason)
+        if contract.cancellation_reason in set(ChurnReason)
+        else ChurnReason.OTHER
+    )
+    before = _pending_events(session)
+    await churn_contract(
+        session, ctx, contract.id, ContractChurn(reason=reason, churned_on=contract.end_date)
+    )
+    result.event_ids += _new_events(session, before)
+    result.churns += 1
+
+
+async def _contracts_at_renewal(
+    db: Database,
+    ctx: Context,
+    as_of: date,
+    batch_size: int,
+    result: SweepResult,
+    *,
+    noticed: bool,
+) -> None:
+    """Renews (`noticed=False`) or churns (`noticed=True`) every contract whose R has come,
+    walking ids in order so a contract the service refuses is logged once per sweep."""
+    notice = Contract.cancellation_notice_on
+    after: uuid.UUID | None = None
+    while True:
+        async with db.transaction() as session:
+            query = select(Contract).where(
+                Contract.status != ContractStatus.CHURNED,
+                Contract.end_date <= as_of,
+                notice.is_not(None) if noticed else notice.is_(None),
+            )
+            if not noticed:
+                query = query.where(Contract.auto_renew.is_(True))
+            if after is not None:
+                query = query.where(Contract.id > after)
+            query = _claim(db, query.order_by(Contract.id).limit(batch_size))
+            contracts = list((await session.scalars(query)).all())
+            for contract in contracts:
+                try:
+                    async with session.begin_nested():
+                        if noticed:
+                            await _churn_at_renewal(session, ctx, contract.id, as_of, result)
+                        else:
+                            await _auto_renew(session, ctx, contract.id, as_of, result)
+                except (DomainError, ValidationError) as exc:
+                    _log.error(
+                        "contract_not_changed_at_renewal",
+                        contract_id=str(contract.id),
+                        action="churn" if noticed else "renew",
+                        error=str(exc),
+                    )
+        if len(contracts) < batch_size:
+            return
+        after = contracts[-1].id
+
+
+async def sweep(
+    db: Database,
+    as_of: date,
+    *,
+    time: datetime,
+    batch_size: int = 500,
+    currency: str | None = None,
+) -> SweepResult:
+    """One sweep for `as_of`; `time` is the time of the events it emits. `currency`
+    defaults to the process settings' (ARR is carried over in minor units either way;
+    it only renders the events' amounts)."""
+    ctx = Context(
+        actor=ACTOR,
+        currency=currency or get_settings().currency,
+        time=time,
+        source=SOURCE_SCHEDULER,
+    )
+    result = SweepResult()
+    await _open_checkpoints(db, as_of, time, batch_size, result)
+    await _contracts_at_renewal(db, ctx, as_of, batch_size, result, noticed=False)
+    await _contracts_at_renewal(db, ctx, as_of, batch_size, result, noticed=True)
+    did_something = result.checkpoints_opened or result.renewals or result.churns
+    (_log.info if did_something else _log.debug)(
+        "swept",
+        as_of=as_of.isoformat(),
+        checkpoints_opened=result.checkpoints_opened,
+        renewals=result.renewals,
+        churns=result.churns,
+    )
+    return result
+
+
+async def run_scheduler(db: Database, settings: Settings, stop: asyncio.Event) -> None:
+    """Sweeps for today every `scheduler_interval_seconds` until `stop` is set; 0 = off.
+    A failed sweep is logged and the next one runs at the next interval."""
+    interval = settings.scheduler_interval_seconds
+    if interval <= 0:
+        _log.info("scheduler_disabled")
+        return
+    while not stop.is_set():
+        try:
+            await sweep(db, today(), time=utcnow(), currency=settings.currency)
+        except Exception as exc:
+            transient = is_transient(exc)
+            log = _log.warning if transient else _log.error
+            log("sweep_failed", transient=transient, exc_info=exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
