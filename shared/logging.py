@@ -19,7 +19,8 @@ class _StderrLogger:
     stream (test capture, process supervisors) never leaves logging on a closed file."""
 
     def msg(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
 
     log = debug = info = warning = error = critical = exception = msg
 
