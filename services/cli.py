@@ -162,19 +162,17 @@ def _report(result: SweepResult) -> None:
 
 
 async def _await_applied(
-    db: Database, settings: Settings, event_ids: list[str], timeout: float
+    db: Database, settings: Settings, event_ids: list[str], deadline: float, timeout: float
 ) -> bool:
     """Waits until every event is processed: by the worker holding the lease, or by this
     process, which takes the lease and drains the stream itself when nobody holds it."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
     drainer = consumer.LifecycleConsumer(db, settings, holder=lease.new_holder_id("tick"))
     holder: str | None = None
     try:
         while True:
             pending = await consumer.pending_among(db, event_ids)
             if pending == 0:
-                typer.echo(f"applied {len(event_ids)} events")
                 return True
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -201,13 +199,23 @@ async def _await_applied(
 
 
 async def _tick(settings: Settings, as_of: date, at: datetime, wait: bool, timeout: float) -> bool:
+    """With --wait, the events already waiting are applied first, so the sweep sees
+    the plans of contracts created just before; then the sweep's own events."""
     db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        earlier = await consumer.pending_event_ids(db) if wait else []
+        if earlier and not await _await_applied(db, settings, earlier, deadline, timeout):
+            return False
         result = await sweep(db, as_of, time=at, currency=settings.currency)
         _report(result)
         if not wait:
             return True
-        return await _await_applied(db, settings, result.event_ids, timeout)
+        if not await _await_applied(db, settings, result.event_ids, deadline, timeout):
+            return False
+        typer.echo(f"applied {len(earlier) + len(result.event_ids)} events")
+        return True
     finally:
         await db.dispose()
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from services.api.accounts.router import router as accounts_router
 from services.api.admin.router import router as admin_router
+from services.api.contracts.history import router as contract_history_router
 from services.api.contracts.router import router as contracts_router
 from services.api.errors import install_error_handlers
 from services.api.events.router import router as events_router
@@ -56,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
         partners_router,
         accounts_router,
         contracts_router,
+        contract_history_router,
         stakeholders_router,
         goals_router,
         usage_router,

@@ -32,6 +32,7 @@ import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy import ColumnElement, delete, func, select, tuple_, update
@@ -63,6 +64,17 @@ class BatchResult:
     dead_lettered: int = 0
 
 
+class _Row(NamedTuple):
+    """An outbox row as plain values: a savepoint rollback cannot expire them."""
+
+    id: int
+    stream: str
+    source: str
+    event_id: str
+    type: str
+    event: dict[str, Any]
+
+
 def _lifecycle_pending() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return OutboxEvent.stream == str(Stream.LIFECYCLE), OutboxEvent.processed_at.is_(None)
 
@@ -71,9 +83,9 @@ def _describe(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(exc)).strip()
 
 
-async def _seen_keys(session: AsyncSession, rows: Iterable[OutboxEvent]) -> set[tuple[str, str]]:
-    """Inbox keys of the engine among these rows' (source, id)."""
-    event_ids = sorted({row.event_id for row in rows})
+async def _seen_keys(session: AsyncSession, ids: Iterable[str]) -> set[tuple[str, str]]:
+    """The engine's inbox keys (source, id) among events with these ids."""
+    event_ids = sorted(set(ids))
     seen: set[tuple[str, str]] = set()
     for start in range(0, len(event_ids), _IN_CHUNK):
         found = await session.execute(
@@ -86,7 +98,7 @@ async def _seen_keys(session: AsyncSession, rows: Iterable[OutboxEvent]) -> set[
     return seen
 
 
-async def _apply(session: AsyncSession, row: OutboxEvent, currency: str) -> str | None:
+async def _apply(session: AsyncSession, row: _Row, currency: str) -> str | None:
     """Applies one event in a savepoint; returns the error of a poison event, or None.
     Transient errors propagate and abort the batch."""
     try:
@@ -121,17 +133,25 @@ async def process_batch(
     async with db.transaction() as session:
         if not await lease.acquire(session, lease.LIFECYCLE, holder, ttl=lease_ttl):
             return None
-        rows = (
-            await session.scalars(
-                select(OutboxEvent)
+        rows = [
+            _Row(*columns)
+            for columns in await session.execute(
+                select(
+                    OutboxEvent.id,
+                    OutboxEvent.stream,
+                    OutboxEvent.source,
+                    OutboxEvent.event_id,
+                    OutboxEvent.type,
+                    OutboxEvent.event,
+                )
                 .where(*_lifecycle_pending())
                 .order_by(OutboxEvent.id)
                 .limit(batch_size)
             )
-        ).all()
+        ]
         if not rows:
             return BatchResult()
-        seen = await _seen_keys(session, rows)
+        seen = await _seen_keys(session, [row.event_id for row in rows])
         applied = duplicates = dead = 0
         for row in rows:
             key = (row.source, row.event_id)
@@ -176,6 +196,15 @@ async def has_pending(db: Database) -> bool:
     async with db.read() as session:
         found = await session.scalar(select(OutboxEvent.id).where(*_lifecycle_pending()).limit(1))
         return found is not None
+
+
+async def pending_event_ids(db: Database) -> list[str]:
+    """The lifecycle events not processed yet, in log order."""
+    async with db.read() as session:
+        rows = await session.scalars(
+            select(OutboxEvent.event_id).where(*_lifecycle_pending()).order_by(OutboxEvent.id)
+        )
+        return list(rows.all())
 
 
 async def pending_among(db: Database, event_ids: Iterable[str]) -> int:

@@ -13,15 +13,17 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+import migrations
 from shared.db.engine import create_unpooled_engine
 
 MIGRATION_LOCK_KEY = 7_246_613_001
-_ROOT = Path(__file__).resolve().parents[2]
 
 
 def alembic_config() -> Config:
-    config = Config(str(_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(_ROOT / "migrations"))
+    """Built in code from the installed `migrations` package, so an installed copy (a
+    container image) migrates without the repository's alembic.ini."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     return config
 
 

@@ -1,11 +1,13 @@
 """Writing CloudEvents to the outbox, inside the caller's transaction.
 
 Every state change calls `emit` in the same unit of work as the change itself, so an
-event exists exactly when its change committed.
+event exists exactly when its change committed. Lifecycle events are also written to the
+event log, which outlives the outbox's pruning and feeds the contract timeline.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events.types import NOTIFICATION_TYPES, EventType, Stream
 from shared.ids import new_id
-from shared.models import OutboxEvent
+from shared.models import EventLogEntry, OutboxEvent
 
 
 def build_event(
@@ -61,6 +63,9 @@ def emit(
     time: datetime,
     stream: Stream | None = None,
 ) -> dict[str, Any]:
+    """Adds the event to the outbox (and, on the lifecycle stream, to the event log) in
+    the caller's session; the caller's commit publishes it."""
+    stream = stream or stream_for(type)
     event = build_event(
         type=type,
         source=source,
@@ -72,7 +77,7 @@ def emit(
     )
     session.add(
         OutboxEvent(
-            stream=str(stream or stream_for(type)),
+            stream=str(stream),
             event_id=event["id"],
             source=source,
             type=str(type),
@@ -81,4 +86,38 @@ def emit(
             event=event,
         )
     )
+    if stream == Stream.LIFECYCLE:
+        session.add(
+            EventLogEntry(
+                event_id=event["id"],
+                type=str(type),
+                time=time,
+                actor=actor,
+                account_id=_log_account_id(type, partition_key),
+                contract_id=_log_contract_id(type, subject, data),
+                subject=subject,
+                data=data,
+            )
+        )
     return event
+
+
+def _log_contract_id(type: EventType, subject: str, data: dict[str, Any]) -> uuid.UUID | None:
+    """The subject of `contract.*` events; the `contract_id` of usage, goal and checkpoint
+    data; none for account, stakeholder and partner events."""
+    return _uuid_or_none(subject if type.startswith("contract.") else data.get("contract_id"))
+
+
+def _log_account_id(type: EventType, partition_key: str) -> uuid.UUID | None:
+    """Events are keyed by account, except partner events, keyed by the partner."""
+    return None if type.startswith("partner.") else _uuid_or_none(partition_key)
+
+
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    """Every emitter passes real ids; anything else is left unlinked rather than fatal."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

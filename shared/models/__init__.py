@@ -4,6 +4,7 @@ from shared.models.accounts import Account
 from shared.models.api_keys import ApiKey
 from shared.models.checkpoints import Checkpoint
 from shared.models.contracts import Contract, ContractTerm
+from shared.models.event_log import EventLogEntry
 from shared.models.external_refs import ExternalRef
 from shared.models.goals import Goal
 from shared.models.idempotency import IdempotencyKey
@@ -21,6 +22,7 @@ __all__ = [
     "Contract",
     "ContractTerm",
     "DeadLetter",
+    "EventLogEntry",
     "ExternalRef",
     "Goal",
     "IdempotencyKey",
