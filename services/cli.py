@@ -19,7 +19,7 @@ from services.renewal_worker import consumer, lease
 from services.renewal_worker.errors import is_transient
 from services.renewal_worker.scheduler import SweepResult, run_scheduler, sweep
 from shared.clock import utcnow
-from shared.config import EventBus, LogFormat, Settings
+from shared.config import LogFormat, Settings
 from shared.db import Database
 from shared.db.migrate import upgrade
 from shared.logging import configure_logging
@@ -136,13 +136,6 @@ def worker() -> None:
     the batch in progress is finished and the lease released before exiting."""
     settings = _settings()
     configure_logging(settings.log_format, settings.log_level)
-    if settings.event_bus != EventBus.DATABASE:
-        typer.echo(
-            "renewals worker: only the embedded event bus (RENEWALS_EVENT_BUS=database) "
-            "is supported by this command",
-            err=True,
-        )
-        raise typer.Exit(2)
     asyncio.run(_worker(settings))
 
 

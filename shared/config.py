@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-
-class EventBus(StrEnum):
-    DATABASE = "database"
-    KAFKA = "kafka"
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class LogFormat(StrEnum):
@@ -29,7 +23,6 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON
-    event_bus: EventBus = EventBus.DATABASE
     event_retention_days: int = Field(default=7, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     scheduler_interval_seconds: float = Field(default=60, ge=0)
@@ -41,15 +34,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
-    retention_excluded_reasons: Annotated[list[str], NoDecode] = ["business_closed"]
-    arr_per_manager: int = Field(default=2_000_000, ge=1)
-
-    @field_validator("retention_excluded_reasons", mode="before")
-    @classmethod
-    def _split_commas(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
 
     @property
     def is_sqlite(self) -> bool:
