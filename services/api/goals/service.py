@@ -9,21 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.context import Context
+from services.api.contracts.service import get_contract
 from services.api.errors import NotFound
 from services.api.goals.schemas import GoalCreate, GoalRead, GoalUpdate
 from services.api.pagination import fetch_page
 from shared.events.outbox import emit
 from shared.events.types import EventType, dataschema
-from shared.models import Contract, Goal
-
-
-async def get_contract(
-    session: AsyncSession, contract_id: uuid.UUID, *, field: str = "contract_id"
-) -> Contract:
-    contract = await session.get(Contract, contract_id)
-    if contract is None:
-        raise NotFound(f"contract {contract_id} does not exist", field=field)
-    return contract
+from shared.models import Goal
 
 
 async def get_goal(session: AsyncSession, goal_id: uuid.UUID, *, field: str = "id") -> Goal:
@@ -36,7 +28,7 @@ async def get_goal(session: AsyncSession, goal_id: uuid.UUID, *, field: str = "i
 async def read_goal(session: AsyncSession, goal: Goal) -> GoalRead:
     """The goal with its contract's account; the contract is usually already in the
     session's identity map, so this rarely queries."""
-    contract = await get_contract(session, goal.contract_id)
+    contract = await get_contract(session, goal.contract_id, field="contract_id")
     return GoalRead(
         id=goal.id,
         contract_id=goal.contract_id,
@@ -67,7 +59,7 @@ async def _emit(session: AsyncSession, ctx: Context, type: EventType, goal: Goal
 async def create_goal(
     session: AsyncSession, ctx: Context, contract_id: uuid.UUID, body: GoalCreate
 ) -> Goal:
-    contract = await get_contract(session, contract_id)
+    contract = await get_contract(session, contract_id, field="contract_id")
     goal = Goal(contract_id=contract.id, name=body.name, target=body.target, status=body.status)
     session.add(goal)
     await session.flush()
@@ -89,6 +81,6 @@ async def update_goal(
 async def list_goals(
     session: AsyncSession, contract_id: uuid.UUID, *, limit: int, cursor: str | None
 ) -> tuple[Sequence[Goal], str | None]:
-    await get_contract(session, contract_id)
+    await get_contract(session, contract_id, field="contract_id")
     query = select(Goal).where(Goal.contract_id == contract_id)
     return await fetch_page(session, query, Goal.id, limit=limit, cursor=cursor)

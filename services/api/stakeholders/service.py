@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.api.accounts.service import get_account
 from services.api.context import Context
 from services.api.errors import Conflict, NotFound
 from services.api.external_ids import claim
@@ -26,7 +27,7 @@ from shared.enums import StakeholderRole, StakeholderStatus
 from shared.events.outbox import emit
 from shared.events.types import EventType, dataschema
 from shared.ids import new_id
-from shared.models import Account, Stakeholder
+from shared.models import Stakeholder
 
 ENTITY = "stakeholder"
 _PERSONAL_FIELDS = frozenset({"name", "email"})
@@ -39,13 +40,6 @@ async def get_stakeholder(
     if stakeholder is None:
         raise NotFound(f"stakeholder {stakeholder_id} does not exist", field=field)
     return stakeholder
-
-
-async def _get_account(session: AsyncSession, account_id: uuid.UUID) -> Account:
-    account = await session.get(Account, account_id)
-    if account is None:
-        raise NotFound(f"account {account_id} does not exist", field="account_id")
-    return account
 
 
 def _emit(
@@ -77,7 +71,7 @@ def _emit(
 async def add_stakeholder(
     session: AsyncSession, ctx: Context, account_id: uuid.UUID, body: StakeholderCreate
 ) -> Stakeholder:
-    account = await _get_account(session, account_id)
+    account = await get_account(session, account_id, field="account_id")
     stakeholder_id = new_id()
     await claim(session, ENTITY, stakeholder_id, body.external_ids)
     stakeholder = Stakeholder(
@@ -156,7 +150,7 @@ async def list_stakeholders(
     limit: int,
     cursor: str | None,
 ) -> tuple[Sequence[Stakeholder], str | None]:
-    await _get_account(session, account_id)
+    await get_account(session, account_id, field="account_id")
     query = select(Stakeholder).where(Stakeholder.account_id == account_id)
     if role is not None:
         query = query.where(Stakeholder.role == role)

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.context import Context
+from services.api.contracts.service import get_contract
 from services.api.errors import InvalidInput, NotFound
-from services.api.goals.service import get_contract
 from services.api.pagination import fetch_page
 from services.api.usage.schemas import UsageCreate, UsageRead
 from shared.events.outbox import emit
@@ -36,7 +36,7 @@ async def get_report(
 
 
 async def read_report(session: AsyncSession, report: UsageReport) -> UsageRead:
-    contract = await get_contract(session, report.contract_id)
+    contract = await get_contract(session, report.contract_id, field="contract_id")
     return UsageRead(
         id=report.id,
         contract_id=report.contract_id,
@@ -54,7 +54,7 @@ async def report_usage(
     latest_allowed = ctx.time.date() + timedelta(days=MAX_DAYS_AHEAD)
     if body.as_of > latest_allowed:
         raise InvalidInput(f"must be on or before {latest_allowed.isoformat()}", field="as_of")
-    contract = await get_contract(session, contract_id)
+    contract = await get_contract(session, contract_id, field="contract_id")
     report = UsageReport(
         contract_id=contract.id,
         active_users=body.active_users,
@@ -81,6 +81,6 @@ async def report_usage(
 async def list_reports(
     session: AsyncSession, contract_id: uuid.UUID, *, limit: int, cursor: str | None
 ) -> tuple[Sequence[UsageReport], str | None]:
-    await get_contract(session, contract_id)
+    await get_contract(session, contract_id, field="contract_id")
     query = select(UsageReport).where(UsageReport.contract_id == contract_id)
     return await fetch_page(session, query, UsageReport.id, limit=limit, cursor=cursor)
