@@ -44,7 +44,7 @@ from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
 from shared.events.types import Stream
-from shared.models import DeadLetter, InboxKey, OutboxEvent
+from shared.models import DeadLetter, IdempotencyKey, InboxKey, OutboxEvent
 
 ENGINE_CONSUMER = "engine"
 """The inbox `consumer` of lifecycle events applied by the engine."""
@@ -274,6 +274,30 @@ async def prune(
     return outbox_deleted, inbox_deleted
 
 
+async def prune_idempotency_keys(
+    db: Database, *, now: datetime, batch_size: int = PRUNE_BATCH_SIZE
+) -> int:
+    """Deletes `Idempotency-Key` records past their expiry (24 h by default)."""
+    deleted = 0
+    while True:
+        doomed = (
+            select(IdempotencyKey.id)
+            .where(IdempotencyKey.expires_at < now)
+            .order_by(IdempotencyKey.expires_at)
+            .limit(batch_size)
+        )
+        async with db.transaction() as session:
+            result = await session.execute(
+                delete(IdempotencyKey)
+                .where(IdempotencyKey.id.in_(doomed.scalar_subquery()))
+                .execution_options(synchronize_session=False)
+            )
+        count = int(result.rowcount)  # type: ignore[attr-defined]
+        deleted += count
+        if count < batch_size:
+            return deleted
+
+
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
@@ -361,8 +385,14 @@ class LifecycleConsumer:
             return
         self._pruned_at = now
         outbox_rows, inbox_keys = await prune(self.db, older_than=now - self.retention)
-        if outbox_rows or inbox_keys:
-            self._log.info("pruned", outbox_rows=outbox_rows, inbox_keys=inbox_keys)
+        idempotency_keys = await prune_idempotency_keys(self.db, now=now)
+        if outbox_rows or inbox_keys or idempotency_keys:
+            self._log.info(
+                "pruned",
+                outbox_rows=outbox_rows,
+                inbox_keys=inbox_keys,
+                idempotency_keys=idempotency_keys,
+            )
 
     async def release(self) -> None:
         """Gives the lease up (if held) so a successor starts at once."""

@@ -4,15 +4,16 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from services.api.auth.service import create_key, parse_scopes
 from services.renewal_worker import consumer, handler
 from services.renewal_worker.consumer import ENGINE_CONSUMER, LifecycleConsumer, process_batch
 from shared.clock import utcnow
 from shared.db import Database
 from shared.events.outbox import build_event
 from shared.events.types import SOURCE_API, EventType
-from shared.models import InboxKey, OutboxEvent
+from shared.models import IdempotencyKey, InboxKey, OutboxEvent
 from tests.worker.helpers import (
     FakeHandler,
     add_outbox_row,
@@ -253,3 +254,24 @@ async def test_processed_rows_and_inbox_keys_past_retention_are_pruned(
     assert [row.event_id for row in await outbox(database)] == [fresh[0]["id"], waiting[0]["id"]]
     assert len(await outbox(database, "notifications")) == 1
     assert {key[2] for key in await inbox_keys(database)} == {fresh[0]["id"]}
+
+
+async def test_expired_idempotency_keys_are_pruned(database: Database) -> None:
+    async with database.transaction() as session:
+        key, _ = await create_key(session, name="k", scopes=parse_scopes(["write"]))
+        now = utcnow()
+        session.add_all(
+            [
+                IdempotencyKey(api_key_id=key.id, key="old", fingerprint="f", expires_at=now),
+                IdempotencyKey(
+                    api_key_id=key.id,
+                    key="new",
+                    fingerprint="f",
+                    expires_at=now + timedelta(hours=1),
+                ),
+            ]
+        )
+    deleted = await consumer.prune_idempotency_keys(database, now=now + timedelta(seconds=1))
+    assert deleted == 1
+    async with database.read() as session:
+        assert list((await session.scalars(select(IdempotencyKey.key))).all()) == ["new"]
