@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,25 +13,13 @@ from services.renewal_worker import lease
 from shared.clock import utcnow
 from shared.db import Database
 from shared.models import Checkpoint, WorkerLease
+from tests.support.cli import RENEWALS, cli_env, run_cli
 from tests.support.factories import make_account, make_contract
 from tests.worker.helpers import add_checkpoint, outbox, wait_until
 
-RENEWALS = str(Path(sys.executable).parent / "renewals")
-
-
-def _env(db_url: str) -> dict[str, str]:
-    return os.environ | {"RENEWALS_DATABASE_URL": db_url, "RENEWALS_WORKER_POLL_SECONDS": "0.05"}
-
 
 def _tick(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [RENEWALS, "tick", *args],
-        env=_env(db_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(db_url, "tick", *args)
 
 
 async def _due_checkpoints(db_url: str, count: int) -> None:
@@ -92,7 +78,7 @@ async def test_tick_wait_leaves_the_events_to_the_running_worker(db_url: str) ->
     await _due_checkpoints(db_url, 2)
     worker = subprocess.Popen(
         [RENEWALS, "worker"],
-        env=_env(db_url) | {"RENEWALS_SCHEDULER_INTERVAL_SECONDS": "0"},
+        env=cli_env(db_url) | {"RENEWALS_SCHEDULER_INTERVAL_SECONDS": "0"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
