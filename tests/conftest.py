@@ -44,6 +44,14 @@ def db_url(
     templates.drop(url)
 
 
+@pytest.fixture
+def postgres_db_url(postgres_templates: PostgresTemplates) -> Iterator[str]:
+    """A fresh migrated Postgres database, for behaviour only Postgres has."""
+    url = postgres_templates.clone()
+    yield url
+    postgres_templates.drop(url)
+
+
 @pytest.fixture(params=BACKENDS)
 def empty_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh database with no tables, on each backend."""

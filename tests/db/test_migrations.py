@@ -13,6 +13,7 @@ import shared.models  # noqa: F401
 from shared.db.base import Base
 from shared.db.engine import create_unpooled_engine
 from shared.db.migrate import alembic_config, downgrade, upgrade
+from tests.support.databases import PostgresTemplates
 
 
 def test_the_chain_has_exactly_one_head() -> None:
@@ -63,8 +64,12 @@ async def test_models_match_the_migrations(db_url: str) -> None:
         await engine.dispose()
 
 
-async def test_concurrent_migrations_are_serialised_on_postgres(empty_db_url: str) -> None:
-    if not empty_db_url.startswith("postgresql"):
-        return
-    await asyncio.gather(upgrade(empty_db_url), upgrade(empty_db_url), upgrade(empty_db_url))
-    assert await _tables(empty_db_url) == set(Base.metadata.tables)
+async def test_concurrent_migrations_are_serialised_on_postgres(
+    postgres_templates: PostgresTemplates,
+) -> None:
+    url = postgres_templates.empty()
+    try:
+        await asyncio.gather(upgrade(url), upgrade(url), upgrade(url))
+        assert await _tables(url) == set(Base.metadata.tables)
+    finally:
+        postgres_templates.drop(url)

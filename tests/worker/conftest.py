@@ -15,3 +15,13 @@ async def database(db_url: str) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.dispose()
+
+
+@pytest.fixture
+async def postgres_database(postgres_db_url: str) -> AsyncIterator[Database]:
+    """A fresh Postgres database: concurrent writers commit ids out of order only there."""
+    db = Database(postgres_db_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()

@@ -117,10 +117,9 @@ async def test_a_row_with_a_lower_id_committed_later_is_still_processed(
 
 
 async def test_ids_committed_out_of_order_on_postgres_are_all_processed(
-    database: Database, fake: FakeHandler
+    postgres_database: Database, fake: FakeHandler
 ) -> None:
-    if database.is_sqlite:
-        pytest.skip("SQLite has one writer: ids always commit in order")
+    database = postgres_database
     async with database.writer() as slow, slow.begin():
         first = emit_in(slow, EventType.ACCOUNT_CREATED)
         await slow.flush()  # takes the lower id, commits last
