@@ -146,12 +146,15 @@ def _parse_day(value: str) -> date:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def _report(result: SweepResult) -> None:
-    typer.echo(f"opened {result.checkpoints_opened} checkpoints")
+def _report(result: SweepResult, *, more: bool = False) -> None:
+    """The first sweep always reports its checkpoints; a follow-up sweep only what it did."""
+    extra = "more " if more else ""
+    if result.checkpoints_opened or not more:
+        typer.echo(f"opened {result.checkpoints_opened} {extra}checkpoints")
     if result.renewals:
-        typer.echo(f"renewed {result.renewals} contract terms")
+        typer.echo(f"renewed {result.renewals} {extra}contract terms")
     if result.churns:
-        typer.echo(f"churned {result.churns} contracts")
+        typer.echo(f"churned {result.churns} {extra}contracts")
 
 
 async def _await_applied(
@@ -193,7 +196,9 @@ async def _await_applied(
 
 async def _tick(settings: Settings, as_of: date, at: datetime, wait: bool, timeout: float) -> bool:
     """With --wait, the events already waiting are applied first, so the sweep sees
-    the plans of contracts created just before; then the sweep's own events."""
+    the plans of contracts created just before; then the sweep's own events. Renewals
+    and churns re-plan their contracts once applied (the next term, a winback), so after
+    them the date is swept again: a second tick for the same date then finds nothing."""
     db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     try:
         loop = asyncio.get_running_loop()
@@ -205,9 +210,16 @@ async def _tick(settings: Settings, as_of: date, at: datetime, wait: bool, timeo
         _report(result)
         if not wait:
             return True
-        if not await _await_applied(db, settings, result.event_ids, deadline, timeout):
-            return False
-        typer.echo(f"applied {len(earlier) + len(result.event_ids)} events")
+        applied = len(earlier)
+        while True:
+            if not await _await_applied(db, settings, result.event_ids, deadline, timeout):
+                return False
+            applied += len(result.event_ids)
+            if not (result.renewals or result.churns):
+                break
+            result = await sweep(db, as_of, time=at, currency=settings.currency)
+            _report(result, more=True)
+        typer.echo(f"applied {applied} events")
         return True
     finally:
         await db.dispose()

@@ -67,6 +67,16 @@ def account_id_of(event: dict[str, Any]) -> uuid.UUID | None:
         raise InvalidEvent(f"{kind} names no valid account id") from exc
 
 
+def reported_usage_id(event: dict[str, Any]) -> uuid.UUID | None:
+    """The report a `usage.reported` event is about; None for other events."""
+    if event.get("type") != EventType.USAGE_REPORTED:
+        return None
+    try:
+        return uuid.UUID(str(event["data"].get("id")))
+    except ValueError as exc:
+        raise InvalidEvent("usage.reported names no valid report id") from exc
+
+
 def engine_event(event: dict[str, Any]) -> EngineEvent:
     try:
         return EngineEvent(
@@ -113,8 +123,15 @@ def _checkpoint_identity(cp: Checkpoint) -> CheckpointId:
 
 
 async def load_account(
-    session: AsyncSession, account_id: uuid.UUID, currency: str
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    currency: str,
+    *,
+    usage_up_to: uuid.UUID | None = None,
 ) -> AccountFacts | None:
+    """The account's facts; with `usage_up_to` (a usage report's id), the latest usage
+    is taken among the reports received up to that one (ids are time-ordered), so a
+    worker catching up judges each report as it would have when it arrived."""
     account = await session.get(Account, account_id)
     if account is None:
         return None
@@ -140,11 +157,11 @@ async def load_account(
     goals = (await session.scalars(select(Goal).where(Goal.contract_id.in_(ids)))).all()
     latest: dict[str, UsageFacts] = {}
     for contract_id in ids:
+        query = select(UsageReport).where(UsageReport.contract_id == contract_id)
+        if usage_up_to is not None:
+            query = query.where(UsageReport.id <= usage_up_to)
         report = await session.scalar(
-            select(UsageReport)
-            .where(UsageReport.contract_id == contract_id)
-            .order_by(UsageReport.as_of.desc(), UsageReport.id.desc())
-            .limit(1)
+            query.order_by(UsageReport.as_of.desc(), UsageReport.id.desc()).limit(1)
         )
         if report is not None:
             latest[str(contract_id)] = UsageFacts(
@@ -362,7 +379,9 @@ async def apply_event(
     account_id = account_id_of(event)
     if account_id is None:
         return
-    account = await load_account(session, account_id, currency)
+    account = await load_account(
+        session, account_id, currency, usage_up_to=reported_usage_id(event)
+    )
     if account is None:
         raise InvalidEvent(f"account {account_id} does not exist")
     decision = decide(account, facts_event, EngineSettings(currency=currency))

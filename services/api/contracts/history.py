@@ -127,6 +127,8 @@ class _Position:
             if at.tzinfo is None or rank not in _RANKS.values():
                 raise ValueError("not a timeline position")
             key: int | uuid.UUID = int(key_text) if rank == 0 else uuid.UUID(key_text)
+            if isinstance(key, int) and not 0 <= key < 2**63:  # a BIGINT id
+                raise ValueError("not a timeline position")
         except (ValueError, TypeError, binascii.Error) as exc:  # JSONDecodeError is one
             raise InvalidInput("not a cursor returned by this API", field="cursor") from exc
         return cls(at=at, rank=rank, key=key)

@@ -30,6 +30,7 @@ from services.renewal_worker.engine.state import (
     EngineEvent,
     GoalFacts,
     TaskFacts,
+    Term,
 )
 from services.renewal_worker.engine.types import CheckpointKind, Priority, Segment
 
@@ -129,6 +130,12 @@ def segment_on(account: AccountFacts, contract: ContractFacts, day: date) -> Seg
     return segment_for(total)
 
 
+def term_of(contract: ContractFacts, number: int | None) -> Term:
+    """The term a task is about: a checkpoint's own term, which is no longer the current
+    one when the sweep that opened the checkpoint also auto-renewed the contract."""
+    return next((t for t in contract.terms if t.number == number), contract.term)
+
+
 def checkpoint_task_key(identity: CheckpointId) -> str:
     contract_id, term, kind, ordinal = identity
     return f"checkpoint:{contract_id}:{term}:{kind}:{ordinal}"
@@ -168,9 +175,11 @@ class _Work:
         self.checkpoints[checkpoint.identity] = checkpoint
         self._written[checkpoint.identity] = checkpoint
 
-    def context(self, contract: ContractFacts, due: date, **extra: object) -> TaskContext:
+    def context(
+        self, contract: ContractFacts, term: Term, due: date, **extra: object
+    ) -> TaskContext:
         account = self.account
-        renewal = contract.renewal
+        renewal = term.end
         fys = fiscal_year_start(renewal, account.fiscal_year_start_month)
         usage = account.latest_usage.get(contract.id)
         people = {
@@ -185,10 +194,10 @@ class _Work:
         fields: dict[str, object] = {
             "account_name": account.name,
             "contract_id": contract.id,
-            "term_number": contract.term.number,
-            "term_start": contract.term.start,
-            "arr": money(contract.term.arr, self.settings.currency),
-            "segment": segment_on(account, contract, contract.term.start),
+            "term_number": term.number,
+            "term_start": term.start,
+            "arr": money(term.arr, self.settings.currency),
+            "segment": segment_on(account, contract, term.start),
             "renewal": renewal,
             "due_date": due,
             "fiscal_year_start": fys,
@@ -220,8 +229,9 @@ class _Work:
     ) -> None:
         if dedupe_key in self.tasks:
             return
-        title, description = render_task(kind, self.context(contract, due, **extra))
-        segment = segment_on(self.account, contract, contract.term.start)
+        about = term_of(contract, term)
+        title, description = render_task(kind, self.context(contract, about, due, **extra))
+        segment = segment_on(self.account, contract, about.start)
         task = NewTask(
             dedupe_key=dedupe_key,
             contract_id=contract.id,
@@ -231,9 +241,9 @@ class _Work:
             title=title,
             description=description,
             due_date=due,
-            priority=priority or task_priority(kind, segment, contract.renewal, self.day),
+            priority=priority or task_priority(kind, segment, about.end, self.day),
             owner=self.account.owner,
-            term=term or contract.term.number,
+            term=about.number,
             checkpoint=checkpoint,
         )
         self.decision.new_tasks.append(task)
@@ -428,16 +438,20 @@ def _stakeholder_change(work: _Work) -> str | None:
     previous = data.get("previous") or {}
     before_role = str(previous.get("role", role))
     before_status = str(previous.get("status", "active"))
-    person = next((s for s in work.account.stakeholders if s.id == str(data.get("id"))), None)
+    people = work.account.stakeholders
+    this = str(data.get("id"))
+    person = next((s for s in people if s.id == this), None)
     who = (person.name if person and person.name else None) or "a stakeholder"
-    other_owner = any(
-        s.role == BUSINESS_OWNER and s.id != str(data.get("id")) for s in work.account.stakeholders
-    )
+    other_owner = any(s.role == BUSINESS_OWNER and s.id != this for s in people)
+    # People come in the order they were added. A worker catching up on a backlog already
+    # sees those added after this event; they must not make the first owner a successor.
+    added_before = people[: people.index(person)] if person is not None else people
+    owner_before = any(s.role == BUSINESS_OWNER and s.id != this for s in added_before)
     kind = work.event.type
     departed = status == "departed" and before_status != "departed"
     if (kind == "stakeholder.departed" or departed) and before_role in KEY_ROLES:
         return f"{who} ({before_role.replace('_', ' ')}) left"
-    if kind == "stakeholder.added" and role == BUSINESS_OWNER and other_owner:
+    if kind == "stakeholder.added" and role == BUSINESS_OWNER and owner_before:
         return f"{who} was added as a new business owner"
     if kind == "stakeholder.updated" and before_role in KEY_ROLES and role not in KEY_ROLES:
         return f"{who} moved from {before_role.replace('_', ' ')} to {role.replace('_', ' ')}"
@@ -508,14 +522,15 @@ def _on_usage(work: _Work) -> None:
 
 
 def _on_goal(work: _Work) -> None:
+    """Decides on the goal as the event shows it, not as it is stored now: it may have
+    changed again since, and a worker catching up must decide as it would have then."""
     data = work.event.data
-    goal = GoalFacts(
+    current = GoalFacts(
         id=str(data.get("id")),
         contract_id=str(data.get("contract_id")),
         name=str(data.get("name")),
         status=str(data.get("status")),
     )
-    current = next((g for g in work.account.goals if g.id == goal.id), goal)
     contract = work.account.contract(current.contract_id)
     if contract is None:
         return

@@ -135,8 +135,10 @@ class AccountFacts:
     checkpoints: tuple[CheckpointFacts, ...] = ()
     tasks: tuple[TaskFacts, ...] = ()
     stakeholders: tuple[StakeholderFacts, ...] = ()
+    """In the order they were added."""
     goals: tuple[GoalFacts, ...] = ()
     latest_usage: Mapping[str, UsageFacts] = field(default_factory=dict)
+    """Per contract; for a `usage.reported` event, among the reports received up to it."""
 
     def contract(self, contract_id: str) -> ContractFacts | None:
         return next((c for c in self.contracts if c.id == contract_id), None)
