@@ -471,10 +471,16 @@ def _on_stakeholder(work: _Work) -> None:
         if line not in task.description:
             work.change_task(task, TaskChange(task.dedupe_key, description=task.description + line))
         return
-    active = [c for c in work.account.contracts if c.active_on(work.day)]
-    if not active:
+    # A contract signed but not started yet counts: losing its buyer before the start
+    # is as dangerous as losing them mid-term.
+    live = [
+        c
+        for c in work.account.contracts
+        if c.active_on(work.day) or (c.churned_on is None and c.start_date > work.day)
+    ]
+    if not live:
         return
-    contract = min(active, key=lambda c: (c.renewal, c.id))
+    contract = min(live, key=lambda c: (c.renewal, c.id))
     near = (contract.renewal - work.day).days <= STAKEHOLDER_NEAR_RENEWAL_DAYS
     due = work.day + timedelta(days=2 if near else 7)
     work.create_task(
@@ -522,15 +528,14 @@ def _on_usage(work: _Work) -> None:
 
 
 def _on_goal(work: _Work) -> None:
-    """Decides on the goal as the event shows it, not as it is stored now: it may have
-    changed again since, and a worker catching up must decide as it would have then."""
     data = work.event.data
-    current = GoalFacts(
+    goal = GoalFacts(
         id=str(data.get("id")),
         contract_id=str(data.get("contract_id")),
         name=str(data.get("name")),
         status=str(data.get("status")),
     )
+    current = next((g for g in work.account.goals if g.id == goal.id), goal)
     contract = work.account.contract(current.contract_id)
     if contract is None:
         return

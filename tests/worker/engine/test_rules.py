@@ -372,3 +372,29 @@ def test_short_terms_get_only_renewal_date_checkpoints() -> None:
     facts = run(account(monthly), event("contract.created", "2026-03-01", CREATED))
     assert set(statuses(facts)) == {"renewal_due", "renewal_overdue"}
     assert all(cp.due_date <= d("2026-04-02") for cp in facts.checkpoints)
+
+
+def test_departure_before_the_contract_starts_still_opens_a_task() -> None:
+    people = (StakeholderFacts("s1", "Ada", "business_owner", "departed"),)
+    data = {"id": "s1", "account_id": "a1", "role": "business_owner", "status": "departed"}
+    future = contract("2026-12-01", "2027-12-01")
+    decision = decide(
+        account(future, stakeholders=people),
+        event("stakeholder.departed", "2026-11-25", data),
+        SETTINGS,
+    )
+    assert [(t.kind, t.due_date) for t in decision.new_tasks] == [
+        ("stakeholder_change", d("2026-12-02"))
+    ]
+
+
+def test_departure_on_an_account_with_only_churned_contracts_opens_nothing() -> None:
+    people = (StakeholderFacts("s1", "Ada", "business_owner", "departed"),)
+    data = {"id": "s1", "account_id": "a1", "role": "business_owner", "status": "departed"}
+    gone = contract(churned_on=d("2026-05-01"), churn_reason="price")
+    decision = decide(
+        account(gone, stakeholders=people),
+        event("stakeholder.departed", "2026-06-01", data),
+        SETTINGS,
+    )
+    assert decision.new_tasks == []
