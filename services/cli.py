@@ -322,3 +322,31 @@ def apikey_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id
         typer.echo(f"no key {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
+
+
+async def _relay(settings: Settings) -> None:
+    from services.relay.relay import Relay
+
+    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await Relay(db, settings).run(stop)
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def relay() -> None:
+    """Publish outbox rows to Kafka (distributed mode) until SIGTERM/SIGINT; the batch in
+    flight is finished and leadership released before exiting. One relay is active at a
+    time; others stand by and take over when it dies."""
+    settings = _settings()
+    configure_logging(settings.log_format, settings.log_level)
+    if settings.relay_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.relay_metrics_port, addr=settings.api_host)
+    asyncio.run(_relay(settings))

@@ -141,6 +141,22 @@ def test_renewal_closes_old_renewal_tasks_and_plans_the_new_term() -> None:
     assert "implementation_check" not in statuses(facts, term=2)
 
 
+def test_a_checkpoint_applied_after_an_auto_renewal_describes_its_own_term() -> None:
+    """The sweep at R opens the auto_renewal checkpoint and renews in one go, so the
+    engine applies the checkpoint when the contract is already in term 2."""
+    auto = contract(auto_renew=True)
+    facts = run(account(auto), event("contract.created", "2026-03-01", CREATED))
+    renewed = replace(
+        facts.contracts[0],
+        terms=(*auto.terms, Term(2, d("2027-03-15"), d("2028-03-15"), Decimal(15000))),
+    )
+    facts = opened(replace(facts, contracts=(renewed,)), "auto_renewal")
+    task = next(t for t in facts.tasks if t.kind == "auto_renewal")
+    assert task.term == 1
+    assert "Term 1: 2026-03-15 to 2027-03-15" in task.description
+    assert "12,000.00 USD" in task.description
+
+
 def test_churn_closes_tasks_cancels_later_checkpoints_and_plans_a_winback() -> None:
     facts = run(account(contract()), event("contract.created", "2026-03-01", CREATED))
     facts = opened(facts, "kickoff")
@@ -224,6 +240,20 @@ def test_first_business_owner_triggers_nothing() -> None:
         SETTINGS,
     )
     assert decision.new_tasks == []
+
+
+def test_an_owner_added_later_does_not_make_the_first_one_a_successor() -> None:
+    """A worker catching up on a backlog already sees the owners added after the event."""
+    people = (
+        StakeholderFacts("s1", "Ada", "business_owner", "active"),
+        StakeholderFacts("s2", "Grace", "business_owner", "active"),
+    )
+    facts = account(contract(), stakeholders=people)
+    first = {"id": "s1", "account_id": "a1", "role": "business_owner", "status": "active"}
+    assert decide(facts, event("stakeholder.added", "2026-05-01", first), SETTINGS).new_tasks == []
+    second = {**first, "id": "s2"}
+    decision = decide(facts, event("stakeholder.added", "2026-05-02", second, "e2"), SETTINGS)
+    assert [t.kind for t in decision.new_tasks] == ["stakeholder_change"]
 
 
 def test_role_change_away_from_key_role_is_a_change() -> None:

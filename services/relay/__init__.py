@@ -1,0 +1,1 @@
+"""The outbox relay of distributed mode: outbox rows -> Kafka (see `relay`)."""
