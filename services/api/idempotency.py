@@ -107,24 +107,24 @@ class IdempotencyMiddleware:
         self, row: IdempotencyKey, request_print: str, scope: Scope, receive: Receive, send: Send
     ) -> None:
         if row.fingerprint != request_print:
-            error: Exception = IdempotencyMismatch(
+            mismatch = IdempotencyMismatch(
                 "this Idempotency-Key was first used with another request",
                 field="Idempotency-Key",
             )
-        elif row.response_status is None:
-            error = IdempotencyInFlight("retry once the first request has completed")
-        else:
-            headers = [
-                (k.encode("latin-1"), v.encode("latin-1")) for k, v in row.response_headers or []
-            ]
-            headers.append((b"idempotent-replayed", b"true"))
-            await send(
-                {"type": "http.response.start", "status": row.response_status, "headers": headers}
-            )
-            await send({"type": "http.response.body", "body": row.response_body or b""})
+            await domain_problem(mismatch)(scope, receive, send)
             return
-        assert isinstance(error, IdempotencyMismatch | IdempotencyInFlight)
-        await domain_problem(error)(scope, receive, send)
+        if row.response_status is None:
+            in_flight = IdempotencyInFlight("retry once the first request has completed")
+            await domain_problem(in_flight)(scope, receive, send)
+            return
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1")) for k, v in row.response_headers or []
+        ]
+        headers.append((b"idempotent-replayed", b"true"))
+        await send(
+            {"type": "http.response.start", "status": row.response_status, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": row.response_body or b""})
 
     async def _run_and_store(
         self, db: Database, api_key_id: Any, key: str, scope: Scope, receive: Receive, send: Send

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -102,7 +101,7 @@ def _contract_facts(contract: Contract, currency: str) -> ContractFacts:
         auto_renew=contract.auto_renew,
         notice_period_days=contract.notice_period_days,
         terms=tuple(
-            Term(t.number, t.start_date, t.end_date, _major(t.arr_minor, currency))
+            Term(t.number, t.start_date, t.end_date, from_minor(t.arr_minor, currency))
             for t in contract.terms
         ),
         churned_on=contract.churned_on if contract.status == "churned" else None,
@@ -112,10 +111,6 @@ def _contract_facts(contract: Contract, currency: str) -> ContractFacts:
         health_score=contract.health_score,
         health_signals=tuple((s["signal"], int(s["points"])) for s in contract.health_signals),
     )
-
-
-def _major(minor: int, currency: str) -> Decimal:
-    return from_minor(minor, currency)
 
 
 def _checkpoint_identity(cp: Checkpoint) -> CheckpointId:
