@@ -42,8 +42,8 @@ async def list_contracts(
     partner_id: uuid.UUID | None = None,
     status: ContractStatus | None = None,
     health: HealthBand | None = Query(default=None, description="The health band"),
-    renews_before: date | None = Query(default=None, description="R on or before this date"),
-    renews_after: date | None = Query(default=None, description="R on or after this date"),
+    renews_before: date | None = Query(default=None, description="R strictly before this date"),
+    renews_after: date | None = Query(default=None, description="R strictly after this date"),
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> ContractPage:

@@ -348,8 +348,9 @@ async def list_contracts(
     limit: int,
     cursor: str | None,
 ) -> tuple[Sequence[Contract], str | None]:
-    """`renews_before` and `renews_after` bound R inclusively, so a quarter is
-    `renews_after=2027-01-01&renews_before=2027-03-31`."""
+    """`renews_before` and `renews_after` bound R strictly, like every "before" and
+    "after" of the API (task due dates, the plan): a quarter is
+    `renews_after=2026-12-31&renews_before=2027-04-01`."""
     query = select(Contract).options(selectinload(Contract.terms))
     if account_id is not None:
         query = query.where(Contract.account_id == account_id)
@@ -360,7 +361,7 @@ async def list_contracts(
     if health is not None:
         query = query.where(Contract.health_band == health)
     if renews_before is not None:
-        query = query.where(Contract.end_date <= renews_before)
+        query = query.where(Contract.end_date < renews_before)
     if renews_after is not None:
-        query = query.where(Contract.end_date >= renews_after)
+        query = query.where(Contract.end_date > renews_after)
     return await fetch_page(session, query, Contract.id, limit=limit, cursor=cursor)

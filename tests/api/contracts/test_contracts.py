@@ -325,9 +325,10 @@ async def test_contract_list_filters(api: Harness) -> None:
     assert await ids(status="active") == [soon["id"], later["id"]]
     assert await ids(health="red") == [later["id"]]
     assert await ids(health="green") == [soon["id"], churned["id"]]
-    assert await ids(renews_before="2027-01-01") == [soon["id"], churned["id"]]
-    assert await ids(renews_after="2027-01-01") == [later["id"], churned["id"]]
-    assert await ids(renews_after="2027-01-01", renews_before="2027-01-01") == [churned["id"]]
+    assert await ids(renews_before="2027-01-01") == [soon["id"]]
+    assert await ids(renews_before="2027-01-02") == [soon["id"], churned["id"]]
+    assert await ids(renews_after="2027-01-01") == [later["id"]]
+    assert await ids(renews_after="2026-12-31", renews_before="2027-01-02") == [churned["id"]]
     bad = await api.client.get("/v1/contracts", params={"health": "purple"})
     assert bad.status_code == 422
     assert error_fields(bad) == ["health"]
