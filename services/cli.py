@@ -146,15 +146,19 @@ def _parse_day(value: str) -> date:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _report(result: SweepResult, *, more: bool = False) -> None:
     """The first sweep always reports its checkpoints; a follow-up sweep only what it did."""
     extra = "more " if more else ""
     if result.checkpoints_opened or not more:
-        typer.echo(f"opened {result.checkpoints_opened} {extra}checkpoints")
+        typer.echo(f"opened {_count(result.checkpoints_opened, extra + 'checkpoint')}")
     if result.renewals:
-        typer.echo(f"renewed {result.renewals} {extra}contract terms")
+        typer.echo(f"renewed {_count(result.renewals, extra + 'contract term')}")
     if result.churns:
-        typer.echo(f"churned {result.churns} {extra}contracts")
+        typer.echo(f"churned {_count(result.churns, extra + 'contract')}")
 
 
 async def _await_applied(
@@ -219,7 +223,7 @@ async def _tick(settings: Settings, as_of: date, at: datetime, wait: bool, timeo
                 break
             result = await sweep(db, as_of, time=at, currency=settings.currency)
             _report(result, more=True)
-        typer.echo(f"applied {applied} events")
+        typer.echo(f"applied {_count(applied, 'event')}")
         return True
     finally:
         await db.dispose()

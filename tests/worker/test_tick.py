@@ -129,7 +129,7 @@ async def test_tick_wait_times_out_while_another_live_worker_holds_the_lease(
         done = _tick(db_url, "--as-of", "2026-03-15", "--wait", "--timeout", "0.5")
 
         assert done.returncode == 1
-        assert done.stdout.splitlines() == ["opened 1 checkpoints"]
+        assert done.stdout.splitlines() == ["opened 1 checkpoint"]
         assert "timed out after 0.5 s: 1 of 1 events not applied yet" in done.stderr
         assert "stuck-worker" in done.stderr
         assert [row.processed_at for row in await outbox(db)] == [None]
