@@ -118,8 +118,14 @@ async def _worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if settings.event_bus == "kafka":
+        from services.renewal_worker import kafka_worker
+
+        events = kafka_worker.run(db, settings, stop)
+    else:
+        events = consumer.run(db, settings, stop)
     tasks = [
-        asyncio.create_task(consumer.run(db, settings, stop)),
+        asyncio.create_task(events),
         asyncio.create_task(run_scheduler(db, settings, stop)),
     ]
     try:
@@ -132,10 +138,19 @@ async def _worker(settings: Settings) -> None:
 
 @app.command()
 def worker() -> None:
-    """Apply lifecycle events and run the scheduler (embedded mode) until SIGTERM/SIGINT;
-    the batch in progress is finished and the lease released before exiting."""
+    """Apply lifecycle events and run the scheduler until SIGTERM/SIGINT.
+
+    RENEWALS_EVENT_BUS=database (the default): the embedded consumer over the outbox
+    table, under a lease; the batch in progress is finished and the lease released before
+    exiting. RENEWALS_EVENT_BUS=kafka: a member of the consumer group
+    RENEWALS_KAFKA_GROUP_ID on RENEWALS_KAFKA_TOPIC; the batch in progress is finished,
+    its offsets committed and the group left before exiting (code 0)."""
     settings = _settings()
     configure_logging(settings.log_format, settings.log_level)
+    if settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port, addr=settings.api_host)
     asyncio.run(_worker(settings))
 
 
@@ -354,3 +369,92 @@ def relay() -> None:
 
         start_http_server(settings.relay_metrics_port, addr=settings.api_host)
     asyncio.run(_relay(settings))
+
+
+dlq_app = typer.Typer(
+    help="Dead letters: events the worker could not apply (unparseable, invalid, or the "
+    "engine raised). The same in both modes: RENEWALS_EVENT_BUS=kafka also sends them to "
+    "<RENEWALS_KAFKA_TOPIC>.dlq."
+)
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many")] = 100,
+) -> None:
+    """List dead letters, oldest first.
+
+    Columns: id, type, event id, failed at, replayed at (- when not), and the first line
+    of the error. Both modes record dead letters in the same table."""
+    from services.renewal_worker.dead_letters import list_dead_letters
+
+    async def rows() -> list[str]:
+        db = Database(_settings().database_url)
+        try:
+            return [
+                "\t".join(
+                    [
+                        str(letter.id),
+                        letter.type,
+                        letter.event_id,
+                        letter.failed_at.isoformat(timespec="seconds"),
+                        letter.replayed_at.isoformat(timespec="seconds")
+                        if letter.replayed_at
+                        else "-",
+                        (letter.error.strip().splitlines() or [""])[0],
+                    ]
+                )
+                for letter in await list_dead_letters(db, limit=limit)
+            ]
+        finally:
+            await db.dispose()
+
+    typer.echo("id\ttype\tevent_id\tfailed_at\treplayed_at\terror")
+    for line in asyncio.run(rows()):
+        typer.echo(line)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    letter_id: Annotated[
+        uuid.UUID | None, typer.Argument(help="The dead letter's id (see `dlq list`)")
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Replay every dead letter not replayed yet")
+    ] = False,
+) -> None:
+    """Hand a dead letter's event back to the engine once its cause is fixed.
+
+    The dead letter is marked replayed. RENEWALS_EVENT_BUS=database: the event goes back
+    into the outbox as an unprocessed row with the same CloudEvent. RENEWALS_EVENT_BUS=kafka: it is
+    republished to RENEWALS_KAFKA_TOPIC, keyed by its account id. Either way the worker
+    applies it once like any other event (it was never in the inbox); if it fails again
+    it becomes a new dead letter. Exit 1 when something could not be replayed."""
+    from services.renewal_worker.dead_letters import replay
+
+    if (letter_id is None) == (not all_):
+        raise typer.BadParameter("give either a dead letter ID or --all")
+    settings = _settings()
+    configure_logging(settings.log_format, "WARNING")
+
+    async def run() -> list[tuple[str, bool, str]]:
+        db = Database(settings.database_url)
+        try:
+            results = await replay(db, settings, None if all_ else [letter_id])  # type: ignore[list-item]
+            return [(str(r.id), r.replayed, r.reason) for r in results]
+        finally:
+            await db.dispose()
+
+    results = asyncio.run(run())
+    for rid, replayed, reason in results:
+        typer.echo(f"replayed {rid}" if replayed else f"not replayed {rid}: {reason}")
+    if not results:
+        typer.echo("no dead letters to replay")
+    if any(not replayed for _, replayed, _ in results):
+        raise typer.Exit(1)
+
+
+from services.report_cli import report_app  # noqa: E402
+
+app.add_typer(report_app, name="report")

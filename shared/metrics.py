@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -12,4 +12,23 @@ HTTP_DURATION = Histogram(
     "Time to answer an HTTP request",
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+OUTBOX_BACKLOG = Gauge(
+    "renewals_outbox_backlog", "Outbox rows not yet published to Kafka (set by the relay)"
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "renewals_outbox_oldest_age_seconds",
+    "Age of the oldest outbox row not yet published to Kafka, 0 when none (set by the relay)",
+)
+
+EVENTS_PROCESSED = Counter(
+    "renewals_events_processed_total",
+    "Lifecycle events the worker finished with, counted once their transaction committed"
+    " (outcome: applied, duplicate, dead_lettered; type 'unknown' for unparseable ones)",
+    ["type", "outcome"],
+)
+DEAD_LETTERS = Counter(
+    "renewals_dead_letters_total",
+    "Poison events recorded as dead letters (and, in distributed mode, sent to <topic>.dlq)",
 )

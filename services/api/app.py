@@ -19,6 +19,7 @@ from services.api.health.router import router as health_router
 from services.api.idempotency import IdempotencyMiddleware
 from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from services.api.partners.router import router as partners_router
+from services.api.reports.router import router as reports_router
 from services.api.stakeholders.router import router as stakeholders_router
 from services.api.tasks.router import router as tasks_router
 from services.api.usage.router import router as usage_router
@@ -62,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
         goals_router,
         usage_router,
         tasks_router,
+        reports_router,
         admin_router,
     ):
         app.include_router(router)

@@ -50,6 +50,7 @@ deleting what was acknowledged — releases leadership and returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import json
 import traceback
@@ -87,7 +88,9 @@ AfterPublish = Callable[[list[int]], Awaitable[None]]
 simulate a crash between publish and delete)."""
 
 
-class _Row(NamedTuple):
+class OutboxRow(NamedTuple):
+    """The columns of an outbox row the relay needs."""
+
     id: int
     stream: str
     partition_key: str
@@ -122,7 +125,7 @@ def new_producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
-def encode(row: _Row) -> tuple[bytes, bytes]:
+def encode(row: OutboxRow) -> tuple[bytes, bytes]:
     """The Kafka key and value of a row: structured-mode CloudEvent JSON."""
     value = json.dumps(row.event, separators=(",", ":"), ensure_ascii=False).encode()
     return row.partition_key.encode(), value
@@ -157,15 +160,18 @@ class Relay:
         self.leading = False
         self.published = 0
         """Rows this relay published and deleted, for logs and tests."""
+        self.in_flight = 0
+        """Rows of the batch handed to the producer and not settled yet."""
         self._producer: AIOKafkaProducer | None = None
+        self._metrics_at: float | None = None
         self._log = _log.bind(holder=self.holder)
 
     # -- the outbox ------------------------------------------------------------------
 
-    async def pending(self, limit: int) -> list[_Row]:
+    async def pending(self, limit: int) -> list[OutboxRow]:
         """The first `limit` unpublished rows in id order. One query per stream keeps to
         the `(stream, processed_at, id)` index; the merge restores the global id order."""
-        per_stream: list[list[_Row]] = []
+        per_stream: list[list[OutboxRow]] = []
         async with self.db.read() as session:
             for stream in Stream:
                 result = await session.execute(
@@ -182,7 +188,7 @@ class Relay:
                     .order_by(OutboxEvent.id)
                     .limit(limit)
                 )
-                per_stream.append([_Row(*columns) for columns in result])
+                per_stream.append([OutboxRow(*columns) for columns in result])
         return list(heapq.merge(*per_stream))[:limit]
 
     async def _delete(self, ids: Sequence[int]) -> None:
@@ -219,6 +225,14 @@ class Relay:
         OUTBOX_OLDEST_AGE.set(age)
         return backlog, age
 
+    async def _refresh_metrics_if_due(self) -> None:
+        """At most once per poll interval: a busy relay draining a large backlog need
+        not count it after every batch."""
+        now = asyncio.get_running_loop().time()
+        if self._metrics_at is None or now - self._metrics_at >= self.poll_seconds:
+            self._metrics_at = now
+            await self.refresh_metrics()
+
     # -- Kafka -----------------------------------------------------------------------
 
     async def _ready_producer(self) -> AIOKafkaProducer:
@@ -244,6 +258,13 @@ class Relay:
             await asyncio.wait_for(producer.stop(), timeout=max(self.grace, 1.0))
         except Exception as exc:
             self._log.warning("producer_stop_failed", error=_describe(exc))
+            # aiokafka has no public way to abandon undelivered batches: stop its sender
+            # task and connections so nothing keeps running behind our back.
+            with contextlib.suppress(Exception):
+                sender = getattr(producer, "_sender", None)
+                if sender is not None:
+                    await asyncio.wait_for(sender.close(), timeout=1.0)
+                await asyncio.wait_for(producer.client.close(), timeout=1.0)
 
     async def _close_producer(self) -> None:
         producer, self._producer = self._producer, None
@@ -251,7 +272,7 @@ class Relay:
             await self._stop(producer)
 
     async def _send_all(
-        self, producer: AIOKafkaProducer, rows: Sequence[_Row], acks: list[asyncio.Future[Any]]
+        self, producer: AIOKafkaProducer, rows: Sequence[OutboxRow], acks: list[asyncio.Future[Any]]
     ) -> None:
         """Hands every row to the producer in order (`acks` collects the delivery
         futures as they are made), then waits for all of them."""
@@ -262,13 +283,26 @@ class Relay:
                     topic_for(self.settings, row.stream), value=value, key=key, headers=HEADERS
                 )
             )
-        await asyncio.gather(*acks, return_exceptions=True)
+        # `wait`, not `gather`: cancelling this task (shutdown grace exceeded) must not
+        # cancel the producer's own delivery futures.
+        if acks:
+            await asyncio.wait(acks)
 
     async def publish_batch(self, stop: asyncio.Event | None = None) -> BatchResult:
         """Publishes one batch and deletes the rows the broker acknowledged. Raises
         `PublishError` (after deleting what was acknowledged) when some were not. If
         `stop` is set meanwhile, waits at most the grace period for acknowledgements."""
-        producer = await self._ready_producer()
+        if stop is None:
+            producer = await self._ready_producer()
+        else:
+            # Connecting to a stalled broker can take a request timeout: SIGTERM wins.
+            connecting = asyncio.ensure_future(self._ready_producer())
+            await wait_for_any(stop, _done_event(connecting), timeout=None)
+            if not connecting.done():
+                connecting.cancel()
+                await asyncio.gather(connecting, return_exceptions=True)
+                return BatchResult()
+            producer = connecting.result()
         self.wakeup.clear()
         rows = await self.pending(self.batch_size)
         if not rows:
@@ -276,6 +310,7 @@ class Relay:
         acks: list[asyncio.Future[Any]] = []
         sending = asyncio.ensure_future(self._send_all(producer, rows, acks))
         error: BaseException | None = None
+        self.in_flight = len(rows)
         try:
             if stop is not None:
                 await wait_for_any(stop, _done_event(sending), timeout=None)
@@ -290,6 +325,7 @@ class Relay:
                     f"not acknowledged within the shutdown grace of {self.grace:g} s"
                 )
             await asyncio.gather(sending, return_exceptions=True)
+            self.in_flight = 0
         if error is None and not sending.cancelled():
             error = sending.exception()
         acked: list[int] = []
@@ -350,7 +386,7 @@ class Relay:
                         continue
                     standby_logged = False
                     result = await self.publish_batch(stop)
-                    await self.refresh_metrics()
+                    await self._refresh_metrics_if_due()
                 except Exception as exc:
                     self._log.warning("relay_failed", retry_in=backoff, error=_describe(exc))
                     await self._close_producer()

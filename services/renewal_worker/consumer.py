@@ -18,6 +18,13 @@ with a lower id must still be seen — and applies a batch in ONE transaction:
 A transient error (see `errors.is_transient`) aborts the whole batch, which is retried
 with capped exponential backoff, forever, and never dead-lettered.
 
+The per-event step (`Incoming`, `load_seen`, `process_event`) is shared with the Kafka
+worker (`kafka_worker`), so both modes apply an event through the same code: the same
+inbox keys, savepoints and dead letters. A poison event that already has a dead letter
+not yet replayed counts as a duplicate (a Kafka redelivery after a crash must not
+record it twice). The metrics (`renewals_events_processed_total`,
+`renewals_dead_letters_total`) are counted by `count_outcomes` once the batch committed.
+
 Notification rows (`stream == "notifications"`) are not consumed here: the webhook
 dispatcher will have its own consumer over the same table. Pruning deletes processed
 rows of every stream, so notification rows will be pruned the same way once that
@@ -30,8 +37,9 @@ import asyncio
 import contextlib
 import traceback
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 import structlog
@@ -43,7 +51,8 @@ from services.renewal_worker.errors import is_transient
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
-from shared.events.types import Stream
+from shared.events.types import EventType, Stream
+from shared.metrics import DEAD_LETTERS, EVENTS_PROCESSED
 from shared.models import DeadLetter, IdempotencyKey, InboxKey, OutboxEvent
 
 ENGINE_CONSUMER = "engine"
@@ -79,44 +88,160 @@ def _lifecycle_pending() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return OutboxEvent.stream == str(Stream.LIFECYCLE), OutboxEvent.processed_at.is_(None)
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(exc)).strip()
 
 
-async def _seen_keys(session: AsyncSession, ids: Iterable[str]) -> set[tuple[str, str]]:
-    """The engine's inbox keys (source, id) among events with these ids."""
+class Outcome(StrEnum):
+    """What became of one event (the `outcome` label of `renewals_events_processed_total`)."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """An event as a consumer received it: its inbox key (`source`, `event_id`), its type
+    and the structured-mode CloudEvent. `event` may be something else than a CloudEvent
+    for a Kafka record that could not be parsed; such an event is only dead-lettered."""
+
+    stream: str
+    source: str
+    event_id: str
+    type: str
+    event: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.event_id)
+
+
+@dataclass(slots=True)
+class Seen:
+    """The keys of a batch's events already applied (the `engine` inbox) or already
+    dead-lettered and not replayed (with their error); `process_event` adds to both as
+    it goes."""
+
+    applied: set[tuple[str, str]] = field(default_factory=set)
+    dead_lettered: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self.applied or key in self.dead_lettered
+
+
+async def load_seen(session: AsyncSession, ids: Iterable[str]) -> Seen:
+    """What the inbox and the pending dead letters know of events with these ids."""
     event_ids = sorted(set(ids))
-    seen: set[tuple[str, str]] = set()
+    seen = Seen()
     for start in range(0, len(event_ids), _IN_CHUNK):
-        found = await session.execute(
+        chunk = event_ids[start : start + _IN_CHUNK]
+        applied = await session.execute(
             select(InboxKey.source, InboxKey.event_id).where(
-                InboxKey.consumer == ENGINE_CONSUMER,
-                InboxKey.event_id.in_(event_ids[start : start + _IN_CHUNK]),
+                InboxKey.consumer == ENGINE_CONSUMER, InboxKey.event_id.in_(chunk)
             )
         )
-        seen.update((source, event_id) for source, event_id in found)
+        seen.applied.update((source, event_id) for source, event_id in applied)
+        dead = await session.execute(
+            select(DeadLetter.source, DeadLetter.event_id, DeadLetter.error).where(
+                DeadLetter.event_id.in_(chunk), DeadLetter.replayed_at.is_(None)
+            )
+        )
+        seen.dead_lettered.update(((source, event_id), error) for source, event_id, error in dead)
     return seen
 
 
-async def _apply(session: AsyncSession, row: _Row, currency: str) -> str | None:
+async def _apply(session: AsyncSession, incoming: Incoming, currency: str) -> Exception | None:
     """Applies one event in a savepoint; returns the error of a poison event, or None.
     Transient errors propagate and abort the batch."""
     try:
         async with session.begin_nested():
-            await handler.apply_event(session, row.event, currency=currency)
+            await handler.apply_event(session, incoming.event, currency=currency)
     except Exception as exc:
         if is_transient(exc):
             raise
-        _log.warning(
-            "event_dead_lettered",
-            event_id=row.event_id,
-            type=row.type,
-            outcome="dead_lettered",
-            error=_describe(exc),
-            exc_info=exc,
-        )
-        return _describe(exc)
+        return exc
     return None
+
+
+async def add_dead_letter(
+    session: AsyncSession,
+    incoming: Incoming,
+    error: str,
+    seen: Seen | None = None,
+    *,
+    exc: BaseException | None = None,
+) -> None:
+    """Records a poison event, flushed at once: a failing insert is the batch's error,
+    never blamed on the next event's savepoint."""
+    _log.warning(
+        "event_dead_lettered",
+        event_id=incoming.event_id,
+        type=incoming.type,
+        outcome=str(Outcome.DEAD_LETTERED),
+        error=error,
+        exc_info=exc,
+    )
+    session.add(
+        DeadLetter(
+            stream=incoming.stream,
+            event_id=incoming.event_id,
+            source=incoming.source,
+            type=incoming.type,
+            event=incoming.event,
+            error=error,
+        )
+    )
+    await session.flush()
+    if seen is not None:
+        seen.dead_lettered[incoming.key] = error
+
+
+async def process_event(
+    session: AsyncSession, incoming: Incoming, seen: Seen, *, currency: str
+) -> tuple[Outcome, str | None]:
+    """The step both consumers take for one event, inside their batch's transaction:
+
+    - already applied, or already dead-lettered and not replayed: a duplicate, skipped;
+    - else `handler.apply_event` in a SAVEPOINT, then the inbox key (flushed at once, so a
+      concurrent consumer that applied the same event fails the batch, which is retried
+      and then sees a duplicate);
+    - a poison event has its savepoint rolled back and becomes a `DeadLetter` row; its key
+      is NOT written to the inbox, so a replay is applied once the cause is fixed.
+
+    Returns the outcome and, for a dead letter, the error. Transient errors propagate."""
+    log = _log.bind(event_id=incoming.event_id, type=incoming.type)
+    if incoming.key in seen:
+        log.info("event_skipped", outcome=str(Outcome.DUPLICATE))
+        return Outcome.DUPLICATE, None
+    failure = await _apply(session, incoming, currency)
+    if failure is not None:
+        error = describe(failure)
+        await add_dead_letter(session, incoming, error, seen, exc=failure)
+        return Outcome.DEAD_LETTERED, error
+    session.add(
+        InboxKey(consumer=ENGINE_CONSUMER, source=incoming.source, event_id=incoming.event_id)
+    )
+    await session.flush()
+    seen.applied.add(incoming.key)
+    log.info("event_applied", outcome=str(Outcome.APPLIED))
+    return Outcome.APPLIED, None
+
+
+_KNOWN_TYPES = frozenset(str(type) for type in EventType)
+
+
+def metric_type(type: str) -> str:
+    """The `type` label: known event types only, so garbage cannot explode the series."""
+    return type if type in _KNOWN_TYPES else "unknown"
+
+
+def count_outcomes(outcomes: Iterable[tuple[str, Outcome]]) -> None:
+    """Counts (type, outcome) pairs in the metrics; call only after the commit."""
+    for type, outcome in outcomes:
+        EVENTS_PROCESSED.labels(type=metric_type(type), outcome=str(outcome)).inc()
+        if outcome is Outcome.DEAD_LETTERED:
+            DEAD_LETTERS.inc()
 
 
 async def process_batch(
@@ -151,44 +276,26 @@ async def process_batch(
         ]
         if not rows:
             return BatchResult()
-        seen = await _seen_keys(session, [row.event_id for row in rows])
-        applied = duplicates = dead = 0
+        seen = await load_seen(session, [row.event_id for row in rows])
+        outcomes: list[tuple[str, Outcome]] = []
         for row in rows:
-            key = (row.source, row.event_id)
-            log = _log.bind(event_id=row.event_id, type=row.type, outbox_id=row.id)
-            if key in seen:
-                duplicates += 1
-                log.info("event_skipped", outcome="duplicate")
-                continue
-            error = await _apply(session, row, currency)
-            if error is not None:
-                dead += 1
-                session.add(
-                    DeadLetter(
-                        stream=row.stream,
-                        event_id=row.event_id,
-                        source=row.source,
-                        type=row.type,
-                        event=row.event,
-                        error=error,
-                    )
-                )
-                continue
-            applied += 1
-            seen.add(key)
-            session.add(
-                InboxKey(consumer=ENGINE_CONSUMER, source=row.source, event_id=row.event_id)
-            )
-            log.info("event_applied", outcome="applied")
+            incoming = Incoming(row.stream, row.source, row.event_id, row.type, row.event)
+            outcome, _ = await process_event(session, incoming, seen, currency=currency)
+            outcomes.append((row.type, outcome))
         await session.execute(
             update(OutboxEvent)
             .where(OutboxEvent.id.in_([row.id for row in rows]))
             .values(processed_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        return BatchResult(
-            rows=len(rows), applied=applied, duplicates=duplicates, dead_lettered=dead
-        )
+    count_outcomes(outcomes)
+    tally = [outcome for _, outcome in outcomes]
+    return BatchResult(
+        rows=len(rows),
+        applied=tally.count(Outcome.APPLIED),
+        duplicates=tally.count(Outcome.DUPLICATE),
+        dead_lettered=tally.count(Outcome.DEAD_LETTERED),
+    )
 
 
 async def has_pending(db: Database) -> bool:
@@ -403,7 +510,7 @@ class LifecycleConsumer:
             async with self.db.transaction() as session:
                 await lease.release(session, lease.LIFECYCLE, self.holder)
         except Exception as exc:
-            self._log.warning("lease_release_failed", error=_describe(exc))
+            self._log.warning("lease_release_failed", error=describe(exc))
         else:
             self._log.info("lease_released")
 
@@ -420,7 +527,7 @@ class LifecycleConsumer:
                         "batch_failed",
                         transient=transient,
                         retry_in=backoff,
-                        error=_describe(exc),
+                        error=describe(exc),
                         exc_info=None if transient else exc,
                     )
                     await _wait(stop, backoff)

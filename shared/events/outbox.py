@@ -3,6 +3,13 @@
 Every state change calls `emit` in the same unit of work as the change itself, so an
 event exists exactly when its change committed. Lifecycle events are also written to the
 event log, which outlives the outbox's pruning and feeds the contract timeline.
+
+On Postgres the commit that carries outbox rows also issues `NOTIFY renewals_outbox`, so
+the relay (which `LISTEN`s) publishes at once instead of at its next poll. `emit` is
+synchronous, so it only flags the session; a `before_commit` hook sends the NOTIFY inside
+the same transaction (Postgres delivers it only if that transaction commits). A flag left
+by a rolled-back savepoint costs one spurious wake-up, nothing more; a rolled-back
+transaction sends nothing.
 """
 
 from __future__ import annotations
@@ -11,11 +18,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from shared.events.types import NOTIFICATION_TYPES, EventType, Stream
 from shared.ids import new_id
 from shared.models import EventLogEntry, OutboxEvent
+
+OUTBOX_CHANNEL = "renewals_outbox"
+"""The Postgres NOTIFY channel that wakes the relay when outbox rows commit."""
+
+_NOTIFY_FLAG = "renewals.notify_outbox"
 
 
 def build_event(
@@ -75,6 +90,7 @@ def emit(
         actor=actor,
         time=time,
     )
+    session.info[_NOTIFY_FLAG] = True
     session.add(
         OutboxEvent(
             stream=str(stream),
@@ -121,3 +137,21 @@ def _uuid_or_none(value: object) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _notify_relay(session: Session) -> None:
+    """Sends `NOTIFY renewals_outbox` in the committing transaction of a session that
+    emitted events, on Postgres only (SQLite has no NOTIFY; its relay polls)."""
+    if not session.info.pop(_NOTIFY_FLAG, False):
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_notify(session: Session, transaction: SessionTransaction) -> None:
+    """A root transaction that ended without committing drops the flag (savepoints end
+    inside it and keep it: the outer transaction may still commit earlier events)."""
+    if transaction.parent is None:
+        session.info.pop(_NOTIFY_FLAG, None)

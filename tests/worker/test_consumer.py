@@ -4,6 +4,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
 from services.api.auth.service import create_key, parse_scopes
@@ -274,3 +275,39 @@ async def test_expired_idempotency_keys_are_pruned(database: Database) -> None:
     assert deleted == 1
     async with database.read() as session:
         assert list((await session.scalars(select(IdempotencyKey.key))).all()) == ["new"]
+
+
+def _processed(type: str, outcome: str) -> float:
+    labels = {"type": type, "outcome": outcome}
+    return REGISTRY.get_sample_value("renewals_events_processed_total", labels) or 0.0
+
+
+async def test_outcomes_are_counted_once_the_batch_committed(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeHandler(poison=frozenset({"goal.created"}), transient_failures=1)
+    monkeypatch.setattr(handler, "apply_event", fake)
+    events = await emit_events(database, EventType.ACCOUNT_CREATED, EventType.GOAL_CREATED)
+    before = (
+        _processed("account.created", "applied"),
+        _processed("goal.created", "dead_lettered"),
+        _processed("account.created", "duplicate"),
+        REGISTRY.get_sample_value("renewals_dead_letters_total") or 0.0,
+    )
+
+    with pytest.raises(Exception, match="database is locked"):
+        await process_batch(database, holder="me")
+    assert (
+        _processed("account.created", "applied"),
+        _processed("goal.created", "dead_lettered"),
+        _processed("account.created", "duplicate"),
+        REGISTRY.get_sample_value("renewals_dead_letters_total") or 0.0,
+    ) == before  # rolled back: nothing counted
+
+    await process_batch(database, holder="me")
+    await add_outbox_row(database, events[0])  # a redelivery
+    await process_batch(database, holder="me")
+    assert _processed("account.created", "applied") - before[0] == 1
+    assert _processed("goal.created", "dead_lettered") - before[1] == 1
+    assert _processed("account.created", "duplicate") - before[2] == 1
+    assert (REGISTRY.get_sample_value("renewals_dead_letters_total") or 0.0) - before[3] == 1

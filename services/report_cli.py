@@ -1,0 +1,121 @@
+"""`renewals report NAME`: the portfolio reports as aligned text tables, computed by the
+same service functions as `/v1/reports/*` against RENEWALS_DATABASE_URL (no HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.reports import service
+from services.api.reports.csv import render_text
+from services.api.reports.schemas import (
+    CapacityItem,
+    PipelineItem,
+    RenewalRateItem,
+    RetentionItem,
+    RevenueRetentionItem,
+)
+from shared.clock import today
+from shared.config import Settings
+from shared.db import Database
+
+R = TypeVar("R", bound=BaseModel)
+
+report_app = typer.Typer(help="Portfolio reports as text tables (the numbers of /v1/reports).")
+
+DateOption = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
+RequiredDate = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
+
+
+def _day(value: datetime | None) -> date:
+    return value.date() if value is not None else today()
+
+
+def _period(start: datetime, end: datetime) -> tuple[date, date]:
+    if end <= start:
+        raise typer.BadParameter("--end must be after --start", param_hint="--end")
+    return start.date(), end.date()
+
+
+def _show(
+    run: Callable[[AsyncSession, Settings], Awaitable[R]],
+    rows: Callable[[R], Sequence[BaseModel]],
+    item: type[BaseModel],
+) -> None:
+    settings = Settings()
+
+    async def go() -> R:
+        db = Database(settings.database_url)
+        try:
+            async with db.read() as session:
+                return await run(session, settings)
+        finally:
+            await db.dispose()
+
+    report = asyncio.run(go())
+    typer.echo(render_text(report, item, rows(report)))
+
+
+@report_app.command("retention")
+def retention(as_of: DateOption = None) -> None:
+    """Partner retention against tier targets, with the direct channel for comparison."""
+    day = _day(as_of)
+    _show(
+        lambda s, st: service.retention(s, day, st.retention_excluded_reasons),
+        lambda r: r.items,
+        RetentionItem,
+    )
+
+
+@report_app.command("revenue-retention")
+def revenue_retention(start: RequiredDate, end: RequiredDate) -> None:
+    """GRR and NRR of the accounts active on --start, per account."""
+    first, last = _period(start, end)
+    _show(
+        lambda s, st: service.revenue_retention(s, first, last, st.currency),
+        lambda r: r.items,
+        RevenueRetentionItem,
+    )
+
+
+@report_app.command("renewal-rate")
+def renewal_rate(start: RequiredDate, end: RequiredDate, as_of: DateOption = None) -> None:
+    """Renewal rate of the terms ending in [--start, --end), overall and by channel."""
+    first, last = _period(start, end)
+    day = _day(as_of)
+    _show(
+        lambda s, st: service.renewal_rate(s, first, last, day, st.currency),
+        lambda r: r.items,
+        RenewalRateItem,
+    )
+
+
+@report_app.command("renewals")
+def renewals(
+    within_days: Annotated[int, typer.Option(min=0, max=3660)] = 120,
+    as_of: DateOption = None,
+) -> None:
+    """The renewal pipeline: what renews in the window, and the ARR at risk."""
+    day = _day(as_of)
+    _show(
+        lambda s, st: service.pipeline(s, day, within_days, st.currency),
+        lambda r: r.items,
+        PipelineItem,
+    )
+
+
+@report_app.command("capacity")
+def capacity(as_of: DateOption = None) -> None:
+    """ARR, accounts and task load per account manager against RENEWALS_ARR_PER_MANAGER."""
+    day = _day(as_of)
+    _show(
+        lambda s, st: service.capacity(s, day, st.arr_per_manager, st.currency),
+        lambda r: r.items,
+        CapacityItem,
+    )
