@@ -261,6 +261,12 @@ def tick(
     contracts whose renewal date has come), then print what it did."""
     day = _parse_day(as_of) if as_of is not None else None
     settings = _settings()
+    if wait and settings.event_bus == "kafka":
+        raise typer.BadParameter(
+            "--wait follows the embedded event log; with RENEWALS_EVENT_BUS=kafka the "
+            "workers apply the sweep's events (watch GET /v1/tasks)",
+            param_hint="--wait",
+        )
     if "RENEWALS_LOG_LEVEL" not in os.environ:
         settings = settings.model_copy(update={"log_level": "WARNING"})
     configure_logging(settings.log_format, settings.log_level)

@@ -141,3 +141,16 @@ def test_tick_rejects_a_malformed_date(tmp_path: Path) -> None:
     done = _tick(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}", "--as-of", "15/03/2026")
     assert done.returncode == 2
     assert "not a date (YYYY-MM-DD)" in done.stderr
+
+
+def test_tick_wait_is_refused_on_the_kafka_bus(db_url: str) -> None:
+    done = subprocess.run(
+        [RENEWALS, "tick", "--as-of", "2026-03-15", "--wait"],
+        env=cli_env(db_url) | {"RENEWALS_EVENT_BUS": "kafka"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--wait" in done.stderr
