@@ -23,6 +23,7 @@ from services.api.reports.router import router as reports_router
 from services.api.stakeholders.router import router as stakeholders_router
 from services.api.tasks.router import router as tasks_router
 from services.api.usage.router import router as usage_router
+from services.api.views.router import router as views_router
 from shared.config import Settings
 from shared.db import Database
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
         usage_router,
         tasks_router,
         reports_router,
+        views_router,
         admin_router,
     ):
         app.include_router(router)

@@ -1,0 +1,103 @@
+"""Routes of the account manager's views: thin, as everywhere."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from services.api.auth.service import Principal, authenticate, bearer_token
+from services.api.deps import Reader, SessionDep, SettingsDep, get_db
+from services.api.errors import Forbidden, Unauthorized
+from services.api.views import agenda as agenda_service
+from services.api.views import brief as brief_service
+from services.api.views import calendar as calendar_service
+from services.api.views.schemas import Agenda, Brief
+from shared.clock import today, utcnow
+from shared.enums import Scope
+
+router = APIRouter(prefix="/v1", tags=["views"])
+
+MARKDOWN_MEDIA_TYPE = "text/markdown; charset=utf-8"
+Owner = Annotated[str, Query(min_length=1, max_length=320, description="Account manager e-mail")]
+
+
+async def calendar_reader(
+    request: Request,
+    key: Annotated[
+        str | None,
+        Query(description="The API key, for calendar apps that cannot send headers"),
+    ] = None,
+) -> Principal:
+    """This route only: the key from `?key=` or `Authorization: Bearer`, because Outlook
+    and Google Calendar subscribe to a bare URL. Same 401/403 as everywhere else."""
+    token = key or bearer_token(request.headers.get("authorization"))
+    if not token:
+        raise Unauthorized("send an API key as '?key=<key>' or 'Authorization: Bearer <key>'")
+    async with get_db(request).read() as session:
+        principal = await authenticate(session, token)
+    if principal is None:
+        raise Unauthorized("the API key is unknown or revoked")
+    if not principal.allows(Scope.READ):
+        raise Forbidden(f"this route needs the '{Scope.READ}' scope")
+    return principal
+
+
+@router.get(
+    "/contracts/{contract_id}/brief",
+    response_model=Brief,
+    responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}},
+    tags=["contracts"],
+)
+async def get_brief(
+    _principal: Reader,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    contract_id: uuid.UUID,
+    as_of: Annotated[date | None, Query(description="YYYY-MM-DD; today (UTC) when omitted")] = None,
+) -> Any:
+    """One page for the renewal meeting: account and contract, goals, usage trend,
+    stakeholders and their changes, ARR per term, health, budget, notice and renewal
+    dates, open tasks. Markdown with `Accept: text/markdown`."""
+    brief = await brief_service.build_brief(
+        session, contract_id, settings.currency, as_of or today()
+    )
+    if "text/markdown" in request.headers.get("accept", ""):
+        return Response(brief_service.to_markdown(brief), media_type=MARKDOWN_MEDIA_TYPE)
+    return brief
+
+
+@router.get("/agenda", response_model=Agenda)
+async def get_agenda(
+    _principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    owner: Owner,
+    week: Annotated[
+        str | None,
+        Query(description="ISO week (2026-W49) or any date in it; this week when omitted"),
+    ] = None,
+) -> Agenda:
+    """The owner's open tasks due in the week by day (Monday to Sunday), most urgent
+    first, with the contract's ARR; open tasks due before the week come first as `overdue`."""
+    monday = agenda_service.week_monday(week, today())
+    return await agenda_service.build_agenda(session, owner, monday, settings.currency)
+
+
+@router.get(
+    "/calendar.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}},
+)
+async def get_calendar(
+    _principal: Annotated[Principal, Depends(calendar_reader)],
+    session: SessionDep,
+    owner: Owner,
+) -> Response:
+    """An iCalendar feed of the owner's open tasks and, per active contract, the budget,
+    notice and renewal dates, as all-day events."""
+    body = await calendar_service.build_calendar(session, owner, today(), utcnow())
+    return Response(body, media_type=calendar_service.MEDIA_TYPE)
