@@ -244,3 +244,74 @@ def worker_process(settings: Settings, log: Path) -> Iterator[subprocess.Popen[b
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+
+
+async def make_contracts_with_ids(db: Database, ids: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """Accounts and contracts (term 1) with the given (account id, contract id) pairs, so
+    two databases can hold the same input."""
+    async with db.transaction() as session:
+        for i, (account_id, contract_id) in enumerate(ids):
+            session.add(Account(id=account_id, name=f"Account {i}", owner="am@vendor.example"))
+            await session.flush()
+            contract = Contract(
+                id=contract_id,
+                account_id=account_id,
+                start_date=date(2026, 3, 15),
+                end_date=date(2027, 3, 15),
+                arr_minor=2_400_000,
+                seats=50,
+            )
+            contract.terms = [
+                ContractTerm(
+                    number=1,
+                    start_date=contract.start_date,
+                    end_date=contract.end_date,
+                    arr_minor=contract.arr_minor,
+                )
+            ]
+            session.add(contract)
+
+
+async def checkpoint_plan(db: Database) -> list[tuple[str, str, int, int]]:
+    """Every checkpoint as (contract, kind, term, ordinal), duplicates kept."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(Checkpoint.contract_id, Checkpoint.kind, Checkpoint.term, Checkpoint.ordinal)
+        )
+        return [(str(c), str(k), int(t), int(o)) for c, k, t, o in rows]
+
+
+def log_events(log: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a process log."""
+    if not log.exists():
+        return []
+    lines = log.read_text(errors="replace").splitlines()
+    events = []
+    for line in lines:
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except ValueError:  # a line cut short by SIGKILL
+                continue
+    return events
+
+
+def assigned_partitions(log: Path) -> list[str] | None:
+    """The partitions of the worker's latest assignment (None before the first)."""
+    assignments = [e for e in log_events(log) if e.get("event") == "partitions_assigned"]
+    return list(assignments[-1]["partitions"]) if assignments else None
+
+
+@contextmanager
+def relay_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`renewals relay` with this environment; killed at the end if still running."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [RENEWALS, "relay"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
