@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
@@ -65,6 +67,25 @@ async def _first_key(db: Database) -> str | None:
         return plain
 
 
+class _Server(uvicorn.Server):
+    """Exits 0 on SIGTERM/SIGINT: the process's own handlers stop the server (and the
+    workers beside it) instead of uvicorn re-raising the signal once it has shut down."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _stop_on_signals(server: uvicorn.Server, stop: asyncio.Event) -> None:
+    def shutdown() -> None:
+        server.should_exit = True
+        stop.set()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, shutdown)
+
+
 async def _dev(settings: Settings) -> None:
     await upgrade(settings.database_url)
     application = create_app(settings)
@@ -78,7 +99,7 @@ async def _dev(settings: Settings) -> None:
         else:
             typer.echo("  API key  already created; make another: renewals apikey create")
         typer.echo("")
-        server = uvicorn.Server(
+        server = _Server(
             uvicorn.Config(
                 application,
                 host=settings.api_host,
@@ -89,8 +110,16 @@ async def _dev(settings: Settings) -> None:
             )
         )
         stop = asyncio.Event()
+        _stop_on_signals(server, stop)
+        if settings.event_bus == "kafka":
+            from services.relay import relay as outbox_relay
+            from services.renewal_worker import kafka_worker
+
+            events = [outbox_relay.run(db, settings, stop), kafka_worker.run(db, settings, stop)]
+        else:
+            events = [consumer.run(db, settings, stop)]
         background = [
-            asyncio.create_task(consumer.run(db, settings, stop)),
+            *(asyncio.create_task(runner) for runner in events),
             asyncio.create_task(run_scheduler(db, settings, stop)),
         ]
         try:
@@ -103,9 +132,20 @@ async def _dev(settings: Settings) -> None:
 
 
 @app.command()
-def dev() -> None:
-    """API, worker and scheduler in one process (embedded mode)."""
+def dev(
+    kafka: Annotated[
+        bool,
+        typer.Option(
+            "--kafka",
+            help="Through Kafka (RENEWALS_KAFKA_BOOTSTRAP_SERVERS): relay and consumer-group "
+            "worker in this process, idempotent producer off (the test broker rejects it)",
+        ),
+    ] = False,
+) -> None:
+    """API, worker and scheduler in one process (embedded mode, or --kafka)."""
     settings = _settings()
+    if kafka:
+        settings = settings.model_copy(update={"event_bus": "kafka", "kafka_idempotence": False})
     if "RENEWALS_LOG_FORMAT" not in os.environ:
         settings = settings.model_copy(update={"log_format": LogFormat.CONSOLE})
     configure_logging(settings.log_format, settings.log_level)
