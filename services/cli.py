@@ -46,17 +46,25 @@ def migrate() -> None:
 
 @app.command()
 def api() -> None:
-    """Serve the REST API."""
+    """Serve the REST API until SIGTERM/SIGINT; requests in flight finish, then exit 0."""
     settings = _settings()
     configure_logging(settings.log_format, settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=20,
+    server = _Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=20,
+        )
     )
+
+    async def serve() -> None:
+        _stop_on_signals(server, asyncio.Event())
+        await server.serve()
+
+    asyncio.run(serve())
 
 
 async def _first_key(db: Database) -> str | None:
