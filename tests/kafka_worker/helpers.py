@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import time
 import uuid
@@ -28,7 +27,7 @@ from shared.db import Database
 from shared.events.outbox import build_event
 from shared.events.types import SOURCE_API, EventType
 from shared.models import Account, Checkpoint, Contract, ContractTerm, DeadLetter, InboxKey
-from tests.support.cli import RENEWALS
+from tests.support.cli import RENEWALS, settings_env
 
 PARTITIONS = 3
 EVENT_TIME = datetime(2026, 3, 1, tzinfo=UTC)
@@ -72,12 +71,9 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "worker_max_backoff_seconds",
         "scheduler_interval_seconds",
     ]
-    env = os.environ | {f"RENEWALS_{name.upper()}": str(getattr(settings, name)) for name in names}
-    return env | {
-        "RENEWALS_EVENT_BUS": "kafka",
-        "RENEWALS_KAFKA_IDEMPOTENCE": "false",
-        "RENEWALS_LOG_FORMAT": "json",
-    }
+    return settings_env(
+        settings, names, event_bus="kafka", kafka_idempotence="false", log_format="json"
+    )
 
 
 async def ensure_worker_topics(settings: Settings) -> None:

@@ -4,7 +4,6 @@ in-process relay, and reads of the outbox and the topics."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections import Counter
@@ -24,6 +23,7 @@ from shared.events.outbox import emit
 from shared.events.types import SOURCE_API, SOURCE_WORKER, EventType, Stream
 from shared.models import OutboxEvent
 from tests.support.broker import Broker, consume, unique_topics, value_of
+from tests.support.cli import settings_env
 
 PARTITIONS = 3
 
@@ -60,8 +60,7 @@ def relay_env(settings: Settings) -> dict[str, str]:
         "relay_shutdown_grace_seconds",
         "worker_lease_ttl_seconds",
     ]
-    env = os.environ | {f"RENEWALS_{name.upper()}": str(getattr(settings, name)) for name in names}
-    return env | {"RENEWALS_KAFKA_IDEMPOTENCE": "false", "RENEWALS_LOG_FORMAT": "json"}
+    return settings_env(settings, names, kafka_idempotence="false", log_format="json")
 
 
 @dataclass(frozen=True)

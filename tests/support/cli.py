@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from shared.config import Settings
+
 RENEWALS = str(Path(sys.executable).parent / "renewals")
 
 
@@ -23,3 +25,9 @@ def run_cli(db_url: str, *args: str, timeout: float = 60) -> subprocess.Complete
         timeout=timeout,
         check=False,
     )
+
+
+def settings_env(settings: Settings, names: list[str], **extra: str) -> dict[str, str]:
+    """The environment that gives a `renewals` subprocess these settings (and `extra`)."""
+    values = {f"RENEWALS_{name.upper()}": str(getattr(settings, name)) for name in names}
+    return os.environ | values | {f"RENEWALS_{key.upper()}": value for key, value in extra.items()}
