@@ -36,5 +36,11 @@ def from_minor(minor: int, currency: str) -> Decimal:
 
 
 def format_minor(minor: int, currency: str) -> str:
-    """The decimal string the API returns: fixed decimals, no exponent."""
-    return f"{from_minor(minor, currency):f}"
+    """The decimal string the API returns: fixed decimals, no exponent ("-0.05", "0.00",
+    "1200" in yen) — what `from_minor` prints, computed in integers because reports
+    format hundreds of thousands of amounts and a Decimal round trip costs ten times more."""
+    digits = minor_digits(currency)
+    if not digits:
+        return str(minor)
+    units, fraction = divmod(abs(minor), 10**digits)
+    return f"{'-' if minor < 0 else ''}{units}.{fraction:0{digits}d}"

@@ -43,18 +43,26 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncE
     return engine
 
 
+POSTGRES_CONNECT_ARGS: dict[str, Any] = {"server_settings": {"jit": "off"}}
+"""JIT compilation off: the reports' queries over 100,000 contracts pass
+`jit_above_cost`, and compiling them took 0.5 to 2.5 s for queries that run in 50 to
+500 ms; the short transactional queries never gain from it."""
+
+
 def create_engine(url: str, *, immediate: bool = True, busy_timeout_ms: int = 5000) -> AsyncEngine:
     """One engine per URL; `immediate` only matters on SQLite."""
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, immediate=immediate, busy_timeout_ms=busy_timeout_ms)
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=POSTGRES_CONNECT_ARGS
+    )
 
 
 def create_unpooled_engine(url: str) -> AsyncEngine:
     """For short-lived tools (migrations, CLI commands) that must not keep connections."""
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, immediate=True, busy_timeout_ms=5000)
-    return create_async_engine(url, poolclass=NullPool)
+    return create_async_engine(url, poolclass=NullPool, connect_args=POSTGRES_CONNECT_ARGS)
 
 
 class Database:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from services.renewal_worker.engine.types import Segment
 
-_THRESHOLDS: tuple[tuple[Decimal, Segment], ...] = (
+THRESHOLDS: tuple[tuple[Decimal, Segment], ...] = (
     (Decimal(100_000), Segment.ENTERPRISE),
     (Decimal(20_000), Segment.MID_MARKET),
     (Decimal(5_000), Segment.GROWTH),
@@ -18,7 +18,7 @@ def segment_for(arr: Decimal) -> Segment:
     Takes a Decimal so an ARR of 99,999.995 stays below enterprise instead of
     being rounded up by float arithmetic.
     """
-    for threshold, segment in _THRESHOLDS:
+    for threshold, segment in THRESHOLDS:
         if arr >= threshold:
             return segment
     return Segment.SELF_SERVE

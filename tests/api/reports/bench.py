@@ -1,10 +1,16 @@
 """Times each report on a generated portfolio (not a test; run by hand):
 
-    .venv/bin/python -m tests.api.reports.bench sqlite+aiosqlite:////tmp/bench.db 10000
-    .venv/bin/python -m tests.api.reports.bench postgresql+asyncpg://postgres@host/bench 10000
+    .venv/bin/python -m tests.api.reports.bench sqlite+aiosqlite:////tmp/bench.db 100000
+    .venv/bin/python -m tests.api.reports.bench postgresql+asyncpg://postgres@host/bench 100000
 
-The database must be migrated and empty. Every contract gets two terms, a done and an
-open task and two planned checkpoints; a tenth churn, a tenth have partners.
+The database must be migrated; an empty one is filled with the given number of contracts,
+one already filled is reused as it is (so repeated runs skip the load). Every contract
+gets two terms, a done and an open task and two planned checkpoints; a tenth churn, a
+tenth have partners. The statistics are refreshed (`ANALYZE`) before timing, as
+autovacuum would after a bulk load: without them Postgres plans on one-row estimates.
+
+Each report is timed three ways, best of three runs: the service call (`service`), and
+the whole HTTP answer through the app, JSON (`json`) and CSV (`csv`).
 """
 
 from __future__ import annotations
@@ -15,17 +21,25 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+import httpx
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.api.app import create_app
+from services.api.auth.service import create_key, parse_scopes
 from services.api.reports import service
+from shared.config import LogFormat, Settings
 from shared.db import Database
+from shared.logging import configure_logging
 from shared.models import Account, Checkpoint, Contract, ContractTerm, Partner, Task
 
 AS_OF = date(2026, 6, 1)
+PERIOD_START = date(2025, 6, 1)
+RUNS = 3
 
 
 async def populate(db: Database, contracts: int) -> None:
@@ -103,29 +117,105 @@ async def populate(db: Database, contracts: int) -> None:
                 await session.execute(insert(model), batch[at : at + 2000])
 
 
+@dataclass(frozen=True)
+class Report:
+    run: Callable[[AsyncSession], Awaitable[Any]]
+    path: str
+    params: dict[str, str]
+
+
+REPORTS = {
+    "retention": Report(
+        lambda s: service.retention(s, AS_OF, ["business_closed"]),
+        "/v1/reports/retention",
+        {"as_of": AS_OF.isoformat()},
+    ),
+    "revenue-retention": Report(
+        lambda s: service.revenue_retention(s, PERIOD_START, AS_OF, "USD"),
+        "/v1/reports/revenue-retention",
+        {"start": PERIOD_START.isoformat(), "end": AS_OF.isoformat()},
+    ),
+    "renewal-rate": Report(
+        lambda s: service.renewal_rate(s, PERIOD_START, AS_OF, AS_OF, "USD"),
+        "/v1/reports/renewal-rate",
+        {"start": PERIOD_START.isoformat(), "end": AS_OF.isoformat(), "as_of": AS_OF.isoformat()},
+    ),
+    "renewals": Report(
+        lambda s: service.pipeline(s, AS_OF, 120, "USD"),
+        "/v1/reports/renewals",
+        {"as_of": AS_OF.isoformat(), "within_days": "120"},
+    ),
+    "capacity": Report(
+        lambda s: service.capacity(s, AS_OF, 2_000_000, "USD"),
+        "/v1/reports/capacity",
+        {"as_of": AS_OF.isoformat()},
+    ),
+}
+
+
+async def best_ms(run: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
+    """The fastest of `RUNS` runs in milliseconds, with the last run's result."""
+    best, result = float("inf"), None
+    for _ in range(RUNS):
+        began = time.perf_counter()
+        result = await run()
+        best = min(best, time.perf_counter() - began)
+    return best * 1000, result
+
+
+async def prepare(db: Database, contracts: int) -> int:
+    """Loads the portfolio into an empty database, then refreshes the planner statistics;
+    returns how many contracts the database holds."""
+    async with db.read() as session:
+        held = int(await session.scalar(select(func.count()).select_from(Contract)) or 0)
+    if not held:
+        await populate(db, contracts)
+        held = contracts
+    async with db.transaction() as session:
+        await session.execute(text("ANALYZE"))
+    return held
+
+
 async def main(url: str, contracts: int) -> None:
+    configure_logging(LogFormat.CONSOLE, "WARNING")  # no access line per timed request
     db = Database(url)
     try:
-        await populate(db, contracts)
-        reports: dict[str, Callable[[AsyncSession], Awaitable[Any]]] = {
-            "retention": lambda s: service.retention(s, AS_OF, ["business_closed"]),
-            "revenue-retention": lambda s: service.revenue_retention(
-                s, date(2025, 6, 1), AS_OF, "USD"
-            ),
-            "renewal-rate": lambda s: service.renewal_rate(
-                s, date(2025, 6, 1), AS_OF, AS_OF, "USD"
-            ),
-            "renewals": lambda s: service.pipeline(s, AS_OF, 120, "USD"),
-            "capacity": lambda s: service.capacity(s, AS_OF, 2_000_000, "USD"),
-        }
-        for name, run in reports.items():
-            async with db.read() as session:
-                began = time.perf_counter()
-                report = await run(session)
-                elapsed = time.perf_counter() - began
-            sys.stdout.write(f"{name:18} {elapsed * 1000:8.1f} ms  {len(report.items):6} rows\n")
+        held = await prepare(db, contracts)
     finally:
         await db.dispose()
+    app = create_app(Settings(database_url=url))
+    async with app.router.lifespan_context(app):
+        app_db: Database = app.state.db
+        async with app_db.transaction() as session:
+            _, key = await create_key(session, name="bench", scopes=parse_scopes(["read"]))
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://bench",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=None,
+        ) as client:
+            sys.stdout.write(f"{db.dialect}, {held} contracts, best of {RUNS} (ms)\n")
+            sys.stdout.write(f"{'report':18} {'service':>8} {'json':>8} {'csv':>8} {'rows':>7}\n")
+            for name, report in REPORTS.items():
+
+                async def call(report: Report = report) -> Any:
+                    async with app_db.read() as session:
+                        return await report.run(session)
+
+                async def get(accept: str, report: Report = report) -> httpx.Response:
+                    response = await client.get(
+                        report.path, params=report.params, headers={"Accept": accept}
+                    )
+                    response.raise_for_status()
+                    return response
+
+                service_ms, result = await best_ms(call)
+                json_ms, _ = await best_ms(lambda: get("application/json"))
+                csv_ms, _ = await best_ms(lambda: get("text/csv"))
+                sys.stdout.write(
+                    f"{name:18} {service_ms:8.0f} {json_ms:8.0f} {csv_ms:8.0f}"
+                    f" {len(result.items):7}\n"
+                )
 
 
 if __name__ == "__main__":
