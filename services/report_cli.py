@@ -21,6 +21,7 @@ from services.api.reports.schemas import (
     RetentionItem,
     RevenueRetentionItem,
 )
+from services.api.schemas import FIRST_DAY, LAST_DAY
 from shared.clock import today
 from shared.config import Settings
 from shared.db import Database
@@ -33,14 +34,21 @@ DateOption = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help=
 RequiredDate = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
 
 
+def _supported(value: datetime, option: str) -> date:
+    day = value.date()
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise typer.BadParameter(f"must be between {FIRST_DAY} and {LAST_DAY}", param_hint=option)
+    return day
+
+
 def _day(value: datetime | None) -> date:
-    return value.date() if value is not None else today()
+    return _supported(value, "--as-of") if value is not None else today()
 
 
 def _period(start: datetime, end: datetime) -> tuple[date, date]:
     if end <= start:
         raise typer.BadParameter("--end must be after --start", param_hint="--end")
-    return start.date(), end.date()
+    return _supported(start, "--start"), _supported(end, "--end")
 
 
 def _show(

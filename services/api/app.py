@@ -18,6 +18,7 @@ from services.api.goals.router import router as goals_router
 from services.api.health.router import router as health_router
 from services.api.idempotency import IdempotencyMiddleware
 from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from services.api.openapi import install_openapi
 from services.api.partners.router import router as partners_router
 from services.api.reports.router import router as reports_router
 from services.api.stakeholders.router import router as stakeholders_router
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app)
     for router in (
         health_router,
         events_router,

@@ -5,16 +5,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.auth.service import Principal, authenticate, bearer_token
+from services.api.auth.service import Principal, authenticate
 from services.api.errors import Forbidden, Unauthorized
 from shared.config import Settings
 from shared.db import Database
 from shared.enums import Scope
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+API_KEY = HTTPBearer(
+    scheme_name="apiKey",
+    description="An API key (`renewals apikey create`) as `Authorization: Bearer <key>`",
+    auto_error=False,
+)
+"""Declared as a security dependency so the OpenAPI document shows which operations need a
+key; it does not fail by itself, so a missing key gets our 401 problem, not FastAPI's."""
 
 
 def get_db(request: Request) -> Database:
@@ -36,12 +45,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_principal(request: Request) -> Principal:
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY)],
+) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None:
+    token = credentials.credentials.strip() if credentials is not None else None
+    if not token:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
     async with get_db(request).read() as session:
         principal = await authenticate(session, token)

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 _log = structlog.get_logger("renewals.api")
@@ -134,6 +135,24 @@ def validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
     return problem(422, "validation-error", "Invalid input", detail, errors=items)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the path answers to, found by asking each route whether it would take
+    the request with that method. Starlette's 405 names only the methods of the first
+    route that matched the path, but a path often has several (GET and PATCH are two
+    routes), and RFC 9110 wants all of them in `Allow`."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
@@ -143,10 +162,15 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return validation_problem(list(exc.errors()))
 
-    async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return problem(
+            exc.status_code, slug, str(exc.detail), str(exc.detail), headers=headers or None
+        )
 
     async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
         _log.exception("unhandled_error", error=type(exc).__name__)

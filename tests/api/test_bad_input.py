@@ -315,3 +315,39 @@ async def test_a_batch_just_under_ten_mebibytes_is_not_refused_for_size(
     )
     assert response.status_code == 422
     assert "padding" in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/v1/partners", "GET, POST"),
+        ("DELETE", f"/v1/partners/{UNKNOWN}", "GET, PATCH"),
+        ("POST", f"/v1/stakeholders/{UNKNOWN}", "DELETE, GET, PATCH"),
+    ],
+)
+async def test_a_wrong_method_is_405_allowing_every_method_of_the_path(
+    api: Harness, method: str, path: str, allowed: str
+) -> None:
+    """Each method of a path is its own route; `Allow` must list them all (RFC 9110),
+    not only those of the first route that matched the path."""
+    response = await api.client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["allow"] == allowed
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/v1/contracts", {"renews_before": "0"}, "renews_before"),
+        ("/v1/contracts", {"renews_after": "-3.08e-205"}, "renews_after"),
+        ("/v1/tasks", {"due_before": "1700000000"}, "due_before"),
+    ],
+)
+async def test_a_number_is_not_read_as_a_date(
+    api: Harness, path: str, params: dict[str, str], field: str
+) -> None:
+    """pydantic reads numbers as Unix timestamps; the API documents `YYYY-MM-DD` only."""
+    response = await api.client.get(path, params=params)
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == [field]

@@ -8,12 +8,18 @@ from services.api.accounts import service
 from services.api.accounts.schemas import AccountCreate, AccountPage, AccountRead, AccountUpdate
 from services.api.context import Context
 from services.api.deps import Reader, SessionDep, SettingsDep, Writer
+from services.api.openapi import DUPLICATE, REFERENCE, problems
 from services.api.schemas import Limit
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 
-@router.post("", status_code=201, response_model=AccountRead)
+@router.post(
+    "",
+    status_code=201,
+    response_model=AccountRead,
+    responses=problems(404, 409, r404=REFERENCE, r409=DUPLICATE),
+)
 async def create_account(
     principal: Writer, session: SessionDep, settings: SettingsDep, body: AccountCreate
 ) -> AccountRead:
@@ -47,7 +53,7 @@ async def get_account(
     return await service.account_read(session, account, settings.currency)
 
 
-@router.patch("/{account_id}", response_model=AccountRead)
+@router.patch("/{account_id}", response_model=AccountRead, responses=problems(409, r409=DUPLICATE))
 async def update_account(
     principal: Writer,
     session: SessionDep,

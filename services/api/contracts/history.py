@@ -74,6 +74,9 @@ class TimelinePage(OutputModel):
 
 TimelineLimit = Annotated[int, Field(ge=1, le=1000)]
 
+MAX_TERM = 2**31 - 1
+"""Terms are INTEGER columns: a larger filter would overflow the driver, not match nothing."""
+
 
 # --- checkpoints -------------------------------------------------------------------
 
@@ -411,7 +414,9 @@ async def get_checkpoints(
     _principal: Reader,
     session: SessionDep,
     contract_id: uuid.UUID,
-    term: Annotated[int | None, Query(ge=1, description="Only this term's checkpoints")] = None,
+    term: Annotated[
+        int | None, Query(ge=1, le=MAX_TERM, description="Only this term's checkpoints")
+    ] = None,
     status: CheckpointStatus | None = None,
 ) -> CheckpointPage:
     """The contract's checkpoint plan, ordered by (term, due_date, kind, ordinal).

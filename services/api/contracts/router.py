@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from fastapi import APIRouter, Query
 
@@ -18,13 +17,21 @@ from services.api.contracts.schemas import (
     ContractUpdate,
 )
 from services.api.deps import Reader, SessionDep, SettingsDep, Writer
-from services.api.schemas import Limit
+from services.api.openapi import DUPLICATE, REFERENCE, problems
+from services.api.schemas import Day, Limit
 from shared.enums import ContractStatus, HealthBand
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
+CHURNED = "the contract has churned"
 
-@router.post("", status_code=201, response_model=ContractRead)
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ContractRead,
+    responses=problems(404, 409, r404=REFERENCE, r409=DUPLICATE),
+)
 async def create_contract(
     principal: Writer, session: SessionDep, settings: SettingsDep, body: ContractCreate
 ) -> ContractRead:
@@ -42,8 +49,8 @@ async def list_contracts(
     partner_id: uuid.UUID | None = None,
     status: ContractStatus | None = None,
     health: HealthBand | None = Query(default=None, description="The health band"),
-    renews_before: date | None = Query(default=None, description="R strictly before this date"),
-    renews_after: date | None = Query(default=None, description="R strictly after this date"),
+    renews_before: Day | None = Query(default=None, description="R strictly before this date"),
+    renews_after: Day | None = Query(default=None, description="R strictly after this date"),
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> ContractPage:
@@ -70,7 +77,9 @@ async def get_contract(
     return await service.contract_read(session, contract, settings.currency)
 
 
-@router.patch("/{contract_id}", response_model=ContractRead)
+@router.patch(
+    "/{contract_id}", response_model=ContractRead, responses=problems(409, r409=DUPLICATE)
+)
 async def update_contract(
     principal: Writer,
     session: SessionDep,
@@ -83,7 +92,9 @@ async def update_contract(
     return await service.contract_read(session, contract, ctx.currency)
 
 
-@router.post("/{contract_id}/renew", response_model=ContractRead)
+@router.post(
+    "/{contract_id}/renew", response_model=ContractRead, responses=problems(409, r409=CHURNED)
+)
 async def renew_contract(
     principal: Writer,
     session: SessionDep,
@@ -96,7 +107,11 @@ async def renew_contract(
     return await service.contract_read(session, contract, ctx.currency)
 
 
-@router.post("/{contract_id}/churn", response_model=ContractRead)
+@router.post(
+    "/{contract_id}/churn",
+    response_model=ContractRead,
+    responses=problems(409, r409="the contract has already churned"),
+)
 async def churn_contract(
     principal: Writer,
     session: SessionDep,
@@ -109,7 +124,11 @@ async def churn_contract(
     return await service.contract_read(session, contract, ctx.currency)
 
 
-@router.post("/{contract_id}/cancellation-notice", response_model=ContractRead)
+@router.post(
+    "/{contract_id}/cancellation-notice",
+    response_model=ContractRead,
+    responses=problems(409, r409=CHURNED),
+)
 async def notice_cancellation(
     principal: Writer,
     session: SessionDep,
@@ -122,7 +141,11 @@ async def notice_cancellation(
     return await service.contract_read(session, contract, ctx.currency)
 
 
-@router.delete("/{contract_id}/cancellation-notice", response_model=ContractRead)
+@router.delete(
+    "/{contract_id}/cancellation-notice",
+    response_model=ContractRead,
+    responses=problems(409, r409="the contract has no pending cancellation notice"),
+)
 async def withdraw_cancellation(
     principal: Writer, session: SessionDep, settings: SettingsDep, contract_id: uuid.UUID
 ) -> ContractRead:

@@ -8,18 +8,10 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from services.api.contracts.derived import ContractDates, date_problems
-from services.api.schemas import Amount, ExternalIds, InputModel, OutputModel, UpdateModel
+from services.api.schemas import Amount, Day, ExternalIds, InputModel, OutputModel, UpdateModel
 from services.renewal_worker.engine import Stage
 from shared.enums import Channel, ChurnReason, ContractStatus, HealthBand
 
-Day = Annotated[
-    date,
-    Field(
-        ge=date(1900, 1, 1),
-        le=date(2999, 12, 31),
-        description="A date, YYYY-MM-DD (years 1900-2999, so date arithmetic never overflows)",
-    ),
-]
 Seats = Annotated[int, Field(ge=0, le=1_000_000_000, description="Licensed seats")]
 NoticeDays = Annotated[
     int,

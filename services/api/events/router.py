@@ -39,20 +39,16 @@ async def post_event(
     status_code=202,
     response_model=BatchAccepted,
     openapi_extra=_media_types(
-        {"type": "array", "items": _EVENT}, "application/cloudevents-batch+json"
+        {"type": "array", "items": _EVENT, "minItems": 1, "maxItems": service.MAX_BATCH},
+        "application/cloudevents-batch+json",
     ),
 )
 async def post_batch(
     principal: Writer,
     session: SessionDep,
     settings: SettingsDep,
-    events: Annotated[list[CloudEventIn], Body(min_length=1, max_length=1000)],
+    events: Annotated[list[CloudEventIn], Body(min_length=1, max_length=service.MAX_BATCH)],
 ) -> BatchAccepted:
     """Apply up to 1,000 events in one transaction: all or nothing."""
     ctx = Context.now(principal.actor, settings.currency)
-    items = await service.receive(session, ctx, events, batch=True)
-    return BatchAccepted(
-        accepted=sum(not item.duplicate for item in items),
-        duplicates=sum(item.duplicate for item in items),
-        items=items,
-    )
+    return service.summarize(await service.receive(session, ctx, events, batch=True))

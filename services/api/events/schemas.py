@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+
+from shared.events.types import ACCEPTED_FROM_CLIENTS
+
+_CLIENT_TYPES: list[JsonValue] = [str(type_) for type_ in sorted(ACCEPTED_FROM_CLIENTS)]
+"""Documented as the enum of `type`; the service checks it and names the field."""
 
 EventText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -16,7 +21,10 @@ class CloudEventIn(BaseModel):
     specversion: Literal["1.0"]
     id: EventText
     source: EventText
-    type: EventText
+    type: EventText = Field(
+        description="A lifecycle type clients may send",
+        json_schema_extra={"enum": _CLIENT_TYPES},
+    )
     time: AwareDatetime = Field(description="When the change happened; required here")
     subject: str | None = None
     datacontenttype: str | None = None

@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.context import Context
 from services.api.errors import DomainError, NotFound
 from services.api.events.registry import ROUTES, IdField
-from services.api.events.schemas import CloudEventIn, EventAccepted
+from services.api.events.schemas import BatchAccepted, CloudEventIn, EventAccepted
 from services.api.external_ids import resolve
 from shared.events.types import ACCEPTED_FROM_CLIENTS
 from shared.models import InboxKey
 
 INBOX_CONSUMER = "api"
+MAX_BATCH = 1000
+_BATCH = TypeAdapter(Annotated[list[CloudEventIn], Field(min_length=1, max_length=MAX_BATCH)])
 
 
 def _invalid(loc: tuple[Any, ...], message: str, value: Any = None) -> RequestValidationError:
@@ -81,6 +83,42 @@ async def apply_event(
         raise
 
 
+async def already_received(
+    session: AsyncSession, consumer: str, source: str, event_id: str
+) -> bool:
+    """Whether `consumer` already recorded this (`source`, `id`) in its inbox."""
+    found = await session.scalar(
+        select(InboxKey.event_id).where(
+            InboxKey.consumer == consumer,
+            InboxKey.source == source,
+            InboxKey.event_id == event_id,
+        )
+    )
+    return found is not None
+
+
+def parse(payload: dict[str, Any] | list[Any]) -> tuple[list[CloudEventIn], bool]:
+    """A decoded body read the way `/v1/events` (an object) or `/v1/events/batch` (an
+    array) reads it, with the same 422s naming the same fields; True for a batch. For
+    bodies that reach the service without FastAPI's parsing, like signed webhooks."""
+    try:
+        if isinstance(payload, dict):
+            return [CloudEventIn.model_validate(payload)], False
+        return _BATCH.validate_python(payload), True
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
+        ) from None
+
+
+def summarize(items: Sequence[EventAccepted]) -> BatchAccepted:
+    return BatchAccepted(
+        accepted=sum(not item.duplicate for item in items),
+        duplicates=sum(item.duplicate for item in items),
+        items=list(items),
+    )
+
+
 async def receive(
     session: AsyncSession, ctx: Context, events: Sequence[CloudEventIn], *, batch: bool
 ) -> list[EventAccepted]:
@@ -89,15 +127,8 @@ async def receive(
     seen: set[tuple[str, str]] = set()
     for index, event in enumerate(events):
         key = (event.source, event.id)
-        duplicate = key in seen or (
-            await session.scalar(
-                select(InboxKey.event_id).where(
-                    InboxKey.consumer == INBOX_CONSUMER,
-                    InboxKey.source == event.source,
-                    InboxKey.event_id == event.id,
-                )
-            )
-            is not None
+        duplicate = key in seen or await already_received(
+            session, INBOX_CONSUMER, event.source, event.id
         )
         if not duplicate:
             await apply_event(session, ctx, event, (index,) if batch else ())

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-from services.api.schemas import InputModel, Name, OutputModel, UpdateModel
+from services.api.schemas import NOT_BLANK, InputModel, Name, OutputModel, UpdateModel
 from shared.enums import GoalStatus
 
-Target = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Target = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]
 
 
 class GoalCreate(InputModel):

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from services.api.deps import get_db, get_settings
 from services.api.errors import problem
+from services.api.openapi import problems
 
 router = APIRouter(tags=["operations"])
 
@@ -60,7 +61,7 @@ async def broker_reachable(bootstrap_servers: str, timeout: float) -> str | None
     return reason
 
 
-@router.get("/readyz", response_model=None)
+@router.get("/readyz", response_model=None, responses=problems(503))
 async def readyz(request: Request) -> dict[str, str] | Response:
     if getattr(request.app.state, "draining", False):
         return problem(503, "not-ready", "Not ready", "the process is shutting down")

@@ -25,6 +25,7 @@ from services.api.reports.schemas import (
     RevenueRetentionItem,
     RevenueRetentionReport,
 )
+from services.api.schemas import Day
 from shared.clock import today
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -33,9 +34,9 @@ _CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
 }
 
-AsOf = Annotated[date | None, Query(description="YYYY-MM-DD; today (UTC) when omitted")]
-Start = Annotated[date, Query(description="YYYY-MM-DD, inclusive")]
-End = Annotated[date, Query(description="YYYY-MM-DD, exclusive; after start")]
+AsOf = Annotated[Day | None, Query(description="YYYY-MM-DD; today (UTC) when omitted")]
+Start = Annotated[Day, Query(description="YYYY-MM-DD, inclusive")]
+End = Annotated[Day, Query(description="YYYY-MM-DD, exclusive; after start")]
 
 
 def _answer(

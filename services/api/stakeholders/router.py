@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 
 from services.api.context import Context
 from services.api.deps import Reader, SessionDep, SettingsDep, Writer
+from services.api.openapi import DUPLICATE, problems
 from services.api.schemas import Limit
 from services.api.stakeholders import service
 from services.api.stakeholders.schemas import (
@@ -22,7 +23,12 @@ from shared.enums import StakeholderRole, StakeholderStatus
 router = APIRouter(prefix="/v1", tags=["stakeholders"])
 
 
-@router.post("/accounts/{account_id}/stakeholders", status_code=201, response_model=StakeholderRead)
+@router.post(
+    "/accounts/{account_id}/stakeholders",
+    status_code=201,
+    response_model=StakeholderRead,
+    responses=problems(409, r409=DUPLICATE),
+)
 async def add_stakeholder(
     principal: Writer,
     session: SessionDep,
@@ -62,7 +68,11 @@ async def get_stakeholder(
     return StakeholderRead.model_validate(await service.get_stakeholder(session, stakeholder_id))
 
 
-@router.patch("/stakeholders/{stakeholder_id}", response_model=StakeholderRead)
+@router.patch(
+    "/stakeholders/{stakeholder_id}",
+    response_model=StakeholderRead,
+    responses=problems(409, r409=f"{DUPLICATE}, or a name or e-mail for an erased person"),
+)
 async def update_stakeholder(
     principal: Writer,
     session: SessionDep,
@@ -78,7 +88,12 @@ async def update_stakeholder(
     return StakeholderRead.model_validate(stakeholder)
 
 
-@router.delete("/stakeholders/{stakeholder_id}", status_code=204, response_class=Response)
+@router.delete(
+    "/stakeholders/{stakeholder_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problems(409, r409="the person was already erased"),
+)
 async def erase_stakeholder(
     principal: Writer, session: SessionDep, settings: SettingsDep, stakeholder_id: uuid.UUID
 ) -> Response:

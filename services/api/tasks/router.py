@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from services.api.context import Context
 from services.api.deps import Reader, SessionDep, SettingsDep, Writer
+from services.api.openapi import problems
 from services.api.schemas import Limit
 from services.api.tasks import service
 from services.api.tasks.schemas import TaskFilters, TaskPage, TaskRead, TaskUpdate
@@ -36,7 +37,9 @@ async def get_task(_principal: Reader, session: SessionDep, task_id: uuid.UUID) 
     return TaskRead.model_validate(await service.get_task(session, task_id))
 
 
-@router.patch("/{task_id}", response_model=TaskRead)
+@router.patch(
+    "/{task_id}", response_model=TaskRead, responses=problems(409, r409="the task is not open")
+)
 async def close_task(
     principal: Writer,
     session: SessionDep,

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.api.schemas import InputModel, OutputModel
+from services.api.schemas import Day, InputModel, OutputModel
 from shared.enums import TaskStatus
 
 Outcome = Annotated[str, StringConstraints(max_length=5000)]
@@ -30,8 +30,8 @@ class TaskFilters(BaseModel):
     owner: str | None = Field(default=None, description="The owner's e-mail, exactly")
     status: TaskStatus | None = None
     kind: str | None = Field(default=None, max_length=40)
-    due_before: date | None = Field(default=None, description="Due strictly before this date")
-    due_after: date | None = Field(default=None, description="Due strictly after this date")
+    due_before: Day | None = Field(default=None, description="Due strictly before this date")
+    due_after: Day | None = Field(default=None, description="Due strictly after this date")
 
 
 class TaskRead(OutputModel):

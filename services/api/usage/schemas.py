@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from services.api.schemas import InputModel, OutputModel
+from services.api.schemas import Day, InputModel, OutputModel
 
 Count = Annotated[int, Field(ge=0, le=2_147_483_647)]
 
@@ -14,7 +14,7 @@ Count = Annotated[int, Field(ge=0, le=2_147_483_647)]
 class UsageCreate(InputModel):
     active_users: Count
     seats: Count = Field(description="Seats in use by the customer; 0 means no adoption signal")
-    as_of: date = Field(description="The day the numbers describe; at most one day ahead")
+    as_of: Day = Field(description="The day the numbers describe; at most one day ahead")
 
 
 class UsageRead(OutputModel):

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response, Security
+from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials
 
-from services.api.auth.service import Principal, authenticate, bearer_token
-from services.api.deps import Reader, SessionDep, SettingsDep, get_db
+from services.api.auth.service import Principal, authenticate
+from services.api.deps import API_KEY, Reader, SessionDep, SettingsDep, get_db
 from services.api.errors import Forbidden, Unauthorized
+from services.api.schemas import Day
 from services.api.views import agenda as agenda_service
 from services.api.views import brief as brief_service
 from services.api.views import calendar as calendar_service
@@ -21,19 +22,34 @@ from shared.enums import Scope
 router = APIRouter(prefix="/v1", tags=["views"])
 
 MARKDOWN_MEDIA_TYPE = "text/markdown; charset=utf-8"
-Owner = Annotated[str, Query(min_length=1, max_length=320, description="Account manager e-mail")]
+WEEK_TEXT = r"^[0-9]{4}-([Ww][0-9]{2}|[0-9]{2}-[0-9]{2})$"
+Owner = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=320,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Account manager e-mail (no control characters)",
+    ),
+]
+
+
+CALENDAR_KEY = APIKeyQuery(
+    name="key",
+    scheme_name="calendarKey",
+    description="The API key as `?key=`, for calendar apps that cannot send headers",
+    auto_error=False,
+)
 
 
 async def calendar_reader(
     request: Request,
-    key: Annotated[
-        str | None,
-        Query(description="The API key, for calendar apps that cannot send headers"),
-    ] = None,
+    key: Annotated[str | None, Security(CALENDAR_KEY)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY)],
 ) -> Principal:
     """This route only: the key from `?key=` or `Authorization: Bearer`, because Outlook
     and Google Calendar subscribe to a bare URL. Same 401/403 as everywhere else."""
-    token = key or bearer_token(request.headers.get("authorization"))
+    token = key or (credentials.credentials.strip() if credentials is not None else None)
     if not token:
         raise Unauthorized("send an API key as '?key=<key>' or 'Authorization: Bearer <key>'")
     async with get_db(request).read() as session:
@@ -57,7 +73,7 @@ async def get_brief(
     session: SessionDep,
     settings: SettingsDep,
     contract_id: uuid.UUID,
-    as_of: Annotated[date | None, Query(description="YYYY-MM-DD; today (UTC) when omitted")] = None,
+    as_of: Annotated[Day | None, Query(description="YYYY-MM-DD; today (UTC) when omitted")] = None,
 ) -> Any:
     """One page for the renewal meeting: account and contract, goals, usage trend,
     stakeholders and their changes, ARR per term, health, budget, notice and renewal
@@ -78,7 +94,10 @@ async def get_agenda(
     owner: Owner,
     week: Annotated[
         str | None,
-        Query(description="ISO week (2026-W49) or any date in it; this week when omitted"),
+        Query(
+            pattern=WEEK_TEXT,
+            description="ISO week (2026-W49) or any date in it; this week when omitted",
+        ),
     ] = None,
 ) -> Agenda:
     """The owner's open tasks due in the week by day (Monday to Sunday), most urgent

@@ -114,6 +114,15 @@ async def test_checkpoint_filters_by_term_and_status_combine(api: Harness) -> No
     assert error_fields(await api.client.get(url, params={"term": 0})) == ["term"]
 
 
+async def test_a_term_filter_past_the_integer_column_is_422_not_500(api: Harness) -> None:
+    account = await make_account(api)
+    contract = await make_contract(api, account["id"])
+    url = f"/v1/contracts/{contract['id']}/checkpoints"
+    response = await api.client.get(url, params={"term": 2**63})
+    assert response.status_code == 422, response.text
+    assert error_fields(response) == ["term"]
+
+
 @pytest.mark.parametrize("route", ["checkpoints", "timeline"])
 async def test_history_of_an_unknown_contract_is_404_naming_id(api: Harness, route: str) -> None:
     response = await api.client.get(f"/v1/contracts/{uuid.uuid4()}/{route}")

@@ -30,3 +30,22 @@ async def test_a_bad_report_parameter_is_422_naming_it(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/v1/reports/revenue-retention", {"start": "0001-01-01", "end": "2000-01-01"}, "start"),
+        ("/v1/reports/renewals", {"as_of": "9999-12-31", "within_days": "3660"}, "as_of"),
+        ("/v1/reports/capacity", {"as_of": "1700000000"}, "as_of"),
+    ],
+)
+async def test_a_date_outside_the_supported_years_is_422_not_500(
+    api: Harness, path: str, params: dict[str, str], field: str
+) -> None:
+    """Years 1900-2999 only (or a number read as a Unix timestamp): date arithmetic in the
+    report must not overflow into a 500."""
+    response = await api.client.get(path, params=params)
+
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == [field]

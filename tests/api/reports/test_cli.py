@@ -69,6 +69,15 @@ async def test_report_rejects_a_period_that_ends_before_it_starts(api: Harness) 
     assert "--end" in result.stderr
 
 
+async def test_report_rejects_a_date_outside_the_supported_years(api: Harness) -> None:
+    result = run_cli(api.settings.database_url, "report", "retention", "--as-of", "0001-01-01")
+
+    assert result.returncode == 2
+    assert "--as-of" in result.stderr
+    assert "1900-01-01" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 async def test_report_retention_and_renewal_rate_print_the_api_numbers(api: Harness) -> None:
     await test_retention.build(api)
     url = api.settings.database_url

@@ -115,6 +115,15 @@ async def test_a_missing_or_wrong_key_is_refused(
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("route", ["/v1/calendar.ics", "/v1/agenda"])
+async def test_an_owner_with_a_line_break_is_422_not_500(api: Harness, route: str) -> None:
+    """It would end up in an iCalendar content line, which may not contain one."""
+    response = await api.client.get(route, params={"owner": "ann@vendor.example\nX-EVIL:1"})
+
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == ["owner"]
+
+
 async def test_a_wrong_bearer_key_is_refused(api: Harness) -> None:
     async with api.as_key("rnw_wrong") as client:
         response = await client.get("/v1/calendar.ics", params={"owner": ANN})
