@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck install install-test clean
+.PHONY: run test lint typecheck install install-test clean up down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,16 @@ typecheck: install-test
 ## Lint, type-check, then the whole suite on SQLite and Postgres.
 test: lint typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+COMPOSE := docker compose -f deploy/compose.yaml
+
+## The whole system in containers (Postgres, Kafka, migrate, API, relay, worker); see deploy/README.md.
+up:
+	$(COMPOSE) up --build --detach --wait
+	@echo "API http://127.0.0.1:8000/v1 - first key: $(COMPOSE) exec api renewals apikey create --name me --scopes admin"
+
+down:
+	$(COMPOSE) down
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis renewals.db*

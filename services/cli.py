@@ -17,9 +17,11 @@ import uvicorn
 from services.api.app import create_app
 from services.api.auth.service import count_active_keys, create_key, list_keys, parse_scopes
 from services.api.auth.service import revoke_key as revoke_api_key
+from services.ops_server import serving
 from services.renewal_worker import consumer, lease
 from services.renewal_worker.errors import is_transient
 from services.renewal_worker.scheduler import SweepResult, run_scheduler, sweep
+from services.webhooks import runner as webhooks
 from shared.clock import utcnow
 from shared.config import LogFormat, Settings
 from shared.db import Database
@@ -129,6 +131,7 @@ async def _dev(settings: Settings) -> None:
         background = [
             *(asyncio.create_task(runner) for runner in events),
             asyncio.create_task(run_scheduler(db, settings, stop)),
+            asyncio.create_task(webhooks.run(db, settings, stop)),
         ]
         try:
             await server.serve()
@@ -166,39 +169,48 @@ async def _worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    if settings.event_bus == "kafka":
-        from services.renewal_worker import kafka_worker
-
-        events = kafka_worker.run(db, settings, stop)
-    else:
-        events = consumer.run(db, settings, stop)
-    tasks = [
-        asyncio.create_task(events),
-        asyncio.create_task(run_scheduler(db, settings, stop)),
-    ]
+    ops = serving(
+        db,
+        settings,
+        port=settings.worker_metrics_port,
+        draining=stop,
+        check_broker=settings.event_bus == "kafka",
+    )
     try:
-        await asyncio.gather(*tasks)
+        async with ops:
+            if settings.event_bus == "kafka":
+                from services.renewal_worker import kafka_worker
+
+                events = kafka_worker.run(db, settings, stop)
+            else:
+                events = consumer.run(db, settings, stop)
+            tasks = [
+                asyncio.create_task(events),
+                asyncio.create_task(run_scheduler(db, settings, stop)),
+                asyncio.create_task(webhooks.run(db, settings, stop)),
+            ]
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks, return_exceptions=True)
     finally:
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
         await db.dispose()
 
 
 @app.command()
 def worker() -> None:
-    """Apply lifecycle events and run the scheduler until SIGTERM/SIGINT.
+    """Apply lifecycle events, run the scheduler and deliver outbound webhooks until
+    SIGTERM/SIGINT.
 
     RENEWALS_EVENT_BUS=database (the default): the embedded consumer over the outbox
     table, under a lease; the batch in progress is finished and the lease released before
     exiting. RENEWALS_EVENT_BUS=kafka: a member of the consumer group
     RENEWALS_KAFKA_GROUP_ID on RENEWALS_KAFKA_TOPIC; the batch in progress is finished,
-    its offsets committed and the group left before exiting (code 0)."""
+    its offsets committed and the group left before exiting (code 0).
+    RENEWALS_WORKER_METRICS_PORT serves /livez, /readyz (503 while draining) and /metrics."""
     settings = _settings()
     configure_logging(settings.log_format, settings.log_level)
-    if settings.worker_metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(settings.worker_metrics_port, addr=settings.api_host)
     asyncio.run(_worker(settings))
 
 
@@ -405,8 +417,10 @@ async def _relay(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    ops = serving(db, settings, port=settings.relay_metrics_port, draining=stop, check_broker=True)
     try:
-        await Relay(db, settings).run(stop)
+        async with ops:
+            await Relay(db, settings).run(stop)
     finally:
         await db.dispose()
 
@@ -415,13 +429,10 @@ async def _relay(settings: Settings) -> None:
 def relay() -> None:
     """Publish outbox rows to Kafka (distributed mode) until SIGTERM/SIGINT; the batch in
     flight is finished and leadership released before exiting. One relay is active at a
-    time; others stand by and take over when it dies."""
+    time; others stand by and take over when it dies. RENEWALS_RELAY_METRICS_PORT serves
+    /livez, /readyz (503 while draining) and /metrics."""
     settings = _settings()
     configure_logging(settings.log_format, settings.log_level)
-    if settings.relay_metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(settings.relay_metrics_port, addr=settings.api_host)
     asyncio.run(_relay(settings))
 
 

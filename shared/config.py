@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import EmailStr, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.enums import StakeholderRole
 
 
 class LogFormat(StrEnum):
@@ -16,7 +20,10 @@ class LogFormat(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RENEWALS_", extra="ignore")
+    # Values never appear in validation errors: several settings are secrets.
+    model_config = SettingsConfigDict(
+        env_prefix="RENEWALS_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = "sqlite+aiosqlite:///./renewals.db"
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
@@ -57,10 +64,53 @@ class Settings(BaseSettings):
     kafka_poll_timeout_ms: int = Field(default=1000, ge=0)
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)
 
+    # Outbound webhooks (services/webhooks): fan-out of notifications, then signed delivery.
+    webhooks_allow_private: bool = False
+    webhooks_timeout_seconds: float = Field(default=15, gt=0)
+    webhooks_retry_initial_seconds: float = Field(default=5, gt=0)
+    webhooks_retry_max_interval_seconds: float = Field(default=6 * 3600, gt=0)
+    webhooks_retry_window_seconds: float = Field(default=3 * 24 * 3600, gt=0)
+    webhooks_concurrency: int = Field(default=10, ge=1, le=1000)
+    webhooks_poll_seconds: float = Field(default=1.0, gt=0)
+    webhooks_delivery_retention_days: int = Field(default=30, ge=1)
+    webhooks_kafka_group_id: str = "renewals-webhooks"
+
     # Portfolio reports (DESIGN §3.3): churn reasons left out of partner retention, and the
     # ARR one account manager can carry.
     retention_excluded_reasons: Annotated[list[str], NoDecode] = ["business_closed"]
     arr_per_manager: int = Field(default=2_000_000, ge=1)
+
+    # Inbound webhooks (services/api/webhooks): signed changes a CRM pushes. Secrets are
+    # SecretStr so they never show in reprs or logs.
+    inbound_generic_secrets: Annotated[list[SecretStr], NoDecode] = []
+    hubspot_client_secret: SecretStr | None = None
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
+    hubspot_property_map: dict[str, dict[str, str | None]] = {}
+    hubspot_role_map: dict[str, StakeholderRole] = {}
+    hubspot_owner_emails: dict[str, EmailStr] = {}
+
+    @field_validator("inbound_generic_secrets", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("inbound_generic_secrets")
+    @classmethod
+    def _whsec_secrets(cls, value: list[SecretStr]) -> list[SecretStr]:
+        """Fails at start-up, not on the first delivery, when a secret is not `whsec_`
+        followed by non-empty base64 (the Standard Webhooks format)."""
+        for secret in value:
+            plain = secret.get_secret_value()
+            body = plain.removeprefix("whsec_")
+            try:
+                key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+            except binascii.Error:
+                key = b""
+            if not plain.startswith("whsec_") or not key:
+                raise ValueError("each secret must be 'whsec_' followed by base64")
+        return value
 
     @field_validator("retention_excluded_reasons", mode="before")
     @classmethod

@@ -28,7 +28,23 @@ EVENTS_PROCESSED = Counter(
     " (outcome: applied, duplicate, dead_lettered; type 'unknown' for unparseable ones)",
     ["type", "outcome"],
 )
+WEBHOOK_DELIVERIES = Counter(
+    "renewals_webhook_deliveries_total",
+    "Outbound webhook attempts by what became of the delivery (outcome: delivered, retried,"
+    " failed, disabled)",
+    ["outcome"],
+)
 DEAD_LETTERS = Counter(
     "renewals_dead_letters_total",
     "Poison events recorded as dead letters (and, in distributed mode, sent to <topic>.dlq)",
+)
+TASKS_CREATED = Counter(
+    "renewals_tasks_created_total",
+    "Tasks the engine created, counted once their transaction committed",
+    ["kind"],
+)
+SCHEDULER_SWEEP = Histogram(
+    "renewals_scheduler_sweep_seconds",
+    "Time one scheduler sweep took (open due checkpoints, auto-renew, churn at R)",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )

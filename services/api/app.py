@@ -25,6 +25,8 @@ from services.api.stakeholders.router import router as stakeholders_router
 from services.api.tasks.router import router as tasks_router
 from services.api.usage.router import router as usage_router
 from services.api.views.router import router as views_router
+from services.api.webhook_subscriptions.router import router as webhook_subscriptions_router
+from services.api.webhooks.inbound_router import inbound_router
 from shared.config import Settings
 from shared.db import Database
 
@@ -69,6 +71,8 @@ def create_app(settings: Settings) -> FastAPI:
         reports_router,
         views_router,
         admin_router,
+        webhook_subscriptions_router,
+        inbound_router(settings),
     ):
         app.include_router(router)
     app.add_middleware(IdempotencyMiddleware, ttl=timedelta(hours=settings.idempotency_ttl_hours))

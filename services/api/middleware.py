@@ -60,12 +60,14 @@ class RequestContextMiddleware:
                 labels = (scope["method"], template, str(status))
                 HTTP_REQUESTS.labels(*labels).inc()
                 HTTP_DURATION.labels(*labels).observe(elapsed)
+                contract_id = scope.get("path_params", {}).get("contract_id")
                 _log.info(
                     "request",
                     method=scope["method"],
                     route=template,
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
+                    **({"contract_id": str(contract_id)} if contract_id else {}),
                 )
 
 

@@ -26,9 +26,8 @@ record it twice). The metrics (`renewals_events_processed_total`,
 `renewals_dead_letters_total`) are counted by `count_outcomes` once the batch committed.
 
 Notification rows (`stream == "notifications"`) are not consumed here: the webhook
-dispatcher will have its own consumer over the same table. Pruning deletes processed
-rows of every stream, so notification rows will be pruned the same way once that
-consumer marks them processed; until then nothing marks them, and they are left alone.
+dispatcher (`services.webhooks.dispatcher`) has its own consumer over the same table and
+marks them processed. Pruning deletes processed rows of every stream.
 """
 
 from __future__ import annotations
@@ -210,7 +209,11 @@ async def process_event(
       is NOT written to the inbox, so a replay is applied once the cause is fixed.
 
     Returns the outcome and, for a dead letter, the error. Transient errors propagate."""
-    log = _log.bind(event_id=incoming.event_id, type=incoming.type)
+    log = _log.bind(
+        event_id=incoming.event_id,
+        type=incoming.type,
+        **handler.contract_log_ids(incoming.event),
+    )
     if incoming.key in seen:
         log.info("event_skipped", outcome=str(Outcome.DUPLICATE))
         return Outcome.DUPLICATE, None

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, SessionTransaction, selectinload
 
 from services.api.tasks.schemas import TaskRead
 from services.renewal_worker.engine.rules import Decision, EngineSettings, HealthChange, decide
@@ -32,6 +32,7 @@ from services.renewal_worker.engine.state import (
 from shared.clock import utcnow
 from shared.events.outbox import emit
 from shared.events.types import SOURCE_WORKER, EventType, Stream, dataschema
+from shared.metrics import TASKS_CREATED
 from shared.models import (
     Account,
     Checkpoint,
@@ -64,6 +65,18 @@ def account_id_of(event: dict[str, Any]) -> uuid.UUID | None:
         return uuid.UUID(str(raw))
     except ValueError as exc:
         raise InvalidEvent(f"{kind} names no valid account id") from exc
+
+
+def contract_log_ids(event: dict[str, Any]) -> dict[str, str]:
+    """`{"contract_id": ...}` for the log lines of an event about one contract (contract
+    events name it `id`; usage, goal and checkpoint events `contract_id`), else `{}`.
+    Never raises: it runs before the event is known to be valid."""
+    data = event.get("data")
+    if not isinstance(data, dict):
+        return {}
+    kind = str(event.get("type", ""))
+    value = data.get("id") if kind.startswith("contract.") else data.get("contract_id")
+    return {"contract_id": value} if isinstance(value, str) and value else {}
 
 
 def reported_usage_id(event: dict[str, Any]) -> uuid.UUID | None:
@@ -268,6 +281,46 @@ async def _checkpoint_id(session: AsyncSession, identity: CheckpointId) -> uuid.
     )
 
 
+_CREATED_KINDS = "renewals.created_task_kinds"
+
+
+def _count_once_committed(session: AsyncSession, kind: str) -> None:
+    """Counts a created task in `renewals_tasks_created_total` when the outermost
+    transaction commits: a savepoint rolled back (a poison event) or a batch aborted by a
+    transient error (it is retried) must not count tasks that were never written."""
+    sync = session.sync_session
+    pending: list[tuple[SessionTransaction, str]] | None = sync.info.get(_CREATED_KINDS)
+    if pending is None:
+        pending = sync.info[_CREATED_KINDS] = []
+        event.listen(sync, "after_soft_rollback", _forget_rolled_back)
+        event.listen(sync, "after_commit", _count_committed)
+    current = sync.get_nested_transaction() or sync.get_transaction()
+    assert current is not None, "tasks are only written inside a transaction"
+    pending.append((current, kind))
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info[_CREATED_KINDS]
+    pending[:] = [(t, kind) for t, kind in pending if not _within(t, previous_transaction)]
+
+
+def _count_committed(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: its tasks are not durable yet
+        return
+    pending = session.info[_CREATED_KINDS]
+    for _, kind in pending:
+        TASKS_CREATED.labels(kind=kind).inc()
+    pending.clear()
+
+
 def _task_data(task: Task) -> dict[str, Any]:
     return TaskRead.model_validate(task).model_dump(mode="json")
 
@@ -296,6 +349,7 @@ async def _write_tasks(session: AsyncSession, event: EngineEvent, decision: Deci
         )
         session.add(task)
         await session.flush()
+        _count_once_committed(session, new.kind)
         _notify(
             session,
             event,

@@ -46,6 +46,7 @@ from shared.db import Database
 from shared.enums import CheckpointStatus, ChurnReason, ContractStatus
 from shared.events.outbox import emit
 from shared.events.types import SOURCE_SCHEDULER, EventType, dataschema
+from shared.metrics import SCHEDULER_SWEEP
 from shared.models import Checkpoint, Contract, OutboxEvent
 from shared.money import from_minor
 
@@ -258,7 +259,16 @@ async def sweep(
 ) -> SweepResult:
     """One sweep for `as_of`; `time` is the time of the events it emits. `currency`
     defaults to the process settings' (ARR is carried over in minor units either way;
-    it only renders the events' amounts)."""
+    it only renders the events' amounts). Its duration, failed or not, is observed in
+    `renewals_scheduler_sweep_seconds`: a sweep that slows down as the due rows pile up
+    is the first sign the scheduler is falling behind."""
+    with SCHEDULER_SWEEP.time():
+        return await _sweep(db, as_of, time=time, batch_size=batch_size, currency=currency)
+
+
+async def _sweep(
+    db: Database, as_of: date, *, time: datetime, batch_size: int, currency: str | None
+) -> SweepResult:
     ctx = Context(
         actor=ACTOR,
         currency=currency or get_settings().currency,

@@ -13,6 +13,7 @@ from shared.models.partners import Partner
 from shared.models.stakeholders import Stakeholder
 from shared.models.tasks import Task
 from shared.models.usage import UsageReport
+from shared.models.webhooks import WebhookDelivery, WebhookSubscription
 from shared.models.worker import DeadLetter, WorkerLease
 
 __all__ = [
@@ -32,5 +33,7 @@ __all__ = [
     "Stakeholder",
     "Task",
     "UsageReport",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "WorkerLease",
 ]

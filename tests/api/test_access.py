@@ -31,7 +31,7 @@ ROUTES = _routes()
 
 
 def _needed(method: str, path: str) -> str:
-    if path.startswith("/v1/admin/"):
+    if path.startswith(("/v1/admin/", "/v1/webhook-subscriptions")):
         return "admin"
     return "read" if method == "GET" else "write"
 
