@@ -43,7 +43,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.api import Harness
+
+pytestmark = pytest.mark.slow
 
 RENEWALS = str(Path(sys.executable).parent / "renewals")
 SOURCE = "urn:e2e:crm"

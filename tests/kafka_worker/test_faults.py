@@ -28,7 +28,7 @@ from tests.kafka_worker.helpers import (
 )
 from tests.support.broker import Broker
 
-pytestmark = pytest.mark.kafka
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 
 async def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(
