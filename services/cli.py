@@ -9,6 +9,7 @@ import signal
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,9 +19,8 @@ from services.api.app import create_app
 from services.api.auth.service import count_active_keys, create_key, list_keys, parse_scopes
 from services.api.auth.service import revoke_key as revoke_api_key
 from services.ops_server import serving
-from services.renewal_worker import consumer, lease
-from services.renewal_worker.errors import is_transient
-from services.renewal_worker.scheduler import SweepResult, run_scheduler, sweep
+from services.renewal_worker import consumer, ticking
+from services.renewal_worker.scheduler import run_scheduler
 from services.webhooks import runner as webhooks
 from shared.clock import utcnow
 from shared.config import LogFormat, Settings
@@ -221,89 +221,6 @@ def _parse_day(value: str) -> date:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _report(result: SweepResult, *, more: bool = False) -> None:
-    """The first sweep always reports its checkpoints; a follow-up sweep only what it did."""
-    extra = "more " if more else ""
-    if result.checkpoints_opened or not more:
-        typer.echo(f"opened {_count(result.checkpoints_opened, extra + 'checkpoint')}")
-    if result.renewals:
-        typer.echo(f"renewed {_count(result.renewals, extra + 'contract term')}")
-    if result.churns:
-        typer.echo(f"churned {_count(result.churns, extra + 'contract')}")
-
-
-async def _await_applied(
-    db: Database, settings: Settings, event_ids: list[str], deadline: float, timeout: float
-) -> bool:
-    """Waits until every event is processed: by the worker holding the lease, or by this
-    process, which takes the lease and drains the stream itself when nobody holds it."""
-    loop = asyncio.get_running_loop()
-    drainer = consumer.LifecycleConsumer(db, settings, holder=lease.new_holder_id("tick"))
-    holder: str | None = None
-    try:
-        while True:
-            pending = await consumer.pending_among(db, event_ids)
-            if pending == 0:
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                by = f"; the lease is held by {holder}" if holder else ""
-                typer.echo(
-                    f"timed out after {timeout:g} s: {pending} of {len(event_ids)} events "
-                    f"not applied yet{by}",
-                    err=True,
-                )
-                return False
-            try:
-                async with db.read() as session:
-                    holder = await lease.lease_holder(session, lease.LIFECYCLE)
-                if holder is None or holder == drainer.holder:
-                    result = await drainer.step()
-                    if result is not None and result.rows:
-                        continue
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-            await asyncio.sleep(min(settings.worker_poll_seconds, max(remaining, 0.01)))
-    finally:
-        await drainer.release()
-
-
-async def _tick(settings: Settings, as_of: date, at: datetime, wait: bool, timeout: float) -> bool:
-    """With --wait, the events already waiting are applied first, so the sweep sees
-    the plans of contracts created just before; then the sweep's own events. Renewals
-    and churns re-plan their contracts once applied (the next term, a winback), so after
-    them the date is swept again: a second tick for the same date then finds nothing."""
-    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        earlier = await consumer.pending_event_ids(db) if wait else []
-        if earlier and not await _await_applied(db, settings, earlier, deadline, timeout):
-            return False
-        result = await sweep(db, as_of, time=at, currency=settings.currency)
-        _report(result)
-        if not wait:
-            return True
-        applied = len(earlier)
-        while True:
-            if not await _await_applied(db, settings, result.event_ids, deadline, timeout):
-                return False
-            applied += len(result.event_ids)
-            if not (result.renewals or result.churns):
-                break
-            result = await sweep(db, as_of, time=at, currency=settings.currency)
-            _report(result, more=True)
-        typer.echo(f"applied {_count(applied, 'event')}")
-        return True
-    finally:
-        await db.dispose()
-
-
 @app.command()
 def tick(
     as_of: Annotated[
@@ -335,7 +252,16 @@ def tick(
         day = at.date()
     else:
         at = datetime.combine(day, time(0, 0), tzinfo=UTC)
-    if not asyncio.run(_tick(settings, day, at, wait, timeout)):
+    done = ticking.tick(
+        settings,
+        day,
+        at,
+        wait=wait,
+        timeout=timeout,
+        echo=typer.echo,
+        warn=lambda line: typer.echo(line, err=True),
+    )
+    if not asyncio.run(done):
         raise typer.Exit(1)
 
 
@@ -518,6 +444,34 @@ def dlq_replay(
         typer.echo("no dead letters to replay")
     if any(not replayed for _, replayed, _ in results):
         raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    accounts: Annotated[int, typer.Option(min=1, max=5000, help="Customers to generate")] = 200,
+    seed: Annotated[int, typer.Option(help="Same seed, same portfolio and year")] = 1,
+    keep: Annotated[
+        Path | None,
+        typer.Option(help="Leave the demo's SQLite database here (replaced if it exists)"),
+    ] = None,
+) -> None:
+    """A generated portfolio lives through the past year in a fresh SQLite database of its
+    own (never RENEWALS_DATABASE_URL), then the story: tasks, an agenda, the renewal
+    pipeline and partner retention."""
+    from services.demo.runner import is_configured_database, run
+    from services.demo.year import DemoFailed
+
+    settings = _settings()
+    if keep is not None and is_configured_database(keep, settings):
+        raise typer.BadParameter("is RENEWALS_DATABASE_URL's database", param_hint="--keep")
+    if "RENEWALS_LOG_LEVEL" not in os.environ:
+        settings = settings.model_copy(update={"log_level": "WARNING"})
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        typer.echo(run(settings, accounts=accounts, seed=seed, keep=keep))
+    except DemoFailed as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
 
 
 from services.report_cli import report_app  # noqa: E402

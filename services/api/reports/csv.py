@@ -82,7 +82,7 @@ def to_table(model: type[BaseModel], rows: Sequence[BaseModel]) -> str:
     """Aligned columns: numbers to the right, text to the left, `-` for null."""
     header = header_of(model, rows)
     body = [[cell or "-" for cell in flatten(row).values()] for row in rows]
-    widths = [max(len(h), *(len(line[i]) for line in body)) for i, h in enumerate(header)]
+    widths = [max([len(h), *(len(line[i]) for line in body)]) for i, h in enumerate(header)]
     right = [
         bool(body) and all(_numeric(line[i]) or line[i] == "-" for line in body)
         for i in range(len(header))

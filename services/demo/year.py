@@ -1,0 +1,167 @@
+"""A year of the portfolio, week by week.
+
+Each week starts with what `renewals tick --as-of DAY --wait` does — the very same
+function: the events waiting are applied, the scheduler sweeps the date (opening
+checkpoints, auto-renewing, churning at R after a notice), and its events are applied.
+Then the account managers work through the tasks due that week, and the week's
+happenings (people leaving, usage, goals, renewals, churns) go through the services.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, deque
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.context import Context
+from services.api.contracts.schemas import CancellationNotice, ContractChurn, ContractRenewal
+from services.api.contracts.service import churn_contract, notice_cancellation, renew_contract
+from services.api.errors import DomainError
+from services.api.goals.schemas import GoalUpdate
+from services.api.goals.service import update_goal
+from services.api.stakeholders.schemas import StakeholderUpdate
+from services.api.stakeholders.service import add_stakeholder, update_stakeholder
+from services.api.tasks.schemas import TaskUpdate
+from services.api.tasks.service import close_task
+from services.api.usage.schemas import UsageCreate
+from services.api.usage.service import report_usage
+from services.demo.load import Ids, context_on, stakeholder_body
+from services.demo.portfolio import Happening, Kind, Portfolio
+from services.renewal_worker.ticking import tick as sweep_and_apply
+from shared.config import Settings
+from shared.db import Database
+from shared.enums import ChurnReason, GoalStatus, StakeholderStatus, TaskStatus
+from shared.models import Task
+
+DONE_IN_WEEK = 0.85
+"""Tasks due in a week that their owner finishes that week."""
+CATCH_UP = 0.5
+"""Overdue tasks finished in a later week."""
+DISMISSED = 0.03
+TICK_TIMEOUT = 600
+"""Seconds a tick may take to apply its events: the first applies the whole load."""
+
+
+def _quiet(_line: str) -> None:
+    """The tick's per-sweep lines: the story reports the year instead."""
+
+
+class DemoFailed(RuntimeError):
+    """A tick did not apply its events in time: the demo's story would be wrong."""
+
+
+async def tick(settings: Settings, day: date, timeout: float = TICK_TIMEOUT) -> None:
+    """`renewals tick --as-of DAY --wait`, its per-sweep lines kept out of the story."""
+    at = datetime.combine(day, time(0, 0), tzinfo=UTC)
+    applied = await sweep_and_apply(
+        settings, day, at, wait=True, timeout=timeout, echo=_quiet, warn=_quiet
+    )
+    if not applied:
+        raise DemoFailed(f"the tick for {day} did not apply its events within {timeout:g} s")
+
+
+async def _happen(session: AsyncSession, ctx: Context, ids: Ids, h: Happening) -> None:
+    contract = ids.contracts[h.contract] if h.contract else None
+    match h.kind:
+        case Kind.STAKEHOLDER_LEFT:
+            assert h.stakeholder is not None
+            body = StakeholderUpdate(status=StakeholderStatus.DEPARTED)
+            await update_stakeholder(session, ctx, ids.stakeholders[h.stakeholder], body)
+        case Kind.STAKEHOLDER_JOINED:
+            assert h.person is not None
+            added = await add_stakeholder(
+                session, ctx, ids.accounts[h.account], stakeholder_body(h.person)
+            )
+            ids.stakeholders[h.person.key] = added.id
+        case Kind.USAGE:
+            assert contract is not None
+            assert h.active_users is not None
+            assert h.seats is not None
+            usage = UsageCreate(active_users=h.active_users, seats=h.seats, as_of=h.day)
+            await report_usage(session, ctx, contract, usage)
+        case Kind.GOAL:
+            assert h.goal is not None
+            assert h.status is not None
+            goal = GoalUpdate(status=GoalStatus(h.status))
+            await update_goal(session, ctx, ids.goals[h.goal], goal)
+        case Kind.RENEWAL:
+            assert contract is not None
+            assert h.end is not None
+            assert h.arr is not None
+            renewal = ContractRenewal.model_validate(
+                {"end_date": h.end, "arr": h.arr, "seats": h.seats}
+            )
+            await renew_contract(session, ctx, contract, renewal)
+        case Kind.CANCELLATION:
+            assert contract is not None
+            notice = CancellationNotice(received_on=h.day, reason=ChurnReason(h.reason or "other"))
+            await notice_cancellation(session, ctx, contract, notice)
+        case Kind.CHURN:
+            assert contract is not None
+            churn = ContractChurn(reason=ChurnReason(h.reason or "other"), churned_on=h.day)
+            await churn_contract(session, ctx, contract, churn)
+
+
+async def _work_tasks(
+    session: AsyncSession, rng: random.Random, week_start: date, currency: str
+) -> Counter[str]:
+    """The account managers close most tasks due this week and catch up on older ones;
+    the rest stay open and show up as overdue."""
+    week_end = week_start + timedelta(days=6)
+    tasks = await session.scalars(
+        select(Task)
+        .where(Task.status == TaskStatus.OPEN, Task.due_date <= week_end)
+        .order_by(Task.due_date, Task.dedupe_key)
+    )
+    closed: Counter[str] = Counter()
+    for task in tasks.all():
+        roll = rng.random()
+        finish = DONE_IN_WEEK if task.due_date >= week_start else CATCH_UP
+        if roll >= finish + DISMISSED:
+            continue
+        status = "done" if roll < finish else "dismissed"
+        day = min(max(task.due_date, week_start), week_end)
+        body = TaskUpdate(status=status, outcome=f"{status} in the demo")
+        await close_task(session, context_on(day, currency), task.id, body)
+        closed[status] += 1
+    return closed
+
+
+async def run_year(
+    db: Database,
+    settings: Settings,
+    portfolio: Portfolio,
+    ids: Ids,
+    advance: Callable[[int], None],
+) -> Counter[str]:
+    """Moves the portfolio from `as_of` to `until` a week at a time, calling `advance(1)`
+    after each week. Returns how often each kind of happening was applied, the ones a
+    service refused (`refused`: a renewal of a contract that had churned) and the tasks
+    the managers closed (`done`, `dismissed`)."""
+    rng = random.Random(portfolio.seed)
+    done: Counter[str] = Counter()
+    pending = deque(portfolio.happenings)
+    week_start = portfolio.as_of
+    while week_start < portfolio.until:
+        next_start = min(week_start + timedelta(days=7), portfolio.until)
+        await tick(settings, week_start)
+        async with db.transaction() as session:
+            done += await _work_tasks(session, rng, week_start, settings.currency)
+            while pending and pending[0].day < next_start:
+                happening = pending.popleft()
+                try:
+                    async with session.begin_nested():
+                        ctx = context_on(happening.day, settings.currency)
+                        await _happen(session, ctx, ids, happening)
+                except DomainError:
+                    done["refused"] += 1
+                else:
+                    done[happening.kind] += 1
+        advance(1)
+        week_start = next_start
+    await tick(settings, portfolio.until)
+    return done
