@@ -53,7 +53,6 @@ import asyncio
 import contextlib
 import heapq
 import json
-import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -67,6 +66,7 @@ from services.relay.leader import Leadership, leadership_for
 from services.relay.topics import ensure_topics, topic_for
 from services.relay.wakeup import Wakeup, wait_for_any, wakeup_for
 from services.renewal_worker import lease
+from services.renewal_worker.steps import describe
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
@@ -108,10 +108,6 @@ class BatchResult:
 
 class PublishError(Exception):
     """Some rows of a batch were not acknowledged; they stay in the outbox."""
-
-
-def _describe(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(exc)).strip()
 
 
 def new_producer(settings: Settings) -> AIOKafkaProducer:
@@ -257,7 +253,7 @@ class Relay:
         try:
             await asyncio.wait_for(producer.stop(), timeout=max(self.grace, 1.0))
         except Exception as exc:
-            self._log.warning("producer_stop_failed", error=_describe(exc))
+            self._log.warning("producer_stop_failed", error=describe(exc))
             # aiokafka has no public way to abandon undelivered batches: stop its sender
             # task and connections so nothing keeps running behind our back.
             with contextlib.suppress(Exception):
@@ -348,7 +344,7 @@ class Relay:
         if result.failed:
             raise PublishError(
                 f"{result.failed} of {result.rows} rows not acknowledged"
-                + (f": {_describe(error)}" if error is not None else "")
+                + (f": {describe(error)}" if error is not None else "")
             )
         return result
 
@@ -388,7 +384,7 @@ class Relay:
                     result = await self.publish_batch(stop)
                     await self._refresh_metrics_if_due()
                 except Exception as exc:
-                    self._log.warning("relay_failed", retry_in=backoff, error=_describe(exc))
+                    self._log.warning("relay_failed", retry_in=backoff, error=describe(exc))
                     await self._close_producer()
                     await wait_for_any(stop, timeout=backoff)
                     backoff = min(backoff * 2, self.max_backoff)

@@ -33,8 +33,6 @@ marks them processed. Pruning deletes processed rows of every stream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.renewal_worker import handler, lease
 from services.renewal_worker.errors import is_transient
+from services.renewal_worker.steps import describe, run_steps
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
@@ -85,10 +84,6 @@ class _Row(NamedTuple):
 
 def _lifecycle_pending() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return OutboxEvent.stream == str(Stream.LIFECYCLE), OutboxEvent.processed_at.is_(None)
-
-
-def describe(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(exc)).strip()
 
 
 class Outcome(StrEnum):
@@ -408,11 +403,6 @@ async def prune_idempotency_keys(
             return deleted
 
 
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
 class LifecycleConsumer:
     """The embedded lifecycle consumer of one process: lease, batches, backoff, pruning.
 
@@ -518,27 +508,16 @@ class LifecycleConsumer:
             self._log.info("lease_released")
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = self.poll_seconds
         try:
-            while not stop.is_set():
-                try:
-                    busy = await self._turn()
-                except Exception as exc:
-                    transient = is_transient(exc)
-                    log = self._log.warning if transient else self._log.error
-                    log(
-                        "batch_failed",
-                        transient=transient,
-                        retry_in=backoff,
-                        error=describe(exc),
-                        exc_info=None if transient else exc,
-                    )
-                    await _wait(stop, backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
-                    continue
-                backoff = self.poll_seconds
-                if not busy:
-                    await _wait(stop, self.poll_seconds)
+            await run_steps(
+                stop,
+                self._turn,
+                log=self._log,
+                failure="batch_failed",
+                idle_seconds=self.poll_seconds,
+                initial_backoff=self.poll_seconds,
+                max_backoff=self.max_backoff,
+            )
         finally:
             await self.release()
 

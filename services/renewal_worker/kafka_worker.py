@@ -64,8 +64,8 @@ from aiokafka.abc import ConsumerRebalanceListener
 
 from services.relay.topics import ensure_topics
 from services.renewal_worker import consumer
-from services.renewal_worker.consumer import Incoming, Outcome, describe
-from services.renewal_worker.errors import is_transient
+from services.renewal_worker.consumer import Incoming, Outcome
+from services.renewal_worker.steps import describe, run_steps
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
@@ -208,11 +208,6 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
 def _names(partitions: set[TopicPartition]) -> list[str]:
     return sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 class KafkaWorker:
@@ -426,24 +421,21 @@ class KafkaWorker:
             self.log.info("pruned", inbox_keys=inbox_keys, idempotency_keys=idempotency_keys)
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = self.initial_backoff
+        async def turn() -> bool:
+            await self.step(stop)  # waits up to the poll timeout when there is nothing
+            await self.prune_if_due()
+            return True
+
         try:
-            while not stop.is_set():
-                try:
-                    await self.step(stop)
-                except Exception as exc:
-                    transient = is_transient(exc)
-                    (self.log.warning if transient else self.log.error)(
-                        "batch_failed",
-                        transient=transient,
-                        retry_in=backoff,
-                        error=describe(exc),
-                    )
-                    await _wait(stop, backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
-                    continue
-                backoff = self.initial_backoff
-                await self.prune_if_due()
+            await run_steps(
+                stop,
+                turn,
+                log=self.log,
+                failure="batch_failed",
+                idle_seconds=0,
+                initial_backoff=self.initial_backoff,
+                max_backoff=self.max_backoff,
+            )
         finally:
             await self.close()
             self.log.info(

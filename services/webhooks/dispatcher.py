@@ -15,7 +15,6 @@ after a capped exponential backoff.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -23,9 +22,8 @@ import structlog
 from sqlalchemy import ColumnElement, select, update
 
 from services.renewal_worker import lease
-from services.renewal_worker.errors import is_transient
+from services.renewal_worker.steps import describe, run_steps
 from services.webhooks.fanout import fan_out
-from services.webhooks.sender import describe
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
@@ -128,29 +126,15 @@ class OutboxDispatcher:
             self._log.warning("lease_release_failed", error=describe(exc))
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = self.poll_seconds
         try:
-            while not stop.is_set():
-                try:
-                    busy = await self._turn()
-                except Exception as exc:
-                    transient = is_transient(exc)
-                    (self._log.warning if transient else self._log.error)(
-                        "dispatch_failed",
-                        transient=transient,
-                        retry_in=backoff,
-                        error=describe(exc),
-                    )
-                    await _wait(stop, backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
-                    continue
-                backoff = self.poll_seconds
-                if not busy:
-                    await _wait(stop, self.poll_seconds)
+            await run_steps(
+                stop,
+                self._turn,
+                log=self._log,
+                failure="dispatch_failed",
+                idle_seconds=self.poll_seconds,
+                initial_backoff=self.poll_seconds,
+                max_backoff=self.max_backoff,
+            )
         finally:
             await self.release()
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

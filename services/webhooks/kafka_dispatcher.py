@@ -28,9 +28,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.relay.topics import ensure_topics
-from services.renewal_worker.errors import is_transient
+from services.renewal_worker.steps import describe, run_steps
 from services.webhooks.fanout import fan_out
-from services.webhooks.sender import describe
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
@@ -170,23 +169,19 @@ class KafkaDispatcher:
             step.result()
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = self.initial_backoff
+        async def turn() -> bool:
+            await self._step_unless_stopped(stop)  # getmany waits when there is nothing
+            return True
+
         try:
-            while not stop.is_set():
-                try:
-                    await self._step_unless_stopped(stop)
-                except Exception as exc:
-                    transient = is_transient(exc)
-                    (self._log.warning if transient else self._log.error)(
-                        "dispatch_failed",
-                        transient=transient,
-                        retry_in=backoff,
-                        error=describe(exc),
-                    )
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
-                    continue
-                backoff = self.initial_backoff
+            await run_steps(
+                stop,
+                turn,
+                log=self._log,
+                failure="dispatch_failed",
+                idle_seconds=0,
+                initial_backoff=self.initial_backoff,
+                max_backoff=self.max_backoff,
+            )
         finally:
             await self.close()

@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import random
-import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +39,7 @@ from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.renewal_worker import lease
+from services.renewal_worker.steps import describe
 from services.webhooks import policy, signing
 from services.webhooks.policy import Verdict
 from services.webhooks.url_guard import GuardedTransport, RefusedUrl
@@ -53,10 +53,6 @@ USER_AGENT = "renewals-webhooks/1.0"
 PRUNE_BATCH_SIZE = 1000
 _ERROR_BODY_CHARS = 500
 _log = structlog.get_logger("renewals.webhooks")
-
-
-def describe(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(exc)).strip() or type(exc).__name__
 
 
 @dataclass(frozen=True, slots=True)
