@@ -18,7 +18,7 @@ import pytest
 
 from tests.deploy.code import DEPLOY, K8S
 from tests.deploy.files import manifest_files
-from tests.support.databases import services_required
+from tests.support.databases import unavailable
 
 OLDEST_KUBERNETES = "1.29"
 """The oldest release the manifests must fit (PDB `unhealthyPodEvictionPolicy` is beta
@@ -28,10 +28,7 @@ and on by default since 1.27); the newest is the validator's default."""
 def tool(name: str) -> str:
     found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if found is None:
-        message = f"{name} is not installed (pip install -e '.[test]')"
-        if services_required():
-            pytest.fail(message + " and RENEWALS_REQUIRE_SERVICES is set", pytrace=False)
-        pytest.skip(message)
+        unavailable(name, "not installed (pip install -e '.[test]')")
     return found
 
 

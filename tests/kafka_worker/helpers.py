@@ -27,6 +27,7 @@ from shared.db import Database
 from shared.events.outbox import build_event
 from shared.events.types import SOURCE_API, EventType
 from shared.models import Account, Checkpoint, Contract, ContractTerm, DeadLetter, InboxKey
+from tests.support.broker import unique_topics
 from tests.support.cli import RENEWALS, settings_env
 
 PARTITIONS = 3
@@ -42,8 +43,7 @@ def worker_settings(db_url: str, bootstrap: str, **overrides: Any) -> Settings:
         "kafka_bootstrap_servers": bootstrap,
         "kafka_idempotence": False,
         "kafka_partitions": PARTITIONS,
-        "kafka_topic": f"w.lifecycle.{suffix}",
-        "kafka_notifications_topic": f"w.notifications.{suffix}",
+        **unique_topics("w"),
         "kafka_group_id": f"w.group.{suffix}",
         "webhooks_kafka_group_id": f"w.webhooks.{suffix}",
         "kafka_session_timeout_ms": 3000,
