@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: run test lint typecheck install install-test clean up down
+.PHONY: run test bench lint typecheck install install-test clean up down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,12 @@ typecheck: install-test
 ## Lint, type-check, then the whole suite on SQLite and Postgres.
 test: lint typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+## Every figure of docs/benchmarks.md beside its same-run baseline (Postgres and the test
+## broker as in the tests; about 20 minutes); refreshes bench/results.json and docs/benchmarks.md.
+bench: install-test
+	bash .ci/postgres-up
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 COMPOSE := docker compose -f deploy/compose.yaml
 

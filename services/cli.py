@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import uuid
@@ -66,7 +67,17 @@ def api() -> None:
         _stop_on_signals(server, asyncio.Event())
         await server.serve()
 
+    _freeze_startup_heap()
     asyncio.run(serve())
+
+
+def _freeze_startup_heap() -> None:
+    """Moves what start-up built (modules, the app, its routes and schemas) out of the
+    garbage collector's sight. A 1,000-event batch allocates thousands of ORM objects,
+    which sets off full collections that walked that whole long-lived heap every time:
+    a third of the batch's CPU. Garbage is collected first so none of it is kept."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _first_key(db: Database) -> str | None:

@@ -58,6 +58,14 @@ def postgres_db_url(postgres_templates: PostgresTemplates) -> Iterator[str]:
     postgres_templates.drop(url)
 
 
+@pytest.fixture
+def sqlite_db_url(sqlite_templates: SqliteTemplates) -> Iterator[str]:
+    """A fresh migrated SQLite file, for behaviour only SQLite has."""
+    url = sqlite_templates.clone()
+    yield url
+    sqlite_templates.drop(url)
+
+
 @pytest.fixture(params=BACKENDS)
 def empty_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh database with no tables, on each backend."""

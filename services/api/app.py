@@ -37,7 +37,9 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(
-            settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+            settings.database_url,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            pre_ping=False,
         )
         app.state.draining = False
         try:

@@ -11,6 +11,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -153,6 +155,31 @@ def allowed_methods(request: Request) -> str:
     )
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """A locked SQLite file, a lost or refused Postgres connection (the API's pool does
+    not ping before use, so a restart surfaces here once per open connection), an
+    exhausted pool: nothing was committed (unless the loss hit the COMMIT itself) and the
+    same request can succeed shortly; a retry is safe either way, since events dedupe on
+    (`source`, `id`) and other POSTs on their Idempotency-Key."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and (
+        isinstance(exc, OperationalError) or exc.connection_invalidated
+    )
+
+
+def unavailable_problem() -> JSONResponse:
+    """503 + Retry-After rather than a 500: the client is told to retry, and the answer
+    comes from a handler rather than the catch-all, so the connection stays open."""
+    return problem(
+        503,
+        "database-unavailable",
+        "Database unavailable",
+        "the database is busy or unreachable; nothing was written, retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
@@ -172,6 +199,12 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, slug, str(exc.detail), str(exc.detail), headers=headers or None
         )
 
+    async def on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if not database_unavailable(exc):
+            return await on_unexpected(request, exc)
+        _log.warning("database_unavailable", error=type(exc.__cause__ or exc).__name__)
+        return unavailable_problem()
+
     async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
         _log.exception("unhandled_error", error=type(exc).__name__)
         return problem(500, "internal-error", "Internal error", "The server failed unexpectedly")
@@ -179,4 +212,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(DBAPIError, on_database_unavailable)
+    app.add_exception_handler(PoolTimeout, on_database_unavailable)
     app.add_exception_handler(Exception, on_unexpected)

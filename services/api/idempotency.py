@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.auth.service import authenticate, bearer_token
@@ -21,7 +21,9 @@ from services.api.errors import (
     IdempotencyInFlight,
     IdempotencyMismatch,
     InvalidInput,
+    database_unavailable,
     domain_problem,
+    unavailable_problem,
 )
 from services.api.middleware import header, replay
 from shared.clock import utcnow
@@ -56,14 +58,21 @@ class IdempotencyMiddleware:
             return
         db: Database = scope["app"].state.db
         token = bearer_token(header(scope, b"authorization"))
-        async with db.read() as session:
-            principal = await authenticate(session, token) if token else None
-        if principal is None:
-            await self.app(scope, receive, send)
-            return
         body: bytes = scope.get("state", {}).get("raw_body", b"")
         request_print = fingerprint(scope, body)
-        row = await self._claim(db, principal.key_id, key, request_print)
+        try:
+            async with db.read() as session:
+                principal = await authenticate(session, token) if token else None
+            if principal is None:
+                await self.app(scope, receive, send)
+                return
+            row = await self._claim(db, principal.key_id, key, request_print)
+        except DBAPIError as exc:
+            if not database_unavailable(exc):
+                raise
+            await unavailable_problem()(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
         if row is not None:
             await self._answer_existing(row, request_print, scope, receive, send)
             return
@@ -149,13 +158,33 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            async with db.transaction() as session:
-                where = (IdempotencyKey.api_key_id == api_key_id, IdempotencyKey.key == key)
-                if status >= 500:
-                    await session.execute(delete(IdempotencyKey).where(*where))
-                else:
-                    row = await session.scalar(select(IdempotencyKey).where(*where))
-                    if row is not None:
-                        row.response_status = status
-                        row.response_headers = headers
-                        row.response_body = b"".join(chunks)
+            try:
+                await self._store(db, api_key_id, key, status, headers, b"".join(chunks))
+            except DBAPIError as exc:
+                if not database_unavailable(exc):
+                    raise
+                await self._store(db, api_key_id, key, status, headers, b"".join(chunks))
+
+    async def _store(
+        self,
+        db: Database,
+        api_key_id: Any,
+        key: str,
+        status: int,
+        headers: list[list[str]],
+        body: bytes,
+    ) -> None:
+        """Records the answer, or frees the key after a 5xx. Retried once on a lost
+        connection: the pool is not pinged, and the first statement after a database
+        restart fails (the pool then reconnects), which must not leave the key in flight
+        for its whole lifetime."""
+        async with db.transaction() as session:
+            where = (IdempotencyKey.api_key_id == api_key_id, IdempotencyKey.key == key)
+            if status >= 500:
+                await session.execute(delete(IdempotencyKey).where(*where))
+            else:
+                row = await session.scalar(select(IdempotencyKey).where(*where))
+                if row is not None:
+                    row.response_status = status
+                    row.response_headers = headers
+                    row.response_body = body

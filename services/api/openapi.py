@@ -8,7 +8,8 @@ document so clients (and the schemathesis fuzz in the suite) see what really hap
 Most errors follow from the shape of the operation, so they are derived here, in one
 place, instead of being repeated on every route:
 
-- declares a security requirement (an `Authorization: Bearer` key) → 401 and 403;
+- declares a security requirement (an `Authorization: Bearer` key) → 401 and 403, and
+  503 + `Retry-After` when the database is busy or unreachable (every key is checked there);
 - has a path parameter (always an entity id) → 404;
 - has parameters or a body → 422 naming the field;
 - has a body → 400 when it is not UTF-8 text (FastAPI's own answer, before validation);
@@ -106,6 +107,7 @@ def _derived_reasons(method: str, operation: dict[str, Any]) -> dict[int, list[s
     if secured:
         reasons[401] = [REASONS[401]]
         reasons[403] = [REASONS[403]]
+        reasons[503] = ["The database is busy or unreachable; retry after `Retry-After` seconds"]
     if any(parameter["in"] == "path" for parameter in parameters):
         reasons[404] = [REASONS[404]]
     if "requestBody" in operation:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -64,7 +64,7 @@ async def tick(settings: Settings, day: date, timeout: float = TICK_TIMEOUT) -> 
         raise DemoFailed(f"the tick for {day} did not apply its events within {timeout:g} s")
 
 
-async def _happen(session: AsyncSession, ctx: Context, ids: Ids, h: Happening) -> None:
+async def happen(session: AsyncSession, ctx: Context, ids: Ids, h: Happening) -> None:
     contract = ids.contracts[h.contract] if h.contract else None
     match h.kind:
         case Kind.STAKEHOLDER_LEFT:
@@ -131,6 +131,24 @@ async def _work_tasks(
     return closed
 
 
+async def apply_happenings(
+    session: AsyncSession, ids: Ids, happenings: Iterable[Happening], currency: str
+) -> Counter[str]:
+    """Applies happenings in order, each on its own day and in its own savepoint; one a
+    service refuses (a renewal of a contract that had churned) is counted as `refused`
+    and changes nothing."""
+    done: Counter[str] = Counter()
+    for happening in happenings:
+        try:
+            async with session.begin_nested():
+                await happen(session, context_on(happening.day, currency), ids, happening)
+        except DomainError:
+            done["refused"] += 1
+        else:
+            done[happening.kind] += 1
+    return done
+
+
 async def run_year(
     db: Database,
     settings: Settings,
@@ -151,16 +169,10 @@ async def run_year(
         await tick(settings, week_start)
         async with db.transaction() as session:
             done += await _work_tasks(session, rng, week_start, settings.currency)
+            week: list[Happening] = []
             while pending and pending[0].day < next_start:
-                happening = pending.popleft()
-                try:
-                    async with session.begin_nested():
-                        ctx = context_on(happening.day, settings.currency)
-                        await _happen(session, ctx, ids, happening)
-                except DomainError:
-                    done["refused"] += 1
-                else:
-                    done[happening.kind] += 1
+                week.append(pending.popleft())
+            done += await apply_happenings(session, ids, week, settings.currency)
         advance(1)
         week_start = next_start
     await tick(settings, portfolio.until)

@@ -7,8 +7,8 @@ with a lower id must still be seen — and applies a batch in ONE transaction:
 
 - an event whose key (`source`, `id`) is already in the inbox of the `engine` consumer
   is a redelivery and is skipped;
-- otherwise `handler.apply_event` runs inside a SAVEPOINT and the key is written to the
-  inbox;
+- otherwise `handler.apply_event` runs inside a SAVEPOINT, and the key is written to the
+  inbox with the batch's other keys in one statement before the commit;
 - a poison event (it cannot be parsed, fails validation or makes the engine raise) has
   its savepoint rolled back and becomes a `DeadLetter` row with the error; the batch
   moves on. Its key is NOT written to the inbox: it was never applied, so a replay
@@ -40,7 +40,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import ColumnElement, delete, func, select, tuple_, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.renewal_worker import handler, lease
@@ -115,34 +115,49 @@ class Incoming:
 class Seen:
     """The keys of a batch's events already applied (the `engine` inbox) or already
     dead-lettered and not replayed (with their error); `process_event` adds to both as
-    it goes."""
+    it goes. `unrecorded` are the keys applied in this batch and not yet in the inbox
+    (see `record_applied`)."""
 
     applied: set[tuple[str, str]] = field(default_factory=set)
     dead_lettered: dict[tuple[str, str], str] = field(default_factory=dict)
+    unrecorded: list[tuple[str, str]] = field(default_factory=list)
 
     def __contains__(self, key: tuple[str, str]) -> bool:
         return key in self.applied or key in self.dead_lettered
 
 
-async def load_seen(session: AsyncSession, ids: Iterable[str]) -> Seen:
-    """What the inbox and the pending dead letters know of events with these ids."""
-    event_ids = sorted(set(ids))
+async def load_seen(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> Seen:
+    """What the inbox and the pending dead letters know of events with these keys. The
+    inbox is asked by whole key, which its primary key (`consumer`, `source`,
+    `event_id`) answers by lookups: by `event_id` alone it would be scanned, and it holds
+    `RENEWALS_EVENT_RETENTION_DAYS` of events."""
+    wanted = sorted(set(keys))
     seen = Seen()
-    for start in range(0, len(event_ids), _IN_CHUNK):
-        chunk = event_ids[start : start + _IN_CHUNK]
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
         applied = await session.execute(
             select(InboxKey.source, InboxKey.event_id).where(
-                InboxKey.consumer == ENGINE_CONSUMER, InboxKey.event_id.in_(chunk)
+                InboxKey.consumer == ENGINE_CONSUMER,
+                tuple_(InboxKey.source, InboxKey.event_id).in_(chunk),
             )
         )
         seen.applied.update((source, event_id) for source, event_id in applied)
         dead = await session.execute(
             select(DeadLetter.source, DeadLetter.event_id, DeadLetter.error).where(
-                DeadLetter.event_id.in_(chunk), DeadLetter.replayed_at.is_(None)
+                DeadLetter.event_id.in_(sorted({event_id for _, event_id in chunk})),
+                DeadLetter.replayed_at.is_(None),
             )
         )
         seen.dead_lettered.update(((source, event_id), error) for source, event_id, error in dead)
     return seen
+
+
+async def preload(session: AsyncSession, batch: Iterable[Incoming], seen: Seen) -> None:
+    """Reads the accounts of a batch's new events at once (see `handler.preload`); call
+    after `load_seen`, before the batch's `process_event` calls."""
+    await handler.preload(
+        session, [incoming.event for incoming in batch if incoming.key not in seen]
+    )
 
 
 async def _apply(session: AsyncSession, incoming: Incoming, currency: str) -> Exception | None:
@@ -197,9 +212,8 @@ async def process_event(
     """The step both consumers take for one event, inside their batch's transaction:
 
     - already applied, or already dead-lettered and not replayed: a duplicate, skipped;
-    - else `handler.apply_event` in a SAVEPOINT, then the inbox key (flushed at once, so a
-      concurrent consumer that applied the same event fails the batch, which is retried
-      and then sees a duplicate);
+    - else `handler.apply_event` in a SAVEPOINT; its inbox key is written with the
+      batch's others by `record_applied`, before the batch commits;
     - a poison event has its savepoint rolled back and becomes a `DeadLetter` row; its key
       is NOT written to the inbox, so a replay is applied once the cause is fixed.
 
@@ -217,13 +231,33 @@ async def process_event(
         error = describe(failure)
         await add_dead_letter(session, incoming, error, seen, exc=failure)
         return Outcome.DEAD_LETTERED, error
-    session.add(
-        InboxKey(consumer=ENGINE_CONSUMER, source=incoming.source, event_id=incoming.event_id)
-    )
-    await session.flush()
     seen.applied.add(incoming.key)
+    seen.unrecorded.append(incoming.key)
     log.info("event_applied", outcome=str(Outcome.APPLIED))
     return Outcome.APPLIED, None
+
+
+async def record_applied(session: AsyncSession, seen: Seen) -> None:
+    """Writes the inbox keys of the events the batch applied, in one statement, in the
+    batch's transaction: an event's effects and its key commit or roll back together. A
+    concurrent consumer that applied the same event makes this insert fail, and with it
+    the batch, which is retried and then sees a duplicate."""
+    if not seen.unrecorded:
+        return
+    now = utcnow()
+    await session.execute(
+        insert(InboxKey),
+        [
+            {
+                "consumer": ENGINE_CONSUMER,
+                "source": source,
+                "event_id": event_id,
+                "processed_at": now,
+            }
+            for source, event_id in seen.unrecorded
+        ],
+    )
+    seen.unrecorded.clear()
 
 
 _KNOWN_TYPES = frozenset(str(type) for type in EventType)
@@ -274,12 +308,16 @@ async def process_batch(
         ]
         if not rows:
             return BatchResult()
-        seen = await load_seen(session, [row.event_id for row in rows])
+        seen = await load_seen(session, [(row.source, row.event_id) for row in rows])
+        batch = [
+            Incoming(row.stream, row.source, row.event_id, row.type, row.event) for row in rows
+        ]
+        await preload(session, batch, seen)
         outcomes: list[tuple[str, Outcome]] = []
-        for row in rows:
-            incoming = Incoming(row.stream, row.source, row.event_id, row.type, row.event)
+        for incoming in batch:
             outcome, _ = await process_event(session, incoming, seen, currency=currency)
-            outcomes.append((row.type, outcome))
+            outcomes.append((incoming.type, outcome))
+        await record_applied(session, seen)
         await session.execute(
             update(OutboxEvent)
             .where(OutboxEvent.id.in_([row.id for row in rows]))

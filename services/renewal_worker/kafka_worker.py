@@ -8,7 +8,9 @@ record). Workers scale by partitions.
 **Effectively once.** Each `getmany` batch (at most `RENEWALS_KAFKA_BATCH_SIZE` records,
 waiting at most `RENEWALS_KAFKA_POLL_TIMEOUT_MS`) is applied in ONE database
 transaction through the embedded consumer's per-event step (`consumer.process_event`:
-`handler.apply_event` in a savepoint, the `engine` inbox key, dead letters). Only after
+`handler.apply_event` in a savepoint, the `engine` inbox key, dead letters), after the
+batch's accounts were read in a few queries for the whole batch (`consumer.preload`);
+the batch's inbox keys are written in one statement (`consumer.record_applied`). Only after
 that transaction committed are the offsets committed, explicitly: the batch's last
 offset + 1 per partition. A crash between the two redelivers the batch to whoever owns
 the partitions next, and the inbox turns every redelivered event into a duplicate.
@@ -322,7 +324,8 @@ class KafkaWorker:
         outcomes: list[tuple[str, Outcome]] = []
         poison: list[tuple[Record, str]] = []
         async with self.db.transaction() as session:
-            seen = await consumer.load_seen(session, [d.incoming.event_id for d in decoded])
+            seen = await consumer.load_seen(session, [d.incoming.key for d in decoded])
+            await consumer.preload(session, [d.incoming for d in decoded if d.error is None], seen)
             for item in decoded:
                 key = item.incoming.key
                 if item.error is None:
@@ -339,6 +342,7 @@ class KafkaWorker:
                 if error is not None:
                     poison.append((item.record, error))
                 outcomes.append((item.incoming.type, outcome))
+            await consumer.record_applied(session, seen)
         consumer.count_outcomes(outcomes)
         await self._publish_poison(poison)
         tally = [outcome for _, outcome in outcomes]

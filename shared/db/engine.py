@@ -49,12 +49,25 @@ POSTGRES_CONNECT_ARGS: dict[str, Any] = {"server_settings": {"jit": "off"}}
 500 ms; the short transactional queries never gain from it."""
 
 
-def create_engine(url: str, *, immediate: bool = True, busy_timeout_ms: int = 5000) -> AsyncEngine:
-    """One engine per URL; `immediate` only matters on SQLite."""
+def create_engine(
+    url: str, *, immediate: bool = True, busy_timeout_ms: int = 5000, pre_ping: bool = True
+) -> AsyncEngine:
+    """One engine per URL; `immediate` only matters on SQLite, `pre_ping` on Postgres.
+
+    A pre-ping costs three round trips per checkout with asyncpg (BEGIN, `;`, ROLLBACK).
+    Without it, the first statement on a connection the server dropped fails with a
+    disconnect error; SQLAlchemy then invalidates the whole pool (every connection older
+    than the failure reconnects at its next checkout), so one failure per connection then
+    in use is all a restart costs. Only callers that answer those failures as retryable
+    (the API: 503) should turn it off."""
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, immediate=immediate, busy_timeout_ms=busy_timeout_ms)
     return create_async_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=POSTGRES_CONNECT_ARGS
+        url,
+        pool_pre_ping=pre_ping,
+        pool_size=10,
+        max_overflow=20,
+        connect_args=POSTGRES_CONNECT_ARGS,
     )
 
 
@@ -68,10 +81,12 @@ def create_unpooled_engine(url: str) -> AsyncEngine:
 class Database:
     """The writer and reader session factories of one database."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 5000, pre_ping: bool = True) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
-        self.engine = create_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
+        self.engine = create_engine(
+            url, immediate=True, busy_timeout_ms=busy_timeout_ms, pre_ping=pre_ping
+        )
         self.read_engine = (
             create_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
             if self.dialect == "sqlite"

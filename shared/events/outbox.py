@@ -31,6 +31,7 @@ OUTBOX_CHANNEL = "renewals_outbox"
 """The Postgres NOTIFY channel that wakes the relay when outbox rows commit."""
 
 _NOTIFY_FLAG = "renewals.notify_outbox"
+_NOTIFY = text(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
 def build_event(
@@ -142,11 +143,15 @@ def _uuid_or_none(value: object) -> uuid.UUID | None:
 @sa_event.listens_for(Session, "before_commit")
 def _notify_relay(session: Session) -> None:
     """Sends `NOTIFY renewals_outbox` in the committing transaction of a session that
-    emitted events, on Postgres only (SQLite has no NOTIFY; its relay polls)."""
+    emitted events, on Postgres only (SQLite has no NOTIFY; its relay polls). The hook
+    also fires when a savepoint is released; the flag is then kept for the root commit,
+    so a batch of savepoints notifies once."""
+    if session.in_nested_transaction():
+        return
     if not session.info.pop(_NOTIFY_FLAG, False):
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+        session.execute(_NOTIFY)
 
 
 @sa_event.listens_for(Session, "after_transaction_end")

@@ -13,13 +13,14 @@ from shared.models._columns import IdMixin, TimestampMixin
 class Checkpoint(IdMixin, TimestampMixin, Base):
     """One row of a term's plan, identified by (contract, term, kind, ordinal).
 
-    The (status, opens_on) index makes the scheduler's sweep cost follow the rows due.
+    The (status, opens_on, id) index makes the scheduler's sweep cost follow the rows due:
+    it returns due rows in the sweep's order, so each batch reads only its own rows.
     """
 
     __tablename__ = "checkpoints"
     __table_args__ = (
         UniqueConstraint("contract_id", "term", "kind", "ordinal"),
-        Index("ix_checkpoints_status_opens_on", "status", "opens_on"),
+        Index("ix_checkpoints_status_opens_on_id", "status", "opens_on", "id"),
     )
 
     contract_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("contracts.id"))

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from sqlalchemy import event as sa_event
 
 from services.relay.leader import asyncpg_dsn
 from services.relay.relay import Relay
 from shared.clock import utcnow
 from shared.db import Database
 from shared.events.outbox import OUTBOX_CHANNEL, emit
-from shared.events.types import SOURCE_API, EventType
+from shared.events.types import SOURCE_API, EventType, dataschema
 from tests.relay.helpers import drained, relay_settings, running, wait_until, write_events
 from tests.support.broker import Broker
 
@@ -97,3 +100,34 @@ async def test_the_relay_wakes_on_notify_long_before_its_next_poll(
             return relay.published == 3
 
         await wait_until(counted, timeout=2)
+
+
+async def test_a_transaction_of_savepoints_notifies_once_at_commit(
+    postgres_db_url: str,
+) -> None:
+    """Each released savepoint is not a commit: the relay is woken once, by the root."""
+    db = Database(postgres_db_url)
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    sa_event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with db.transaction() as session:
+            for name in ("A", "B", "C"):
+                async with session.begin_nested():
+                    emit(
+                        session,
+                        type=EventType.PARTNER_CREATED,
+                        source=SOURCE_API,
+                        subject=str(uuid.uuid4()),
+                        partition_key=str(uuid.uuid4()),
+                        data={"name": name},
+                        dataschema=dataschema("partner"),
+                        actor="test",
+                        time=datetime.now(UTC),
+                    )
+    finally:
+        await db.dispose()
+    assert [s for s in statements if s.startswith("NOTIFY")] == ["NOTIFY renewals_outbox"]

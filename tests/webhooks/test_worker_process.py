@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import select
 
 from shared.models import WebhookDelivery
 from tests.support.api import open_harness
 from tests.support.cli import RENEWALS, cli_env
-from tests.support.databases import SqliteTemplates
 from tests.webhooks.conftest import FAST
 from tests.webhooks.helpers import notify, settled, subscribe
 from tests.webhooks.receiver import Receiver, Reply
@@ -35,19 +32,12 @@ def start_worker(db_url: str) -> subprocess.Popen[str]:
     )
 
 
-@pytest.fixture
-def sqlite_db_url(sqlite_templates: SqliteTemplates) -> Iterator[str]:
-    """SQLite only: the in-process twin of this test (`test_delivery`) covers both
-    backends; this one checks the wiring of `renewals worker`, and starting processes
-    is slow on a busy machine."""
-    url = sqlite_templates.clone()
-    yield url
-    sqlite_templates.drop(url)
-
-
 async def test_a_killed_worker_process_loses_no_delivery(
     sqlite_db_url: str, receiver: Receiver
 ) -> None:
+    """SQLite only: the in-process twin of this test (`test_delivery`) covers both
+    backends; this one checks the wiring of `renewals worker`, and starting processes
+    is slow on a busy machine."""
     db_url = sqlite_db_url
     receiver.answer(Reply(200, delay=2))  # the first request hangs past the kill
     async with open_harness(db_url, **FAST) as harness:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utcnow
@@ -83,13 +83,24 @@ async def count_active_keys(session: AsyncSession) -> int:
     return len(rows.all())
 
 
+_KEYS = ApiKey.__table__.c
+_BY_HASH = select(_KEYS.id, _KEYS.name, _KEYS.scopes).where(
+    _KEYS.key_hash == bindparam("key_hash"), _KEYS.revoked_at.is_(None)
+)
+"""Built once: constructing the statement and its cache key on every request cost as much
+as running it."""
+
+
 async def authenticate(session: AsyncSession, plain: str) -> Principal | None:
-    row = await session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == hash_key(plain), ApiKey.revoked_at.is_(None))
-    )
+    """Reads the key on every call, never from a cache, so a revocation holds at once.
+    Columns, not the entity: it runs on every request, and the caller's session (the
+    request's own) then holds no `ApiKey` the route could trip over."""
+    result = await session.execute(_BY_HASH, {"key_hash": hash_key(plain)})
+    row = result.first()
     if row is None:
         return None
-    return Principal(key_id=row.id, name=row.name, scopes=frozenset(Scope(s) for s in row.scopes))
+    key_id, name, scopes = row
+    return Principal(key_id=key_id, name=name, scopes=frozenset(Scope(s) for s in scopes))
 
 
 def bearer_token(authorization: str | None) -> str | None:

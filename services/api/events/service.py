@@ -8,12 +8,14 @@ The first event with a given (`source`, `id`) wins; repeats are accepted and ign
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import Annotated, Any
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from typing import Annotated, Any, cast
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, TypeAdapter, ValidationError
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.context import Context
@@ -21,7 +23,9 @@ from services.api.errors import DomainError, NotFound
 from services.api.events.registry import ROUTES, IdField
 from services.api.events.schemas import BatchAccepted, CloudEventIn, EventAccepted
 from services.api.external_ids import resolve
-from shared.events.types import ACCEPTED_FROM_CLIENTS
+from services.api.usage import service as usage
+from shared.clock import utcnow
+from shared.events.types import ACCEPTED_FROM_CLIENTS, EventType
 from shared.models import InboxKey
 
 INBOX_CONSUMER = "api"
@@ -119,21 +123,71 @@ def summarize(items: Sequence[EventAccepted]) -> BatchAccepted:
     )
 
 
+_INBOX = cast(Table, InboxKey.__table__)
+_RECORD_NEW = {
+    "postgresql": postgresql.insert(_INBOX)
+    .on_conflict_do_nothing()
+    .returning(_INBOX.c.source, _INBOX.c.event_id),
+    "sqlite": sqlite.insert(_INBOX)
+    .on_conflict_do_nothing()
+    .returning(_INBOX.c.source, _INBOX.c.event_id),
+}
+"""`INSERT … ON CONFLICT DO NOTHING RETURNING` per dialect, built once."""
+
+
+async def _record_new(
+    session: AsyncSession, consumer: str, keys: Iterable[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Inserts the keys (`source`, `id`) that `consumer` has not recorded yet and returns
+    those, in one statement. Recording before applying lets a concurrent request with
+    the same key wait on the row and then see it as a duplicate; the caller's rollback
+    (a bad event, an all-or-nothing batch) takes the keys back with everything else.
+    Callers pass the keys sorted, so two batches that share keys wait on each other
+    instead of deadlocking."""
+    processed_at = utcnow()
+    rows = await session.execute(
+        _RECORD_NEW[session.get_bind().dialect.name],
+        [
+            {
+                "consumer": consumer,
+                "source": source,
+                "event_id": event_id,
+                "processed_at": processed_at,
+            }
+            for source, event_id in keys
+        ],
+    )
+    return {(source, event_id) for source, event_id in rows}
+
+
 async def receive(
     session: AsyncSession, ctx: Context, events: Sequence[CloudEventIn], *, batch: bool
 ) -> list[EventAccepted]:
-    """Applies every event in one transaction: a batch is all or nothing."""
+    """Applies every event in one transaction: a batch is all or nothing. The first event
+    with a key wins, within a batch as across requests."""
+    new = await _record_new(
+        session, INBOX_CONSUMER, sorted({(event.source, event.id) for event in events})
+    )
     accepted: list[EventAccepted] = []
-    seen: set[tuple[str, str]] = set()
-    for index, event in enumerate(events):
-        key = (event.source, event.id)
-        duplicate = key in seen or await already_received(
-            session, INBOX_CONSUMER, event.source, event.id
-        )
-        if not duplicate:
-            await apply_event(session, ctx, event, (index,) if batch else ())
-            session.add(InboxKey(consumer=INBOX_CONSUMER, source=event.source, event_id=event.id))
-            seen.add(key)
-        accepted.append(EventAccepted(id=event.id, duplicate=duplicate))
-    await session.flush()
+    async with usage.accounts_preloaded(session, _usage_contract_ids(events) if batch else ()):
+        for index, event in enumerate(events):
+            key = (event.source, event.id)
+            duplicate = key not in new
+            if not duplicate:
+                await apply_event(session, ctx, event, (index,) if batch else ())
+                new.remove(key)
+            accepted.append(EventAccepted(id=event.id, duplicate=duplicate))
+        await session.flush()
     return accepted
+
+
+def _usage_contract_ids(events: Iterable[CloudEventIn]) -> set[uuid.UUID]:
+    """The contracts that usage events name by id; a malformed id is left for the event's
+    own validation to report."""
+    ids: set[uuid.UUID] = set()
+    for event in events:
+        raw = event.data.get("contract_id") if event.type == EventType.USAGE_REPORTED else None
+        if raw is not None:
+            with suppress(ValueError):
+                ids.add(uuid.UUID(str(raw)))
+    return ids

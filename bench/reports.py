@@ -1,21 +1,13 @@
-"""Times each report on a generated portfolio (not a test; run by hand):
+"""Portfolio reports on 100,000 contracts (figure g): each report's JSON and CSV answer
+through the app, best of three, on Postgres with fresh planner statistics.
 
-    .venv/bin/python -m tests.api.reports.bench sqlite+aiosqlite:////tmp/bench.db 100000
-    .venv/bin/python -m tests.api.reports.bench postgresql+asyncpg://postgres@host/bench 100000
-
-The database must be migrated; an empty one is filled with the given number of contracts,
-one already filled is reused as it is (so repeated runs skip the load). Every contract
-gets two terms, a done and an open task and two planned checkpoints; a tenth churn, a
-tenth have partners. The statistics are refreshed (`ANALYZE`) before timing, as
-autovacuum would after a bulk load: without them Postgres plans on one-row estimates.
-
-Each report is timed three ways, best of three runs: the service call (`service`), and
-the whole HTTP answer through the app, JSON (`json`) and CSV (`csv`).
-"""
+Every contract gets two terms, a done and an open task and two planned checkpoints; a
+tenth churn, a tenth have partners. The statistics are refreshed (`ANALYZE`) before
+timing, as autovacuum would after a bulk load: without them Postgres plans on one-row
+estimates."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 import sys
 import time
@@ -26,15 +18,16 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench.figures import Context, Figure
+from bench.services import fresh_database
 from services.api.app import create_app
 from services.api.auth.service import create_key, parse_scopes
 from services.api.reports import service
-from shared.config import LogFormat, Settings
+from shared.config import Settings
 from shared.db import Database
-from shared.logging import configure_logging
 from shared.models import Account, Checkpoint, Contract, ContractTerm, Partner, Task
 
 AS_OF = date(2026, 6, 1)
@@ -163,27 +156,36 @@ async def best_ms(run: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     return best * 1000, result
 
 
-async def prepare(db: Database, contracts: int) -> int:
-    """Loads the portfolio into an empty database, then refreshes the planner statistics;
-    returns how many contracts the database holds."""
-    async with db.read() as session:
-        held = int(await session.scalar(select(func.count()).select_from(Contract)) or 0)
-    if not held:
-        await populate(db, contracts)
-        held = contracts
-    async with db.transaction() as session:
-        await session.execute(text("ANALYZE"))
-    return held
+async def run(context: Context) -> list[Figure]:
+    contracts = 5_000 if context.quick else 100_000
+    async with fresh_database("reports") as url:
+        db = Database(url)
+        try:
+            await populate(db, contracts)
+            async with db.transaction() as session:
+                await session.execute(text("ANALYZE"))
+        finally:
+            await db.dispose()
+        timings = await _time_reports(url)
+    slowest = max(timings, key=lambda name: max(timings[name].values()))
+    worst = max(timings[slowest].values())
+    return [
+        Figure(
+            key="g",
+            title=f"Slowest portfolio report on {contracts:,} contracts (JSON or CSV answer)",
+            value=round(worst),
+            unit="ms",
+            target="< 2,000 ms",
+            met=worst < 2000,
+            details={"report": slowest, "ms": timings, "runs": RUNS},
+        )
+    ]
 
 
-async def main(url: str, contracts: int) -> None:
-    configure_logging(LogFormat.CONSOLE, "WARNING")  # no access line per timed request
-    db = Database(url)
-    try:
-        held = await prepare(db, contracts)
-    finally:
-        await db.dispose()
+async def _time_reports(url: str) -> dict[str, dict[str, float]]:
+    """Milliseconds per report: the service call, then the JSON and the CSV answer."""
     app = create_app(Settings(database_url=url))
+    timings: dict[str, dict[str, float]] = {}
     async with app.router.lifespan_context(app):
         app_db: Database = app.state.db
         async with app_db.transaction() as session:
@@ -194,8 +196,6 @@ async def main(url: str, contracts: int) -> None:
             headers={"Authorization": f"Bearer {key}"},
             timeout=None,
         ) as client:
-            sys.stdout.write(f"{db.dialect}, {held} contracts, best of {RUNS} (ms)\n")
-            sys.stdout.write(f"{'report':18} {'service':>8} {'json':>8} {'csv':>8} {'rows':>7}\n")
             for name, report in REPORTS.items():
 
                 async def call(report: Report = report) -> Any:
@@ -212,11 +212,10 @@ async def main(url: str, contracts: int) -> None:
                 service_ms, result = await best_ms(call)
                 json_ms, _ = await best_ms(lambda: get("application/json"))
                 csv_ms, _ = await best_ms(lambda: get("text/csv"))
-                sys.stdout.write(
-                    f"{name:18} {service_ms:8.0f} {json_ms:8.0f} {csv_ms:8.0f}"
-                    f" {len(result.items):7}\n"
-                )
-
-
-if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+                timings[name] = {
+                    "service": round(service_ms),
+                    "json": round(json_ms),
+                    "csv": round(csv_ms),
+                }
+                print(f"   {name}: {timings[name]} ({len(result.items)} rows)", file=sys.stderr)
+    return timings

@@ -1,0 +1,60 @@
+"""`python -m bench [--quick] [--only KEYS]`: runs the benchmarks, prints the table, and
+after a full run (not `--quick`, not `--only`) writes `bench/results.json` and
+`docs/benchmarks.md`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import report
+from bench.figures import Context, Figure
+from bench.suite import SUITES
+from shared.config import LogFormat
+from shared.logging import configure_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks the harness")
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated suites to run, of: {', '.join(SUITES)} (default: all)",
+    )
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(SUITES)
+    unknown = sorted(set(chosen) - set(SUITES))
+    if unknown:
+        parser.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(SUITES)}")
+    configure_logging(LogFormat.CONSOLE, "WARNING")  # suites run the app in-process too
+    figures: list[Figure] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="renewals-bench-") as workdir:
+        context = Context(workdir=Path(workdir), quick=args.quick)
+        for name in chosen:
+            summary = " ".join((SUITES[name].__doc__ or "").split("\n\n")[0].split())
+            print(f"== {name}: {summary}", file=sys.stderr, flush=True)
+            suite_started = time.monotonic()
+            results = asyncio.run(SUITES[name].run(context))
+            figures.extend(results)
+            for figure in results:
+                print(f"   {report.line(figure)}", file=sys.stderr, flush=True)
+            print(f"   ({time.monotonic() - suite_started:.0f} s)", file=sys.stderr, flush=True)
+    print(report.table(figures))
+    if not args.quick and chosen == list(SUITES):
+        machine = report.machine()
+        report.write(figures, machine, elapsed=time.monotonic() - started)
+        print(f"wrote {report.RESULTS} and {report.MARKDOWN}")
+    missed = [figure.key for figure in figures if not figure.met]
+    if missed:
+        print(f"targets not met: {', '.join(missed)} (see docs/benchmarks.md for why)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
