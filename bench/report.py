@@ -34,7 +34,9 @@ def _number(value: float | None) -> str:
 
 
 def _ratio(figure: Figure) -> str:
-    return "—" if figure.ratio is None else f"{figure.ratio:.2f}x"
+    if figure.ratio is None:
+        return "—"
+    return f"{figure.ratio:.2g}x" if figure.ratio < 0.1 else f"{figure.ratio:.2f}x"
 
 
 def line(figure: Figure) -> str:

@@ -64,9 +64,9 @@ from sqlalchemy import delete, func, select
 
 from services.relay.leader import Leadership, leadership_for
 from services.relay.topics import ensure_topics, topic_for
-from services.relay.wakeup import Wakeup, wait_for_any, wakeup_for
+from services.relay.wakeup import Wakeup, wakeup_for
 from services.renewal_worker import lease
-from services.renewal_worker.steps import describe
+from services.renewal_worker.steps import describe, wait_for_any
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database

@@ -19,24 +19,12 @@ import asyncpg  # type: ignore[import-untyped]
 import structlog
 
 from services.relay.leader import asyncpg_dsn
+from services.renewal_worker.steps import wait_for_any
 from shared.db import Database
 from shared.events.outbox import OUTBOX_CHANNEL
 
 _TIMEOUT = 5.0
 _log = structlog.get_logger("renewals.relay")
-
-
-async def wait_for_any(*events: asyncio.Event, timeout: float | None) -> None:
-    """Returns when any of the events is set, or after `timeout` seconds (None: never)."""
-    if any(event.is_set() for event in events):
-        return
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
 
 
 class Wakeup(Protocol):

@@ -49,6 +49,7 @@ from services.renewal_worker.steps import describe, run_steps
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
+from shared.events.outbox import outbox_commits
 from shared.events.types import EventType, Stream
 from shared.metrics import DEAD_LETTERS, EVENTS_PROCESSED
 from shared.models import DeadLetter, IdempotencyKey, InboxKey, OutboxEvent
@@ -546,16 +547,21 @@ class LifecycleConsumer:
             self._log.info("lease_released")
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Polls every `RENEWALS_WORKER_POLL_SECONDS`, and at once after a transaction of
+        this process (the API in `renewals dev`) committed events."""
+        wake = asyncio.Event()
         try:
-            await run_steps(
-                stop,
-                self._turn,
-                log=self._log,
-                failure="batch_failed",
-                idle_seconds=self.poll_seconds,
-                initial_backoff=self.poll_seconds,
-                max_backoff=self.max_backoff,
-            )
+            with outbox_commits(wake.set):
+                await run_steps(
+                    stop,
+                    self._turn,
+                    log=self._log,
+                    failure="batch_failed",
+                    idle_seconds=self.poll_seconds,
+                    initial_backoff=self.poll_seconds,
+                    max_backoff=self.max_backoff,
+                    wake=wake,
+                )
         finally:
             await self.release()
 

@@ -7,7 +7,6 @@ dependency that is down is neither hammered nor given up on."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,10 +19,22 @@ def describe(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(exc)).strip() or type(exc).__name__
 
 
+async def wait_for_any(*events: asyncio.Event, timeout: float | None) -> None:
+    """Returns when any of the events is set, or after `timeout` seconds (None: never)."""
+    if any(event.is_set() for event in events):
+        return
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+
 async def wait(stop: asyncio.Event, seconds: float) -> None:
     """Sleeps `seconds`, or less when `stop` is set meanwhile."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    await wait_for_any(stop, timeout=seconds)
 
 
 async def run_steps(
@@ -35,12 +46,17 @@ async def run_steps(
     idle_seconds: float,
     initial_backoff: float,
     max_backoff: float,
+    wake: asyncio.Event | None = None,
 ) -> None:
     """Calls `step` until `stop` is set. `step` returns True when more work may be
     waiting (the next step follows at once) and False when idle (`idle_seconds` pass
-    first); `failure` names the log event of a step that raised."""
+    first, or less when `wake` is set: it is cleared before each step, so work that
+    arrives during a step is looked at right after it); `failure` names the log event
+    of a step that raised."""
     backoff = initial_backoff
     while not stop.is_set():
+        if wake is not None:
+            wake.clear()
         try:
             busy = await step()
         except Exception as exc:
@@ -57,4 +73,4 @@ async def run_steps(
             continue
         backoff = initial_backoff
         if not busy:
-            await wait(stop, idle_seconds)
+            await wait_for_any(stop, *([wake] if wake else []), timeout=idle_seconds)

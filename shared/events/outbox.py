@@ -14,7 +14,9 @@ transaction sends nothing.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +33,8 @@ OUTBOX_CHANNEL = "renewals_outbox"
 """The Postgres NOTIFY channel that wakes the relay when outbox rows commit."""
 
 _NOTIFY_FLAG = "renewals.notify_outbox"
+_WAKE_FLAG = "renewals.wake_local"
+_local_listeners: set[Callable[[], None]] = set()
 _NOTIFY = text(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
@@ -150,6 +154,7 @@ def _notify_relay(session: Session) -> None:
         return
     if not session.info.pop(_NOTIFY_FLAG, False):
         return
+    session.info[_WAKE_FLAG] = True
     if session.get_bind().dialect.name == "postgresql":
         session.execute(_NOTIFY)
 
@@ -157,6 +162,24 @@ def _notify_relay(session: Session) -> None:
 @sa_event.listens_for(Session, "after_transaction_end")
 def _forget_notify(session: Session, transaction: SessionTransaction) -> None:
     """A root transaction that ended without committing drops the flag (savepoints end
-    inside it and keep it: the outer transaction may still commit earlier events)."""
+    inside it and keep it: the outer transaction may still commit earlier events); one
+    that committed outbox rows tells the listeners of `outbox_commits`."""
     if transaction.parent is None:
         session.info.pop(_NOTIFY_FLAG, None)
+        if session.info.pop(_WAKE_FLAG, False):
+            for listener in list(_local_listeners):
+                listener()
+
+
+@contextlib.contextmanager
+def outbox_commits(listener: Callable[[], None]) -> Iterator[None]:
+    """Calls `listener` after each transaction of this process that wrote outbox rows
+    ends (committed, or in rare cases failing at the commit itself). An embedded consumer
+    in the same process as the API (`renewals dev`) reads new events at once instead of
+    at its next poll; a latency optimisation only, like NOTIFY: consumers still poll,
+    since writers in other processes are not heard."""
+    _local_listeners.add(listener)
+    try:
+        yield
+    finally:
+        _local_listeners.discard(listener)

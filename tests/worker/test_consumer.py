@@ -311,3 +311,26 @@ async def test_outcomes_are_counted_once_the_batch_committed(
     assert _processed("goal.created", "dead_lettered") - before[1] == 1
     assert _processed("account.created", "duplicate") - before[2] == 1
     assert (REGISTRY.get_sample_value("renewals_dead_letters_total") or 0.0) - before[3] == 1
+
+
+async def test_events_committed_in_this_process_are_applied_before_the_next_poll(
+    database: Database, db_url: str, fake: FakeHandler
+) -> None:
+    """In `renewals dev` the API's commit wakes the consumer: a 30 s poll interval is
+    not what an event waits."""
+    stop = asyncio.Event()
+    worker = LifecycleConsumer(database, fast_settings(db_url, worker_poll_seconds=30))
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        await wait_until(lambda: _holds_lease(worker))
+        await asyncio.sleep(0.2)  # the first turn found nothing and idles
+        events = await emit_events(database, EventType.ACCOUNT_CREATED)
+        await wait_until(lambda: _applied(fake, 1))
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    assert fake.applied == [events[0]["id"]]
+
+
+async def _holds_lease(worker: LifecycleConsumer) -> bool:
+    return worker.holds_lease
