@@ -25,6 +25,7 @@ from bench.services import asyncpg_dsn, fresh_database
 from services.demo.portfolio import (
     ACCOUNTS_PER_MANAGER,
     AUTO_RENEW_SHARE,
+    BUDGET_LEAD_DAYS,
     CONTRACTS_PER_ACCOUNT,
     FISCAL_MONTH_WEIGHTS,
     NEW_DEAL_SHARE,
@@ -65,8 +66,6 @@ SWEEP_TIME = datetime(2026, 6, 16, 6, 0, tzinfo=UTC)
 SWEEP_BATCH = 500
 """The scheduler's default batch, used for the explained query as the sweep uses it."""
 DUE_INDEX = "ix_checkpoints_status_opens_on_id"
-BUDGET_LEAD_DAYS = (60, 90, 90, 90, 120)
-"""As the demo portfolio draws them (a literal there, not a constant)."""
 CURRENCY = "USD"
 
 _STAMP = datetime(2026, 6, 15, tzinfo=UTC)

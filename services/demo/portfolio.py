@@ -88,6 +88,8 @@ PILOT_SHARE = 0.6
 """Of new enterprise and mid-market deals."""
 TRIAL_SHARE = 0.5
 """Of new growth, scale and self-serve deals."""
+BUDGET_LEAD_DAYS = (60, 90, 90, 90, 120)
+"""Drawn uniformly: most customers fix next year's budget three months ahead."""
 PARTNER_SHARE = 0.35
 """Of accounts, brought by a partner."""
 PARTNER_TIERS: tuple[str | None, ...] = ("gold", "silver", "silver", "gold", "silver", None)
@@ -335,7 +337,7 @@ def generate(accounts: int, seed: int, as_of: date, days: int = 364) -> Portfoli
             segment=segment,
             owner=rng.choice(managers),
             fiscal_year_start_month=fiscal,
-            budget_lead_days=rng.choice((60, 90, 90, 90, 120)),
+            budget_lead_days=rng.choice(BUDGET_LEAD_DAYS),
             partner=rng.choice(partners).key if rng.random() < PARTNER_SHARE else None,
             stakeholders=_stakeholders(rng, key, name, segment),
         )
