@@ -42,7 +42,7 @@ test: lint typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 ## Every figure of docs/benchmarks.md beside its same-run baseline (Postgres and the test
-## broker as in the tests; about 10 minutes); refreshes bench/results.json and docs/benchmarks.md.
+## broker as in the tests; about 8 minutes); refreshes bench/results.json and docs/benchmarks.md.
 bench: install-test
 	bash .ci/postgres-up
 	$(BIN)/python -m bench $(BENCH_ARGS)
