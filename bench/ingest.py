@@ -4,7 +4,6 @@ Postgres against a bare FastAPI endpoint and raw asyncpg COPY."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 import uuid
@@ -17,13 +16,13 @@ import asyncpg  # type: ignore[import-untyped]
 from bench import load, seed
 from bench.figures import Context, Figure
 from bench.services import (
-    ROOT,
+    Service,
     asyncpg_dsn,
     free_port,
     fresh_database,
     settings_env,
+    start_process,
     start_service,
-    wait_for_port,
 )
 from shared.db import Database
 
@@ -72,22 +71,10 @@ class Requests:
         return load.request_bytes("/v1/events/batch", json.dumps(events).encode(), self.headers)
 
 
-def _start_bare(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _start_bare(workdir: Path) -> Service:
     port = free_port()
-    with (workdir / "bare.log").open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bench.bare_app", str(port)],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    wait_for_port(port, process)
-    return process, port
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    process.wait(timeout=20)
+    argv = [sys.executable, "-m", "bench.bare_app", str(port)]
+    return start_process(argv, {}, workdir / "bare.log", port)
 
 
 def _accepted(outcome: load.Outcome, what: str) -> None:
@@ -180,7 +167,9 @@ async def run(context: Context) -> list[Figure]:
             context.workdir / "api.log",
             port=port,
         )
-        bare, bare_port = _start_bare(context.workdir)
+        bare = _start_bare(context.workdir)
+        bare_port = bare.port
+        assert bare_port is not None
         try:
             await load.closed_loop(bare_port, requests.one, connections=4, seconds=1)
             await load.closed_loop(port, requests.one, connections=4, seconds=1)
@@ -198,7 +187,7 @@ async def run(context: Context) -> list[Figure]:
             batches = await load.closed_loop(port, requests.batch, connections=2, seconds=seconds)
             _accepted(batches, "POST /v1/events/batch")
         finally:
-            _stop(bare)
+            bare.stop()
             api_rss = api.stop()
         copy_rate = await _copy_baseline(url, contracts, 20_000 if not context.quick else 2_000)
     batch_rate = batches.rate * BATCH_SIZE

@@ -10,7 +10,7 @@ import contextlib
 import json
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -167,11 +167,11 @@ def _running(services: list[Service]) -> Iterator[dict[str, float]]:
             rss[service.log.stem] = service.stop()
 
 
-@contextlib.asynccontextmanager
-async def _sqlite(workdir: Path) -> AsyncIterator[str]:
+async def _sqlite(workdir: Path) -> str:
+    """A migrated SQLite file of its own: embedded mode's database."""
     url = f"sqlite+aiosqlite:///{workdir / 'embedded.db'}"
     await upgrade(url)
-    yield url
+    return url
 
 
 async def _prepare(url: str, count: int) -> tuple[list[uuid.UUID], str]:
@@ -231,17 +231,17 @@ async def distributed(context: Context, seconds: float) -> Measured:
 
 
 async def embedded(context: Context, seconds: float) -> Measured:
-    async with _sqlite(context.workdir) as url:
-        contracts, key = await _prepare(url, _contracts_needed(seconds))
-        port = free_port()
-        dev = start_service(
-            ["dev"],
-            settings_env(url, api_host="127.0.0.1", api_port=port, scheduler_interval_seconds=0),
-            context.workdir / "dev.log",
-            port=port,
-        )
-        with _running([dev]) as rss:
-            at_rate, light = await _both_rates(url, contracts, key, port, seconds)
+    url = await _sqlite(context.workdir)
+    contracts, key = await _prepare(url, _contracts_needed(seconds))
+    port = free_port()
+    dev = start_service(
+        ["dev"],
+        settings_env(url, api_host="127.0.0.1", api_port=port, scheduler_interval_seconds=0),
+        context.workdir / "dev.log",
+        port=port,
+    )
+    with _running([dev]) as rss:
+        at_rate, light = await _both_rates(url, contracts, key, port, seconds)
     return Measured(at_rate, light, rss)
 
 

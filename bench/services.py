@@ -122,12 +122,19 @@ def start_service(
     *,
     port: int | None = None,
 ) -> Service:
-    """Starts `renewals <command>` with `env` added to the environment; waits for `port`
-    when given. Logs go to `log` (warnings only, to keep logging out of the figures)."""
+    """Starts `renewals <command>` (see `start_process`)."""
+    return start_process([str(Path(sys.executable).parent / "renewals"), *command], env, log, port)
+
+
+def start_process(
+    argv: list[str], env: Mapping[str, str], log: Path, port: int | None = None
+) -> Service:
+    """Starts `argv` with `env` added to the environment; waits for `port` when given.
+    Logs go to `log` (warnings only, to keep logging out of the figures)."""
     full_env = {**os.environ, "RENEWALS_LOG_LEVEL": "WARNING", **env}
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "renewals"), *command],
+            argv,
             env=full_env,
             cwd=ROOT,
             stdout=out,
@@ -139,7 +146,7 @@ def start_service(
             wait_for_port(port, process)
         except RuntimeError:
             service.stop()
-            raise RuntimeError(f"{command} did not start: {log.read_text()[-800:]}") from None
+            raise RuntimeError(f"{argv} did not start: {log.read_text()[-800:]}") from None
     return service
 
 
@@ -159,5 +166,6 @@ __all__ = [
     "fresh_database",
     "peak_rss_mb",
     "settings_env",
+    "start_process",
     "start_service",
 ]

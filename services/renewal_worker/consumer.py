@@ -58,7 +58,6 @@ ENGINE_CONSUMER = "engine"
 """The inbox `consumer` of lifecycle events applied by the engine."""
 
 PRUNE_BATCH_SIZE = 1000
-_IN_CHUNK = 500
 _log = structlog.get_logger("renewals.worker")
 
 
@@ -134,8 +133,7 @@ async def load_seen(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> S
     `RENEWALS_EVENT_RETENTION_DAYS` of events."""
     wanted = sorted(set(keys))
     seen = Seen()
-    for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start : start + _IN_CHUNK]
+    for chunk in handler.in_chunks(wanted):
         applied = await session.execute(
             select(InboxKey.source, InboxKey.event_id).where(
                 InboxKey.consumer == ENGINE_CONSUMER,
@@ -357,14 +355,14 @@ async def pending_among(db: Database, event_ids: Iterable[str]) -> int:
     ids = sorted(set(event_ids))
     pending = 0
     async with db.read() as session:
-        for start in range(0, len(ids), _IN_CHUNK):
+        for chunk in handler.in_chunks(ids):
             pending += int(
                 await session.scalar(
                     select(func.count())
                     .select_from(OutboxEvent)
                     .where(
                         *_lifecycle_pending(),
-                        OutboxEvent.event_id.in_(ids[start : start + _IN_CHUNK]),
+                        OutboxEvent.event_id.in_(chunk),
                     )
                 )
                 or 0

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,7 +48,9 @@ from shared.money import from_minor
 
 WORKER_ACTOR = "worker"
 REEMITTED = frozenset({EventType.CONTRACT_RENEWED, EventType.CONTRACT_CHURNED})
-_IN_CHUNK = 500
+_V = TypeVar("_V")
+IN_CHUNK = 500
+"""Ids per `IN` list: bounded so a big batch stays within every driver's parameter limit."""
 
 
 class InvalidEvent(ValueError):
@@ -197,9 +199,10 @@ class LoadedAccount:
         )
 
 
-def _chunks(ids: Sequence[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
-    for start in range(0, len(ids), _IN_CHUNK):
-        yield list(ids[start : start + _IN_CHUNK])
+def in_chunks(values: Sequence[_V]) -> Iterator[list[_V]]:
+    """`values` in slices of at most `IN_CHUNK`, one per `IN` list."""
+    for start in range(0, len(values), IN_CHUNK):
+        yield list(values[start : start + IN_CHUNK])
 
 
 async def _latest_usage(
@@ -208,7 +211,7 @@ async def _latest_usage(
     """Each contract's latest report (by `as_of`, then id) and its id, in one query per
     chunk."""
     latest: dict[str, tuple[uuid.UUID, UsageFacts]] = {}
-    for chunk in _chunks(contract_ids):
+    for chunk in in_chunks(contract_ids):
         ranked = select(
             UsageReport.id,
             UsageReport.contract_id,
@@ -257,11 +260,11 @@ async def load_accounts(
     """The rows of several accounts in a fixed number of queries per chunk of ids (the
     accounts that do not exist are left out)."""
     loaded: dict[uuid.UUID, LoadedAccount] = {}
-    for chunk in _chunks(account_ids):
+    for chunk in in_chunks(account_ids):
         for account in await session.scalars(select(Account).where(Account.id.in_(chunk))):
             loaded[account.id] = LoadedAccount(account)
     owner: dict[uuid.UUID, LoadedAccount] = {}
-    for chunk in _chunks(list(loaded)):
+    for chunk in in_chunks(list(loaded)):
         for contract in await session.scalars(
             select(Contract)
             .where(Contract.account_id.in_(chunk))
@@ -277,7 +280,7 @@ async def load_accounts(
         ):
             loaded[person.account_id].stakeholders.append(person)
     contract_ids = list(owner)
-    for chunk in _chunks(contract_ids):
+    for chunk in in_chunks(contract_ids):
         for cp in await session.scalars(
             select(Checkpoint).where(Checkpoint.contract_id.in_(chunk))
         ):

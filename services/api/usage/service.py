@@ -40,10 +40,14 @@ async def get_report(
 
 async def read_report(session: AsyncSession, report: UsageReport) -> UsageRead:
     contract = await get_contract(session, report.contract_id, field="contract_id")
+    return _read(report, contract.account_id)
+
+
+def _read(report: UsageReport, account_id: uuid.UUID) -> UsageRead:
     return UsageRead(
         id=report.id,
         contract_id=report.contract_id,
-        account_id=contract.account_id,
+        account_id=account_id,
         active_users=report.active_users,
         seats=report.seats,
         as_of=report.as_of,
@@ -115,15 +119,7 @@ async def report_usage(
         created_at=utcnow(),
     )
     session.add(report)
-    data = UsageRead(
-        id=report.id,
-        contract_id=contract_id,
-        account_id=account_id,
-        active_users=report.active_users,
-        seats=report.seats,
-        as_of=report.as_of,
-        created_at=report.created_at,
-    )
+    data = _read(report, account_id)
     emit(
         session,
         type=EventType.USAGE_REPORTED,
