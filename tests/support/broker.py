@@ -49,6 +49,32 @@ def _accepts(port: int) -> bool:
         return False
 
 
+_SIGNAL_TIMEOUT = 5.0
+
+
+def _thread_states(pid: int) -> list[str]:
+    """The scheduler state letter of each thread of `pid` (`T` when stopped, `Z`/`X`
+    when exiting)."""
+    states = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that has just exited
+            stat = (task / "stat").read_text()
+            states.append(stat.rpartition(")")[2].split()[0])
+    return states
+
+
+def _wait_for_threads(pid: int, *, stopped: bool) -> None:
+    deadline = time.monotonic() + _SIGNAL_TIMEOUT
+    while time.monotonic() < deadline:
+        states = _thread_states(pid)
+        if stopped and all(state in "TtZX" for state in states):
+            return
+        if not stopped and "T" not in states:
+            return
+        time.sleep(0.001)
+    raise RuntimeError(f"broker {pid} did not {'stop' if stopped else 'continue'}")
+
+
 @dataclass
 class Broker:
     """A running broker process; `pause` and `resume` simulate an outage."""
@@ -67,13 +93,17 @@ class Broker:
         return self.process.pid
 
     def pause(self) -> None:
+        """Returns once every thread of the broker has stopped: `kill` only queues the
+        signal, and on a loaded machine a running thread can answer a request after it."""
         os.kill(self.pid, signal.SIGSTOP)
         self.paused = True
+        _wait_for_threads(self.pid, stopped=True)
 
     def resume(self) -> None:
         if self.paused:
             os.kill(self.pid, signal.SIGCONT)
             self.paused = False
+            _wait_for_threads(self.pid, stopped=False)
 
     @contextlib.contextmanager
     def outage(self) -> Iterator[None]:
