@@ -23,6 +23,7 @@ reproducible and the module stays well under a minute on two cores; `dev` runs m
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import tempfile
 import uuid
@@ -32,8 +33,9 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import Phase, settings
+from hypothesis import Phase, seed, settings
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.checks import CheckContext
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.python import asgi
@@ -275,6 +277,21 @@ class Workflow(schema.as_state_machine()):  # type: ignore[misc]
     the document), so `use_after_free` and `ensure_resource_availability` see a resource
     created, read, changed and erased in one scenario."""
 
+    started = 0
+    """Scenarios begun, across runs."""
+    failures: list[Exception] = []  # noqa: RUF012 (one list for the test, across runs)
+    """What failed in a step: Hypothesis may then report the run as flaky instead."""
+
+    def setup(self) -> None:
+        Workflow.started += 1
+
+    def step(self, input: Any) -> Any:
+        try:
+            return super().step(input)
+        except Exception as exc:
+            Workflow.failures.append(exc)
+            raise
+
     def validate_response(
         self,
         response: schemathesis.Response,
@@ -292,15 +309,41 @@ class Workflow(schema.as_state_machine()):  # type: ignore[misc]
 
 
 def test_linked_calls_pass_every_check(fuzz: dict[str, list[str]]) -> None:
-    """Scenarios are neither replayed from the example database nor shrunk: which rules
-    apply depends on what earlier responses returned, and the database they ran against
-    has moved on, so a replay would not be the same scenario (Hypothesis calls that a
-    flaky strategy); a failure is reported as found."""
-    Workflow.run(
-        settings=settings(
-            BUDGET,
-            max_examples=WORKFLOWS.get(PROFILE, WORKFLOWS["dev"]),
-            stateful_step_count=8,
-            phases=(Phase.explicit, Phase.generate),
-        )
-    )
+    """Which rules apply depends on what earlier responses returned, and the database
+    the calls ran against has moved on: when Hypothesis starts a new scenario by
+    replaying an earlier one's first steps and sees them choose differently, it stops
+    the run with `FlakyStrategyDefinition` — a verdict on the fuzzer, not on the API.
+    Unless a step failed (Hypothesis then replays the failing scenario to report it, and
+    may end the same way), the scenarios run so far passed, and a new run from the next
+    seed takes over until the profile's count has run. For the same reason scenarios are
+    neither replayed from the example database nor shrunk: a failure is reported as
+    found, with the seed of its run."""
+    wanted = WORKFLOWS.get(PROFILE, WORKFLOWS["dev"])
+    first = 0 if PROFILE == "ci" else random.randrange(2**32)
+    Workflow.started = 0
+    Workflow.failures.clear()
+    runs = 0
+    while Workflow.started < wanted:
+        assert runs < wanted, f"{runs} runs stopped by the fuzzer for {Workflow.started} scenarios"
+        scenario = seed(first + runs)(type(f"Run{runs}", (Workflow,), {}))
+        try:
+            scenario.run(
+                settings=settings(
+                    BUDGET,
+                    max_examples=wanted - Workflow.started,
+                    stateful_step_count=8,
+                    phases=(Phase.explicit, Phase.generate),
+                    database=None,
+                )
+            )
+        except FlakyStrategyDefinition:
+            if not Workflow.failures:
+                runs += 1
+                continue
+            failure = Workflow.failures[0]
+            failure.add_note(f"seed of the run: {first + runs}")
+            raise failure from None
+        except Exception as exc:
+            exc.add_note(f"seed of the run: {first + runs}")
+            raise
+        runs += 1
