@@ -1,10 +1,12 @@
 """Which failures are worth retrying (DESIGN §2 "Failures").
 
 Transient errors say nothing about the event: the database was unreachable, locked or
-restarting, or a deadlock picked us as the victim. The batch is rolled back and retried
-with backoff, forever, and never dead-lettered. Anything else that an event makes the
-engine raise — it cannot be parsed, fails validation, breaks a constraint — is poison:
-retrying would fail the same way, so the event goes to the dead letters.
+restarting, a deadlock picked us as the victim, or a row the batch read changed under
+it (a user closed a task: redone from fresh reads, the user's close stands). The batch
+is rolled back and retried with backoff, forever, and never dead-lettered. Anything
+else that an event makes the engine raise — it cannot be parsed, fails validation,
+breaks a constraint — is poison: retrying would fail the same way, so the event goes to
+the dead letters.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm.exc import StaleDataError
 
 _TRANSIENT_ASYNCPG: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.PostgresConnectionError,  # connection refused, lost, rejected
@@ -30,6 +33,7 @@ _TRANSIENT_SQLALCHEMY: tuple[type[BaseException], ...] = (
     sa_exc.OperationalError,  # SQLite "database is locked", lost connections
     sa_exc.DisconnectionError,
     sa_exc.TimeoutError,  # connection pool exhausted
+    StaleDataError,  # a versioned row (a task) changed since the batch read it
 )
 
 

@@ -13,7 +13,12 @@ from shared.models._columns import IdMixin, TimestampMixin
 
 class Task(IdMixin, TimestampMixin, Base):
     """Work for an account manager. `dedupe_key` is deterministic, so redelivered events
-    can never create a second task for the same reason."""
+    can never create a second task for the same reason.
+
+    `version` is checked and bumped by every update: the worker reads a batch's tasks
+    when the batch starts, and a task a user closed since then fails the worker's write
+    (`StaleDataError`, transient: the batch is redone from fresh reads) instead of the
+    worker overwriting the user's outcome."""
 
     __tablename__ = "tasks"
 
@@ -36,3 +41,6 @@ class Task(IdMixin, TimestampMixin, Base):
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
     source_event_id: Mapped[str | None] = mapped_column(String(200))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, by the mapper)

@@ -18,8 +18,10 @@ from shared.events.types import EventType, dataschema
 from shared.models import Task
 
 
-async def get_task(session: AsyncSession, task_id: uuid.UUID, *, field: str = "id") -> Task:
-    task = await session.get(Task, task_id)
+async def get_task(
+    session: AsyncSession, task_id: uuid.UUID, *, field: str = "id", for_update: bool = False
+) -> Task:
+    task = await session.get(Task, task_id, with_for_update=for_update)
     if task is None:
         raise NotFound(f"task {task_id} does not exist", field=field)
     return task
@@ -30,8 +32,10 @@ async def close_task(
 ) -> Task:
     """Only an open task can be closed (409 otherwise): a task the engine auto-closed, or
     one somebody already closed, keeps the outcome it has. Emits `task.updated` on the
-    notifications stream, keyed by account."""
-    task = await get_task(session, task_id)
+    notifications stream, keyed by account. The row is locked as it is read, so a
+    worker changing the task at the same moment finishes first and its change is the
+    one judged (the worker's own stale write fails on the task's `version`)."""
+    task = await get_task(session, task_id, for_update=True)
     if task.status != TaskStatus.OPEN:
         raise Conflict(
             f"task {task_id} is {task.status}; only an open task can be closed", field="status"
