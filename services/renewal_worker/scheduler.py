@@ -45,7 +45,7 @@ from shared.clock import today, utcnow
 from shared.config import Settings, get_settings
 from shared.db import Database
 from shared.enums import CheckpointStatus, ChurnReason, ContractStatus
-from shared.events.outbox import emit
+from shared.events.outbox import Emission, emit_many
 from shared.events.types import SOURCE_SCHEDULER, EventType, dataschema
 from shared.metrics import SCHEDULER_SWEEP
 from shared.models import Checkpoint, Contract, OutboxEvent
@@ -143,19 +143,16 @@ async def _open_checkpoints(
                     .values(status=CheckpointStatus.OPENED, updated_at=utcnow())
                     .execution_options(synchronize_session=False)
                 )
-            for row in rows:
-                event = emit(
-                    session,
-                    type=EventType.CHECKPOINT_DUE,
-                    source=SOURCE_SCHEDULER,
-                    subject=str(row.id),
-                    partition_key=str(row.account_id),
-                    data=_checkpoint_data(row),
-                    dataschema=dataschema("checkpoint"),
-                    actor=ACTOR,
-                    time=time,
-                )
-                result.event_ids.append(event["id"])
+            events = await emit_many(
+                session,
+                [Emission(str(row.id), str(row.account_id), _checkpoint_data(row)) for row in rows],
+                type=EventType.CHECKPOINT_DUE,
+                source=SOURCE_SCHEDULER,
+                dataschema=dataschema("checkpoint"),
+                actor=ACTOR,
+                time=time,
+            )
+            result.event_ids.extend(event["id"] for event in events)
             result.checkpoints_opened += len(rows)
         if len(rows) < batch_size:
             return
