@@ -33,14 +33,14 @@ marks them processed. Pruning deletes processed rows of every stream.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import ColumnElement, delete, func, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.renewal_worker import handler, lease
@@ -126,6 +126,17 @@ class Seen:
         return key in self.applied or key in self.dead_lettered
 
 
+def pending_dead_letters(
+    event_ids: Sequence[str],
+) -> Select[str, str, str]:
+    """The dead letters not replayed yet among these event ids, by the partial index on
+    `event_id` (`ix_dead_letters_pending_event_id`): dead letters are kept after their
+    replay, and the worker asks once per batch."""
+    return select(DeadLetter.source, DeadLetter.event_id, DeadLetter.error).where(
+        DeadLetter.event_id.in_(event_ids), DeadLetter.replayed_at.is_(None)
+    )
+
+
 async def load_seen(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> Seen:
     """What the inbox and the pending dead letters know of events with these keys. The
     inbox is asked by whole key, which its primary key (`consumer`, `source`,
@@ -142,10 +153,7 @@ async def load_seen(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> S
         )
         seen.applied.update((source, event_id) for source, event_id in applied)
         dead = await session.execute(
-            select(DeadLetter.source, DeadLetter.event_id, DeadLetter.error).where(
-                DeadLetter.event_id.in_(sorted({event_id for _, event_id in chunk})),
-                DeadLetter.replayed_at.is_(None),
-            )
+            pending_dead_letters(sorted({event_id for _, event_id in chunk}))
         )
         seen.dead_lettered.update(((source, event_id), error) for source, event_id, error in dead)
     return seen

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.clock import utcnow
@@ -19,9 +19,21 @@ class DeadLetter(IdMixin, Base):
 
     The consumer records it with the error and moves on; `renewals dlq replay` puts it
     back and sets `replayed_at`. Transient failures are retried and never land here.
+
+    Every batch of the worker looks its events up among the pending (not replayed) dead
+    letters by event id; the partial index keeps that lookup from reading every dead
+    letter ever recorded.
     """
 
     __tablename__ = "dead_letters"
+    __table_args__ = (
+        Index(
+            "ix_dead_letters_pending_event_id",
+            "event_id",
+            postgresql_where=text("replayed_at IS NULL"),
+            sqlite_where=text("replayed_at IS NULL"),
+        ),
+    )
 
     stream: Mapped[str] = mapped_column(String(20))
     event_id: Mapped[str] = mapped_column(String(200))
