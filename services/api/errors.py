@@ -116,7 +116,7 @@ def domain_problem(error: DomainError) -> JSONResponse:
     )
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
+def field_name(loc: tuple[Any, ...]) -> str:
     """`("body", "end_date")` → `end_date`; `("body", 3, "data", "x")` → `[3].data.x`."""
     parts = list(loc[1:] if loc and loc[0] in {"body", "query", "path", "header"} else loc)
     name = ""
@@ -130,7 +130,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 def validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
     items = [
-        {"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
+        {"field": field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
         for err in errors
     ]
     detail = "; ".join(f"{item['field']}: {item['message']}" for item in items)

@@ -101,7 +101,7 @@ async def test_a_batch_with_a_bad_event_writes_nothing_and_can_be_sent_again(
 
     assert refused.status_code == 404
     assert refused.json()["errors"] == [
-        {"field": "1.data.contract_id", "message": f"contract {unknown} does not exist"}
+        {"field": "[1].data.contract_id", "message": f"contract {unknown} does not exist"}
     ]
     assert await api.count(UsageReport) == await api.count(InboxKey) == 0
     assert await api.count(OutboxEvent) == 0

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.context import Context
-from services.api.errors import DomainError, NotFound
+from services.api.errors import DomainError, NotFound, field_name
 from services.api.events.registry import ROUTES, IdField
 from services.api.events.schemas import BatchAccepted, CloudEventIn, EventAccepted
 from services.api.external_ids import resolve
@@ -50,8 +50,10 @@ async def _resolve_id(
         raise _invalid((*loc, spec.name), f"Field required (or give {spec.external_name} instead)")
     found = await resolve(session, spec.entity, external)
     if found is None:
-        dotted = ".".join(str(part) for part in (*loc, spec.external_name))
-        raise NotFound(f"no {spec.entity} has the external ids {external}", field=dotted)
+        raise NotFound(
+            f"no {spec.entity} has the external ids {external}",
+            field=field_name((*loc, spec.external_name)),
+        )
     return found
 
 
@@ -82,8 +84,7 @@ async def apply_event(
     try:
         await route.apply(session, event_ctx, *path_ids, body)
     except DomainError as exc:
-        prefix = ".".join(str(part) for part in data_loc)
-        exc.field = f"{prefix}.{exc.field}" if exc.field else prefix
+        exc.field = field_name((*data_loc, *([exc.field] if exc.field else [])))
         raise
 
 
