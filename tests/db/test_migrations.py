@@ -1,19 +1,25 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, date, datetime
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import Uuid, column, insert, inspect, table
 from sqlalchemy.engine import Connection
 
 import shared.models  # noqa: F401
+from shared.db import Database
 from shared.db.base import Base
 from shared.db.engine import create_unpooled_engine
 from shared.db.migrate import alembic_config, downgrade, upgrade
+from shared.db.types import UTCDateTime
+from shared.models import Task
 from tests.support.databases import PostgresTemplates
+from tests.support.factories import make_account, make_contract
 
 
 def test_the_chain_has_exactly_one_head() -> None:
@@ -76,3 +82,52 @@ def test_concurrent_migrations_are_serialised_on_postgres(
         assert asyncio.run(three_at_once(url)) == set(Base.metadata.tables)
     finally:
         postgres_templates.drop(url)
+
+
+async def test_tasks_stored_before_their_version_column_get_version_1(empty_db_url: str) -> None:
+    """0006 adds `tasks.version` to a table that already holds tasks; the mapper then
+    checks and bumps it on the next update."""
+    await upgrade(empty_db_url, "0005")
+    db = Database(empty_db_url)
+    try:
+        contract = await make_contract(db, await make_account(db))
+        task_id = uuid.uuid4()
+        tasks_at_0005 = table(  # the table as 0005 left it: no version
+            "tasks",
+            *(column(name, Uuid) for name in ("id", "contract_id", "account_id")),
+            *(column(name) for name in ("term", "kind", "title", "description", "priority")),
+            *(column(name) for name in ("status", "dedupe_key", "due_date")),
+            *(column(name, UTCDateTime) for name in ("created_at", "updated_at")),
+        )
+        async with db.transaction() as session:
+            await session.execute(
+                insert(tasks_at_0005).values(
+                    id=task_id,
+                    contract_id=contract.id,
+                    account_id=contract.account_id,
+                    term=1,
+                    kind="kickoff",
+                    title="Kick off",
+                    description="Meet the team",
+                    priority="normal",
+                    status="open",
+                    dedupe_key="kickoff:before-0006",
+                    due_date=date(2026, 3, 22),
+                    created_at=datetime(2026, 3, 1, tzinfo=UTC),
+                    updated_at=datetime(2026, 3, 1, tzinfo=UTC),
+                )
+            )
+        await db.dispose()
+        await upgrade(empty_db_url)
+        db = Database(empty_db_url)
+        async with db.transaction() as session:
+            task = await session.get(Task, task_id)
+            assert task is not None
+            assert task.version == 1
+            task.status = "done"
+        async with db.read() as session:
+            updated = await session.get(Task, task_id)
+            assert updated is not None
+            assert updated.version == 2
+    finally:
+        await db.dispose()
