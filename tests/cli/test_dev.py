@@ -17,38 +17,38 @@ async def test_dev_prints_where_to_go_and_the_first_key_then_exits_0_on_sigterm(
     db_url: str,
 ) -> None:
     port = free_port()
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [RENEWALS, "dev"],
         env=cli_env(db_url) | {"RENEWALS_API_PORT": str(port)},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        while not any("API key" in line for line in lines):
-            line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 30)
-            assert line, "renewals dev exited early"
-            lines.append(line)
-        text = "".join(lines)
-        assert f"http://127.0.0.1:{port}/v1" in text
-        assert f"http://127.0.0.1:{port}/docs" in text
-        key = lines[-1].split()[-1]
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}
-        ) as client:
-            for _ in range(100):
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-            created = await client.post("/v1/partners", json={"name": "P"})
-            assert created.status_code == 201
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(process.wait, 30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    ) as process:
+        try:
+            assert process.stdout is not None
+            lines: list[str] = []
+            while not any("API key" in line for line in lines):
+                line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 30)
+                assert line, "renewals dev exited early"
+                lines.append(line)
+            text = "".join(lines)
+            assert f"http://127.0.0.1:{port}/v1" in text
+            assert f"http://127.0.0.1:{port}/docs" in text
+            key = lines[-1].split()[-1]
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}
+            ) as client:
+                for _ in range(100):
+                    try:
+                        if (await client.get("/readyz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.1)
+                created = await client.post("/v1/partners", json={"name": "P"})
+                assert created.status_code == 201
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(process.wait, 30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

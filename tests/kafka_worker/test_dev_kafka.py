@@ -31,56 +31,56 @@ async def test_dev_kafka_turns_a_rest_call_into_a_plan_through_the_broker(
         "RENEWALS_RELAY_POLL_SECONDS": "0.1",
         "RENEWALS_SCHEDULER_INTERVAL_SECONDS": "0",
     }
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [RENEWALS, "dev", "--kafka"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-    )
-    try:
-        assert process.stdout is not None
-        key = ""
-        while not key:
-            line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 30)
-            assert line, "renewals dev exited before printing its key"
-            if "API key" in line:
-                key = line.split()[-1]
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(
-            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=5
-        ) as client:
-            for _ in range(100):
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
+    ) as process:
+        try:
+            assert process.stdout is not None
+            key = ""
+            while not key:
+                line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 30)
+                assert line, "renewals dev exited before printing its key"
+                if "API key" in line:
+                    key = line.split()[-1]
+            base = f"http://127.0.0.1:{port}"
+            async with httpx.AsyncClient(
+                base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=5
+            ) as client:
+                for _ in range(100):
+                    try:
+                        if (await client.get("/readyz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+                assert (await client.get("/readyz")).json()["broker"] == "ok"
+                account = (await client.post("/v1/accounts", json={"name": "Globex"})).json()
+                contract = (
+                    await client.post(
+                        "/v1/contracts",
+                        json={
+                            "account_id": account["id"],
+                            "start_date": "2030-01-15",
+                            "end_date": "2031-01-15",
+                            "arr": "48000",
+                        },
+                    )
+                ).json()
+                plan: list[object] = []
+                for _ in range(300):
+                    response = await client.get(f"/v1/contracts/{contract['id']}/checkpoints")
+                    plan = response.json()["items"]
+                    if len(plan) >= PLAN_OF_THE_CONTRACT:
                         break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            assert (await client.get("/readyz")).json()["broker"] == "ok"
-            account = (await client.post("/v1/accounts", json={"name": "Globex"})).json()
-            contract = (
-                await client.post(
-                    "/v1/contracts",
-                    json={
-                        "account_id": account["id"],
-                        "start_date": "2030-01-15",
-                        "end_date": "2031-01-15",
-                        "arr": "48000",
-                    },
-                )
-            ).json()
-            plan: list[object] = []
-            for _ in range(300):
-                response = await client.get(f"/v1/contracts/{contract['id']}/checkpoints")
-                plan = response.json()["items"]
-                if len(plan) >= PLAN_OF_THE_CONTRACT:
-                    break
-                await asyncio.sleep(0.1)
-            assert len(plan) == PLAN_OF_THE_CONTRACT
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(process.wait, 30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+                    await asyncio.sleep(0.1)
+                assert len(plan) == PLAN_OF_THE_CONTRACT
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(process.wait, 30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

@@ -51,7 +51,7 @@ async def test_a_killed_worker_process_loses_no_delivery(
             assert holder is not None
             sending = workers.pop(int(holder.split(":")[1]))  # webhooks@host:pid:…
             sending.kill()
-            sending.wait(timeout=5)
+            sending.communicate(timeout=5)
             await receiver.wait_for(2, timeout=20)
             [logged] = await settled(harness, subscription["id"])
             [survivor] = workers.values()
@@ -62,6 +62,6 @@ async def test_a_killed_worker_process_loses_no_delivery(
             for worker in workers.values():
                 if worker.poll() is None:
                     worker.kill()
-                    worker.wait()
+                    worker.communicate()
     assert [r.webhook_id for r in receiver.received] == [logged["id"]] * 2
     assert (logged["status"], logged["attempts"]) == ("delivered", 2)
