@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from shared.db import Database
 from tests.support.api import Harness, open_harness
 from tests.support.databases import PostgresTemplates, SqliteTemplates
 
@@ -75,6 +76,26 @@ def empty_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
     url = templates.empty()
     yield url
     templates.drop(url)
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    """The test's fresh database (see `db_url`), on each backend."""
+    db = Database(db_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def postgres_database(postgres_db_url: str) -> AsyncIterator[Database]:
+    """A fresh Postgres database: concurrent writers commit ids out of order only there."""
+    db = Database(postgres_db_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
 
 
 @pytest.fixture

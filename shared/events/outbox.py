@@ -142,6 +142,10 @@ def emit(
     return event
 
 
+_OUTBOX_INSERT = insert(cast(Table, OutboxEvent.__table__))
+_LOG_INSERT = insert(cast(Table, EventLogEntry.__table__))
+
+
 async def emit_many(
     session: AsyncSession,
     emissions: Sequence[Emission],
@@ -181,10 +185,6 @@ async def emit_many(
     if log_rows:
         await session.execute(_LOG_INSERT, log_rows)
     return events
-
-
-_OUTBOX_INSERT = insert(cast(Table, OutboxEvent.__table__))
-_LOG_INSERT = insert(cast(Table, EventLogEntry.__table__))
 
 
 def _log_contract_id(type: EventType, subject: str, data: dict[str, Any]) -> uuid.UUID | None:

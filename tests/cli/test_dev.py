@@ -9,6 +9,7 @@ import subprocess
 
 import httpx
 
+from tests.support.api import wait_until_ready
 from tests.support.broker import free_port
 from tests.support.cli import RENEWALS, cli_env
 
@@ -38,12 +39,7 @@ async def test_dev_prints_where_to_go_and_the_first_key_then_exits_0_on_sigterm(
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}
             ) as client:
-                for _ in range(100):
-                    try:
-                        if (await client.get("/readyz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        await asyncio.sleep(0.1)
+                await wait_until_ready(client)
                 created = await client.post("/v1/partners", json={"name": "P"})
                 assert created.status_code == 201
             process.send_signal(signal.SIGTERM)

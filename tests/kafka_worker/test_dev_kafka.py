@@ -9,6 +9,7 @@ import uuid
 
 import httpx
 
+from tests.support.api import wait_until_ready
 from tests.support.broker import Broker, free_port, unique_topics
 from tests.support.cli import RENEWALS, cli_env
 
@@ -50,13 +51,7 @@ async def test_dev_kafka_turns_a_rest_call_into_a_plan_through_the_broker(
             async with httpx.AsyncClient(
                 base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=5
             ) as client:
-                for _ in range(100):
-                    try:
-                        if (await client.get("/readyz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.1)
+                await wait_until_ready(client)
                 assert (await client.get("/readyz")).json()["broker"] == "ok"
                 account = (await client.post("/v1/accounts", json={"name": "Globex"})).json()
                 contract = (

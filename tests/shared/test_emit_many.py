@@ -4,11 +4,9 @@ table (the scheduler's sweep opens thousands of checkpoints at a time)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import event, select
 
 from shared.db import Database
@@ -23,15 +21,6 @@ COMMON: dict[str, Any] = {
     "actor": "scheduler",
     "time": TIME,
 }
-
-
-@pytest.fixture
-async def database(db_url: str) -> AsyncIterator[Database]:
-    db = Database(db_url)
-    try:
-        yield db
-    finally:
-        await db.dispose()
 
 
 def _emissions(n: int) -> list[Emission]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -72,3 +74,16 @@ async def open_harness(db_url: str, **overrides: Any) -> AsyncIterator[Harness]:
             headers={"Authorization": f"Bearer {plain}"},
         ) as client:
             yield Harness(app=app, client=client, settings=settings)
+
+
+async def wait_until_ready(client: httpx.AsyncClient, timeout: float = 10.0) -> None:
+    """Polls `/readyz` of a served API (a `renewals` process) until it answers 200."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if (await client.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"/readyz did not answer 200 within {timeout} s"
+        await asyncio.sleep(0.1)

@@ -32,21 +32,13 @@ USER_OUTCOME = "Renewed by phone; the champion stays"
 
 @pytest.fixture
 async def api(postgres_db_url: str) -> AsyncIterator[Harness]:
+    """The API on its own connections; `postgres_database` is the worker's, on the same
+    database."""
     async with open_harness(postgres_db_url) as harness:
         yield harness
 
 
-@pytest.fixture
-async def worker_db(postgres_db_url: str) -> AsyncIterator[Database]:
-    """The worker's own connections, as in `renewals worker`."""
-    db = Database(postgres_db_url)
-    try:
-        yield db
-    finally:
-        await db.dispose()
-
-
-async def _contract_with_an_open_task(api: Harness, worker_db: Database) -> tuple[str, Task]:
+async def _contract_with_an_open_task(api: Harness, worker: Database) -> tuple[str, Task]:
     """An account and contract applied by the worker, and one open task on the contract."""
     account = await api.client.post("/v1/accounts", json={"name": "Acme", "owner": "am@x.io"})
     assert account.status_code == 201, account.text
@@ -60,7 +52,7 @@ async def _contract_with_an_open_task(api: Harness, worker_db: Database) -> tupl
         },
     )
     assert contract.status_code == 201, contract.text
-    await _drain(worker_db)
+    await _drain(worker)
     task = Task(
         contract_id=uuid.UUID(contract.json()["id"]),
         account_id=uuid.UUID(account.json()["id"]),
@@ -72,7 +64,7 @@ async def _contract_with_an_open_task(api: Harness, worker_db: Database) -> tupl
         priority="normal",
         dedupe_key=f"kickoff:{contract.json()['id']}",
     )
-    async with worker_db.transaction() as session:
+    async with worker.transaction() as session:
         session.add(task)
     return str(contract.json()["id"]), task
 
@@ -98,9 +90,9 @@ async def _task(db: Database, task_id: uuid.UUID) -> Task:
 
 
 async def test_a_user_closing_a_task_during_a_batch_keeps_the_outcome_and_the_batch_is_redone(
-    api: Harness, worker_db: Database, monkeypatch: pytest.MonkeyPatch
+    api: Harness, postgres_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    contract_id, task = await _contract_with_an_open_task(api, worker_db)
+    contract_id, task = await _contract_with_an_open_task(api, postgres_database)
     await _churn(api, contract_id)  # the engine will want to auto-close the open task
     real_preload = consumer.preload
     user_answers: list[int] = []
@@ -118,16 +110,16 @@ async def test_a_user_closing_a_task_during_a_batch_keeps_the_outcome_and_the_ba
     monkeypatch.setattr(consumer, "preload", preload_then_user_closes)
 
     with pytest.raises(StaleDataError) as stale:
-        await process_batch(worker_db, holder="worker")
+        await process_batch(postgres_database, holder="worker")
     assert is_transient(stale.value)  # retried by every consumer loop, never dead-lettered
     assert user_answers == [200]
 
-    redone = await process_batch(worker_db, holder="worker")
+    redone = await process_batch(postgres_database, holder="worker")
     assert redone is not None
     assert (redone.applied, redone.dead_lettered) == (1, 0)
-    closed = await _task(worker_db, task.id)
+    closed = await _task(postgres_database, task.id)
     assert (closed.status, closed.outcome, closed.status_reason) == ("done", USER_OUTCOME, None)
-    async with worker_db.read() as session:
+    async with postgres_database.read() as session:
         contract = await session.get(Contract, uuid.UUID(contract_id))
         assert contract is not None
         assert contract.status == "churned"
@@ -139,11 +131,11 @@ async def test_a_user_closing_a_task_during_a_batch_keeps_the_outcome_and_the_ba
 
 
 async def test_closing_a_task_the_worker_is_closing_waits_for_it_and_answers_409(
-    api: Harness, worker_db: Database
+    api: Harness, postgres_database: Database
 ) -> None:
-    contract_id, task = await _contract_with_an_open_task(api, worker_db)
+    contract_id, task = await _contract_with_an_open_task(api, postgres_database)
     await _churn(api, contract_id)
-    async with worker_db.transaction() as session:
+    async with postgres_database.transaction() as session:
         (churned,) = await api.events("contract.churned")
         await handler.preload(session, [churned])
         await handler.apply_event(session, churned)  # the task is auto-closed, uncommitted
@@ -155,4 +147,4 @@ async def test_closing_a_task_the_worker_is_closing_waits_for_it_and_answers_409
     response = await close
     assert response.status_code == 409, response.text
     assert "is auto_closed" in response.json()["detail"]
-    assert (await _task(worker_db, task.id)).status == "auto_closed"
+    assert (await _task(postgres_database, task.id)).status == "auto_closed"
