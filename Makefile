@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test bench lint typecheck install install-test clean up down
+.PHONY: run test bench lint typecheck services install install-test clean up down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,14 +37,19 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy
 
-## Lint, type-check, then the whole suite on SQLite and Postgres.
-test: lint typecheck
+## Lint, type-check, then the whole suite on SQLite and Postgres, with Apache Kafka
+## (PostgreSQL and the Kafka jars are installed on the first run).
+test: lint typecheck services
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+## PostgreSQL started (installed with apt when missing) and Apache Kafka's jars cached.
+services:
+	bash .ci/postgres-up
+	bash .ci/kafka-jars >/dev/null
 
 ## Every figure of docs/benchmarks.md beside its same-run baseline (Postgres and the test
 ## broker as in the tests; about 8 minutes); refreshes bench/results.json and docs/benchmarks.md.
-bench: install-test
-	bash .ci/postgres-up
+bench: install-test services
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 COMPOSE := docker compose -f deploy/compose.yaml

@@ -210,7 +210,6 @@ async def distributed(context: Context, seconds: float) -> Measured:
                 kafka_bootstrap_servers=running_broker.bootstrap,
                 kafka_topic=f"bench.lifecycle.{suffix}",
                 kafka_notifications_topic=f"bench.notifications.{suffix}",
-                kafka_idempotence="false",
                 kafka_session_timeout_ms=3000,
                 scheduler_interval_seconds=0,
             )

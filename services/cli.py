@@ -160,14 +160,14 @@ def dev(
         typer.Option(
             "--kafka",
             help="Through Kafka (RENEWALS_KAFKA_BOOTSTRAP_SERVERS): relay and consumer-group "
-            "worker in this process, idempotent producer off (the test broker rejects it)",
+            "worker in this process",
         ),
     ] = False,
 ) -> None:
     """API, worker and scheduler in one process (embedded mode, or --kafka)."""
     settings = _settings()
     if kafka:
-        settings = settings.model_copy(update={"event_bus": "kafka", "kafka_idempotence": False})
+        settings = settings.model_copy(update={"event_bus": "kafka"})
     if "RENEWALS_LOG_FORMAT" not in os.environ:
         settings = settings.model_copy(update={"log_format": LogFormat.CONSOLE})
     configure_logging(settings.log_format, settings.log_level)

@@ -29,6 +29,49 @@ def _stderr_logger(*_args: object) -> _StderrLogger:
     return _StderrLogger()
 
 
+class _StderrHandler(logging.Handler):
+    """Standard-library records (aiokafka, uvicorn, asyncpg warnings) rendered like our own
+    lines, on whatever `sys.stderr` is at that moment."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
+_CHATTY_LIBRARIES = ("httpx", "httpcore", "asyncio")
+"""Libraries whose INFO lines repeat what our own lines say (every outbound request)."""
+
+
+def _route_standard_logging(renderer: structlog.types.Processor, level: int) -> None:
+    """Libraries log through `logging`; without this their lines bypass the JSON format
+    (a plain-text warning in a JSON log breaks every log shipper's parser)."""
+    handler = _StderrHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for existing in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for chatty in _CHATTY_LIBRARIES:
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
+
+
 def configure_logging(fmt: LogFormat, level: str = "INFO") -> None:
     renderer: structlog.types.Processor = (
         structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
@@ -48,3 +91,4 @@ def configure_logging(fmt: LogFormat, level: str = "INFO") -> None:
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
+    _route_standard_logging(renderer, numeric_level)

@@ -24,7 +24,7 @@ to one partition. aiokafka never has more than one produce request in flight per
 and mutes a partition while its batch is in flight, re-queueing a failed batch at the
 head of its partition — it behaves like `max.in.flight.requests.per.connection=1` (it
 has no such option), so a retry cannot overtake a later batch. With the idempotent
-producer (`RENEWALS_KAFKA_IDEMPOTENCE`, on by default; the test broker rejects it)
+producer (`RENEWALS_KAFKA_IDEMPOTENCE`, on by default)
 aiokafka also never expires a batch and the broker drops retried duplicates. Without
 it, a batch that stays unacknowledged longer than the request timeout (40 s) fails;
 its rows stay in the outbox and are published again after later rows of the same

@@ -1,7 +1,7 @@
 """The Kafka topics of the two streams (DESIGN §2, §4), created before anything is produced.
 
-Topics are ensured every time the relay (re)connects, not once at deploy time: the test
-broker keeps topics in memory and auto-creates unknown ones with ONE partition, which
+Topics are ensured every time the relay (re)connects, not once at deploy time: a broker
+that auto-creates topics (Kafka's default) gives an unknown one ONE partition, which
 would silently break the partitioning by account. "Already exists" is fine; a topic that
 exists with another partition count is left alone and logged — adding partitions would
 move keys to other partitions and break per-account order for events in flight.
@@ -29,6 +29,13 @@ def topic_for(settings: Settings, stream: str) -> str:
     if stream == Stream.NOTIFICATIONS:
         return settings.kafka_notifications_topic
     return settings.kafka_topic
+
+
+def heartbeat_interval_ms(session_timeout_ms: int) -> int:
+    """At most a second: a member learns of a rebalance (another member left or joined)
+    only at its next heartbeat, so the interval, not the session timeout, bounds how long
+    partitions stay unowned after a clean LeaveGroup."""
+    return min(session_timeout_ms // 3, 1000)
 
 
 def stream_topics(settings: Settings) -> list[str]:

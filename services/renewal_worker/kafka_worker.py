@@ -41,7 +41,7 @@ after a capped exponential backoff (`RENEWALS_WORKER_POLL_SECONDS` doubling up t
 `RENEWALS_WORKER_MAX_BACKOFF_SECONDS`), forever. Never dead-lettered.
 
 **Start and stop.** The topic and its `.dlq` are ensured with `RENEWALS_KAFKA_PARTITIONS`
-on every start (the test broker forgets topics and auto-creates unknown ones with one
+on every start (a broker that auto-creates topics would give an unknown one a single
 partition). When `stop` is set (SIGTERM/SIGINT) no new batch is fetched; the batch in
 flight is finished and committed, then the consumer leaves the group (`stop()`), so its
 partitions move to the other members at once.
@@ -64,7 +64,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
-from services.relay.topics import ensure_topics
+from services.relay.topics import ensure_topics, heartbeat_interval_ms
 from services.renewal_worker import consumer
 from services.renewal_worker.consumer import Incoming, Outcome
 from services.renewal_worker.steps import describe, run_steps
@@ -252,7 +252,7 @@ class KafkaWorker:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=session_ms,
-            heartbeat_interval_ms=max(session_ms // 3, 100),
+            heartbeat_interval_ms=heartbeat_interval_ms(session_ms),
             max_poll_records=self.batch_size,
             request_timeout_ms=REQUEST_TIMEOUT_MS,
         )

@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.relay.topics import ensure_topics
+from services.relay.topics import ensure_topics, heartbeat_interval_ms
 from services.renewal_worker.steps import describe, run_steps
 from services.webhooks.fanout import fan_out
 from shared.clock import utcnow
@@ -71,7 +71,7 @@ class KafkaDispatcher:
         self._log = _log.bind(group=settings.webhooks_kafka_group_id, topic=self.topic)
 
     async def start(self) -> None:
-        """Ensures the topic (the test broker forgets topics), then joins the group."""
+        """Ensures the topic (with its partition count), then joins the group."""
         if self.consumer is not None:
             return
         await ensure_topics(self.settings, [self.topic])
@@ -84,7 +84,7 @@ class KafkaDispatcher:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=session_ms,
-            heartbeat_interval_ms=max(session_ms // 3, 100),
+            heartbeat_interval_ms=heartbeat_interval_ms(session_ms),
             max_poll_records=self.settings.kafka_batch_size,
             request_timeout_ms=REQUEST_TIMEOUT_MS,
         )

@@ -35,13 +35,12 @@ EVENT_TIME = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def worker_settings(db_url: str, bootstrap: str, **overrides: Any) -> Settings:
-    """Short polls, backoff and session timeout; idempotence off (the test broker rejects
-    it); a topic and a group no other test uses."""
+    """Short polls, backoff and session timeout; a topic and a group no other test uses;
+    the idempotent producer on, as in production."""
     suffix = uuid.uuid4().hex[:10]
     values: dict[str, Any] = {
         "database_url": db_url,
         "kafka_bootstrap_servers": bootstrap,
-        "kafka_idempotence": False,
         "kafka_partitions": PARTITIONS,
         **unique_topics("w"),
         "kafka_group_id": f"w.group.{suffix}",
@@ -73,9 +72,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "worker_max_backoff_seconds",
         "scheduler_interval_seconds",
     ]
-    return settings_env(
-        settings, names, event_bus="kafka", kafka_idempotence="false", log_format="json"
-    )
+    return settings_env(settings, names, event_bus="kafka", log_format="json")
 
 
 async def ensure_worker_topics(settings: Settings) -> None:
@@ -147,7 +144,7 @@ async def produce(
 ) -> None:
     """Sends each value (a CloudEvent as JSON, or raw bytes) in order and waits for acks;
     keyed by the event's account id unless `key` is given."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
     await producer.start()
     try:
         acks = []

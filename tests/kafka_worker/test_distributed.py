@@ -23,13 +23,17 @@ from cloudevents.core.formats.json import JSONFormat
 
 from services.relay.relay import Relay
 from services.renewal_worker.kafka_worker import KafkaWorker
-from shared.config import Settings
 from shared.db import Database
 from shared.events.types import EventType
+from tests.kafka_worker.distributed import (
+    assert_planned_once,
+    create_through_api,
+    distributed_settings,
+    relay_env_for,
+)
 from tests.kafka_worker.helpers import (
     assigned_partitions,
     checkpoint_plan,
-    checkpoints_per_contract,
     created_event,
     dead_letter_rows,
     ensure_worker_topics,
@@ -44,44 +48,12 @@ from tests.kafka_worker.helpers import (
     worker_process,
     worker_settings,
 )
-from tests.relay.helpers import drained, outbox_count, relay_env, relay_settings
+from tests.relay.helpers import drained, outbox_count, relay_settings
 from tests.support.api import Harness, open_harness
 from tests.support.broker import Broker, consume, free_port
 from tests.support.databases import PostgresTemplates
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
-
-CONTRACT_BODY = {"start_date": "2026-03-15", "end_date": "2027-03-15", "arr": "12000.00"}
-
-
-def distributed_settings(db_url: str, bootstrap: str, **overrides: Any) -> Settings:
-    """Worker settings (own topics and group, 3 s session, short polls) that the relay
-    shares: the same topics."""
-    return worker_settings(db_url, bootstrap, **overrides)
-
-
-def relay_env_for(settings: Settings) -> dict[str, str]:
-    relay = relay_settings(
-        settings.database_url,
-        settings.kafka_bootstrap_servers,
-        kafka_topic=settings.kafka_topic,
-        kafka_notifications_topic=settings.kafka_notifications_topic,
-        kafka_partitions=settings.kafka_partitions,
-    )
-    return relay_env(relay)
-
-
-async def create_through_api(api: Harness, accounts: int) -> list[dict[str, Any]]:
-    """`accounts` accounts with one contract each, through REST; the contracts."""
-    contracts = []
-    for i in range(accounts):
-        account = await api.client.post("/v1/accounts", json={"name": f"Acme {i}"})
-        assert account.status_code == 201, account.text
-        body = CONTRACT_BODY | {"account_id": account.json()["id"]}
-        contract = await api.client.post("/v1/contracts", json=body)
-        assert contract.status_code == 201, contract.text
-        contracts.append(contract.json())
-    return contracts
 
 
 async def lifecycle_event_ids(api: Harness) -> set[str]:
@@ -91,16 +63,6 @@ async def lifecycle_event_ids(api: Harness) -> set[str]:
         for event in await api.events()
         if not str(event["type"]).startswith(("task.", "contract.health_changed"))
     }
-
-
-async def assert_planned_once(db: Database, contract_ids: set[str]) -> None:
-    """Every contract has its plan, exactly once: the same number of checkpoints each and
-    no (contract, kind, term, ordinal) twice."""
-    plan = await checkpoint_plan(db)
-    assert not [key for key, n in Counter(plan).items() if n > 1], "a checkpoint twice"
-    per_contract = await checkpoints_per_contract(db)
-    assert set(per_contract) == contract_ids
-    assert len(set(per_contract.values())) == 1
 
 
 async def test_a_rest_call_flows_through_relay_and_worker_into_the_plan(

@@ -30,7 +30,6 @@ async def test_relay_and_kafka_worker_serve_probes_and_metrics_and_exit_0_on_sig
         postgres_db_url,
         event_bus="kafka",
         kafka_bootstrap_servers=kafka_broker.bootstrap,
-        kafka_idempotence="false",  # the test broker rejects the idempotent producer
         kafka_partitions="3",
         kafka_group_id=f"ops.{suffix}",
         kafka_session_timeout_ms="3000",

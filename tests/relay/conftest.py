@@ -1,4 +1,4 @@
-"""Relay tests run against the real Kafka-protocol broker (`kafka_broker`) and real
+"""Relay tests run against Apache Kafka (`kafka_broker`) and real
 databases (`database`, `postgres_database` from the root conftest)."""
 
 from __future__ import annotations

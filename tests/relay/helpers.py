@@ -29,12 +29,11 @@ PARTITIONS = 3
 
 
 def relay_settings(db_url: str, bootstrap: str, **overrides: Any) -> Settings:
-    """Short polls and backoff, idempotence off (the test broker rejects it), and topics
-    of the test's own."""
+    """Short polls and backoff, topics of the test's own; the idempotent producer on, as
+    in production."""
     values: dict[str, Any] = {
         "database_url": db_url,
         "kafka_bootstrap_servers": bootstrap,
-        "kafka_idempotence": False,
         "kafka_partitions": PARTITIONS,
         "relay_poll_seconds": 0.05,
         "relay_standby_seconds": 0.2,
@@ -60,7 +59,7 @@ def relay_env(settings: Settings) -> dict[str, str]:
         "relay_shutdown_grace_seconds",
         "worker_lease_ttl_seconds",
     ]
-    return settings_env(settings, names, kafka_idempotence="false", log_format="json")
+    return settings_env(settings, names, log_format="json")
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ async def test_a_notification_from_kafka_is_delivered(
         | {
             "event_bus": "kafka",
             "kafka_bootstrap_servers": kafka_broker.bootstrap,
-            "kafka_idempotence": False,
             "kafka_partitions": 2,
             "kafka_session_timeout_ms": 3000,
             "kafka_poll_timeout_ms": 100,
@@ -53,7 +52,7 @@ async def test_a_notification_from_kafka_is_delivered(
             time=utcnow(),
         )
         producer = AIOKafkaProducer(
-            bootstrap_servers=kafka_broker.bootstrap, enable_idempotence=False
+            bootstrap_servers=kafka_broker.bootstrap, enable_idempotence=True
         )
         await producer.start()
         try:
