@@ -3,7 +3,7 @@
 httpx spends more CPU per request than the endpoints under test, and on two shared cores
 the client's cost would swamp the comparison; here a request is a prebuilt byte string
 and a response is a status line, headers and a Content-Length body. Two shapes:
-`closed_loop` (N connections, each sends as soon as its answer arrived: peak throughput)
+`closed_loop` (N connections, each sends as its answer arrived: peak throughput)
 and `open_loop` (requests scheduled at a fixed rate; latency counts from the scheduled
 instant, so a stalled server is not hidden by a client that waits for it).
 """
@@ -121,7 +121,7 @@ class Connection:
 
 
 async def closed_loop(port: int, make: Body, *, connections: int, seconds: float) -> Outcome:
-    """Each connection sends its next request as soon as the previous one is answered."""
+    """Each connection sends its next request as the previous one is answered."""
     outcome = Outcome()
     pool = [await Connection.open(port) for _ in range(connections)]
     counter = iter(range(10**12))

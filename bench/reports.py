@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench.figures import Context, Figure
 from bench.services import fresh_database
 from services.api.app import create_app
-from services.api.auth.service import create_key, parse_scopes
-from services.api.reports import service
 from shared.config import Settings
 from shared.db import Database
+from shared.domain.auth.service import create_key, parse_scopes
+from shared.domain.reports import service
 from shared.models import Account, Checkpoint, Contract, ContractTerm, Partner, Task
 
 AS_OF = date(2026, 6, 1)

@@ -39,18 +39,14 @@ from services.demo.portfolio import (
     TERM_YEARS,
     TRIAL_SHARE,
 )
-from services.renewal_worker.engine import (
-    PlannedCheckpoint,
-    Segment,
-    TermPlanInput,
-    plan_term,
-    segment_for,
-)
+from services.renewal_worker.engine.plan import PlannedCheckpoint, TermPlanInput, plan_term
 from services.renewal_worker.scheduler import ACTOR, SweepResult, due_checkpoints, sweep
 from shared.db import Database
 from shared.events.outbox import build_event
 from shared.events.types import SOURCE_SCHEDULER, EventType, Stream, dataschema
 from shared.ids import new_id
+from shared.rules.segments import segment_for
+from shared.rules.types import Segment
 
 FULL_CONTRACTS = 1_000_000
 QUICK_CONTRACTS = 10_000

@@ -8,8 +8,8 @@ from datetime import date
 
 from sqlalchemy import insert
 
-from services.api.auth.service import create_key, parse_scopes
 from shared.db import Database
+from shared.domain.auth.service import create_key, parse_scopes
 from shared.ids import new_id
 from shared.models import Account, Contract, ContractTerm
 

@@ -17,17 +17,17 @@ import typer
 import uvicorn
 
 from services.api.app import create_app
-from services.api.auth.service import count_active_keys, create_key, list_keys, parse_scopes
-from services.api.auth.service import revoke_key as revoke_api_key
-from services.ops_server import serving
+from services.outbound_webhooks import runner as webhooks
 from services.renewal_worker import consumer, ticking
 from services.renewal_worker.scheduler import run_scheduler
-from services.webhooks import runner as webhooks
 from shared.clock import utcnow
 from shared.config import LogFormat, Settings
 from shared.db import Database
 from shared.db.migrate import upgrade
+from shared.domain.auth.service import count_active_keys, create_key, list_keys, parse_scopes
+from shared.domain.auth.service import revoke_key as revoke_api_key
 from shared.logging import configure_logging
+from shared.runtime.ops_server import serving
 
 app = typer.Typer(help="Renewal engine: keeps B2B contracts from being lost at renewal.")
 apikey_app = typer.Typer(help="Create, list and revoke API keys.")

@@ -12,19 +12,19 @@ import typer
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.reports import service
-from services.api.reports.csv import render_text
-from services.api.reports.schemas import (
+from shared.clock import today
+from shared.config import Settings
+from shared.db import Database
+from shared.domain.reports import service
+from shared.domain.reports.csv import render_text
+from shared.domain.reports.schemas import (
     CapacityItem,
     PipelineItem,
     RenewalRateItem,
     RetentionItem,
     RevenueRetentionItem,
 )
-from services.api.schemas import FIRST_DAY, LAST_DAY
-from shared.clock import today
-from shared.config import Settings
-from shared.db import Database
+from shared.domain.schemas import FIRST_DAY, LAST_DAY
 
 R = TypeVar("R", bound=BaseModel)
 

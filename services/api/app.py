@@ -10,23 +10,23 @@ from fastapi import FastAPI
 
 from services.api.accounts.router import router as accounts_router
 from services.api.admin.router import router as admin_router
-from services.api.contracts.history import router as contract_history_router
+from services.api.contracts.history_router import router as contract_history_router
 from services.api.contracts.router import router as contracts_router
-from services.api.errors import install_error_handlers
-from services.api.events.router import router as events_router
 from services.api.goals.router import router as goals_router
-from services.api.health.router import router as health_router
 from services.api.idempotency import IdempotencyMiddleware
+from services.api.inbound_webhooks.router import inbound_router
+from services.api.ingest.router import router as events_router
 from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from services.api.openapi import install_openapi
 from services.api.partners.router import router as partners_router
+from services.api.probes.router import router as health_router
+from services.api.problems import install_error_handlers
 from services.api.reports.router import router as reports_router
 from services.api.stakeholders.router import router as stakeholders_router
 from services.api.tasks.router import router as tasks_router
 from services.api.usage.router import router as usage_router
 from services.api.views.router import router as views_router
 from services.api.webhook_subscriptions.router import router as webhook_subscriptions_router
-from services.api.webhooks.inbound_router import inbound_router
 from shared.config import Settings
 from shared.db import Database
 

@@ -9,10 +9,10 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.auth.service import Principal, authenticate
-from services.api.errors import Forbidden, Unauthorized
 from shared.config import Settings
 from shared.db import Database
+from shared.domain.auth.service import Principal, authenticate
+from shared.domain.errors import Forbidden, Unauthorized
 from shared.enums import Scope
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

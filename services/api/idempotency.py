@@ -16,18 +16,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.auth.service import authenticate, bearer_token
-from services.api.errors import (
+from services.api.middleware import header, replay
+from services.api.problems import (
     IdempotencyInFlight,
     IdempotencyMismatch,
-    InvalidInput,
     database_unavailable,
     domain_problem,
     unavailable_problem,
 )
-from services.api.middleware import header, replay
 from shared.clock import utcnow
 from shared.db import Database
+from shared.domain.auth.service import authenticate, bearer_token
+from shared.domain.errors import InvalidInput
 from shared.models import IdempotencyKey
 
 _NOT_STORED = frozenset({b"x-request-id", b"date", b"server"})

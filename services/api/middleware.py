@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.errors import PayloadTooLarge, domain_problem
+from services.api.problems import PayloadTooLarge, domain_problem
 from shared.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

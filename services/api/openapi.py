@@ -29,7 +29,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from services.api.errors import PROBLEM_JSON
+from shared.problem_details import PROBLEM_JSON
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _BODY_METHODS = frozenset({"post", "put", "patch", "delete"})

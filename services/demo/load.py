@@ -9,19 +9,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from services.api.accounts.schemas import AccountCreate
-from services.api.accounts.service import create_account
-from services.api.context import Context
-from services.api.contracts.schemas import ContractCreate
-from services.api.contracts.service import create_contract
-from services.api.goals.schemas import GoalCreate
-from services.api.goals.service import create_goal
-from services.api.partners.schemas import PartnerCreate
-from services.api.partners.service import create_partner
-from services.api.stakeholders.schemas import StakeholderCreate
-from services.api.stakeholders.service import add_stakeholder
 from services.demo.portfolio import Portfolio, Stakeholder
 from shared.db import Database
+from shared.domain.accounts.schemas import AccountCreate
+from shared.domain.accounts.service import create_account
+from shared.domain.context import Context
+from shared.domain.contracts.schemas import ContractCreate
+from shared.domain.contracts.service import create_contract
+from shared.domain.goals.schemas import GoalCreate
+from shared.domain.goals.service import create_goal
+from shared.domain.partners.schemas import PartnerCreate
+from shared.domain.partners.service import create_partner
+from shared.domain.stakeholders.schemas import StakeholderCreate
+from shared.domain.stakeholders.service import add_stakeholder
 
 ACTOR = "demo"
 

@@ -11,11 +11,11 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.reports import service as reports
-from services.api.reports.csv import to_table
-from services.api.views.agenda import build_agenda
 from services.demo.portfolio import Kind, Portfolio
 from shared.config import Settings
+from shared.domain.reports import service as reports
+from shared.domain.reports.csv import to_table
+from shared.domain.views.agenda import build_agenda
 from shared.enums import ContractStatus, HealthBand, TaskStatus
 from shared.models import Contract, ContractTerm, Task
 

@@ -17,23 +17,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.context import Context
-from services.api.contracts.schemas import CancellationNotice, ContractChurn, ContractRenewal
-from services.api.contracts.service import churn_contract, notice_cancellation, renew_contract
-from services.api.errors import DomainError
-from services.api.goals.schemas import GoalUpdate
-from services.api.goals.service import update_goal
-from services.api.stakeholders.schemas import StakeholderUpdate
-from services.api.stakeholders.service import add_stakeholder, update_stakeholder
-from services.api.tasks.schemas import TaskUpdate
-from services.api.tasks.service import close_task
-from services.api.usage.schemas import UsageCreate
-from services.api.usage.service import report_usage
 from services.demo.load import Ids, context_on, stakeholder_body
 from services.demo.portfolio import Happening, Kind, Portfolio
 from services.renewal_worker.ticking import tick as sweep_and_apply
 from shared.config import Settings
 from shared.db import Database
+from shared.domain.context import Context
+from shared.domain.contracts.schemas import CancellationNotice, ContractChurn, ContractRenewal
+from shared.domain.contracts.service import churn_contract, notice_cancellation, renew_contract
+from shared.domain.errors import DomainError
+from shared.domain.goals.schemas import GoalUpdate
+from shared.domain.goals.service import update_goal
+from shared.domain.stakeholders.schemas import StakeholderUpdate
+from shared.domain.stakeholders.service import add_stakeholder, update_stakeholder
+from shared.domain.tasks.schemas import TaskUpdate
+from shared.domain.tasks.service import close_task
+from shared.domain.usage.schemas import UsageCreate
+from shared.domain.usage.service import report_usage
 from shared.enums import ChurnReason, GoalStatus, StakeholderStatus, TaskStatus
 from shared.models import Task
 

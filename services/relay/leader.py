@@ -9,7 +9,7 @@ Two implementations behind one small interface, chosen by the database's dialect
   over. The leader checks its connection before every batch: a relay whose lock
   connection broke stops publishing at once. Advisory locks are per database, so
   relays of different databases never see each other.
-- SQLite: the lease row of the embedded consumers (`services.renewal_worker.lease`),
+- SQLite: the lease row of the embedded consumers (`shared.runtime.lease`),
   named `relay`, renewed every `ttl / 3` and released on shutdown. A lease can only
   expire, not notice a death, so a standby takes over within the TTL; a batch that
   runs longer than the TTL (a broker stall) may overlap with the next leader and
@@ -28,9 +28,9 @@ import asyncpg  # type: ignore[import-untyped]
 import structlog
 from sqlalchemy.engine import make_url
 
-from services.renewal_worker import lease
 from shared.clock import utcnow
 from shared.db import Database
+from shared.runtime import lease
 
 RELAY = "relay"
 """The lease name (SQLite) of the relay."""
@@ -76,7 +76,7 @@ class AdvisoryLockLeadership:
                 self.held = False
                 self._connection = await asyncpg.connect(self._dsn, timeout=_TIMEOUT)
             if self.held:
-                # The lock lives as long as this session: a live session still holds it.
+                # The lock lives as this session: a live session still holds it.
                 await self._connection.fetchval("SELECT 1", timeout=_TIMEOUT)
                 return True
             self.held = bool(

@@ -63,19 +63,17 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import delete, func, select
 
 from services.relay.leader import Leadership, leadership_for
-from services.relay.topics import ensure_topics, topic_for
 from services.relay.wakeup import Wakeup, wakeup_for
-from services.renewal_worker import lease
-from services.renewal_worker.steps import describe, wait_for_any
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
 from shared.events.types import Stream
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from shared.models import OutboxEvent
+from shared.runtime import lease
+from shared.runtime.kafka import HEADERS, ensure_topics, topic_for
+from shared.runtime.steps import describe, wait_for_any
 
-CONTENT_TYPE = "application/cloudevents+json"
-HEADERS = [("content-type", CONTENT_TYPE.encode())]
 REQUEST_TIMEOUT_MS = 40_000
 """How long a produce request may wait for the broker. A paused broker that comes back
 within it answers the request in flight, so nothing is sent twice."""

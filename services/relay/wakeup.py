@@ -2,7 +2,7 @@
 
 `shared.events.outbox.emit` makes every committing transaction with outbox rows send
 `NOTIFY renewals_outbox` on Postgres. The relay `LISTEN`s on a dedicated asyncpg
-connection and reads the outbox as soon as a notification arrives. Notifications are a
+connection and reads the outbox as a notification arrives. Notifications are a
 latency optimisation only: the relay also polls every `RENEWALS_RELAY_POLL_SECONDS`, so
 a lost listener connection (it is re-opened on the next wait) or a notification sent
 while the relay was busy costs at most one poll interval. SQLite has no NOTIFY and
@@ -19,9 +19,9 @@ import asyncpg  # type: ignore[import-untyped]
 import structlog
 
 from services.relay.leader import asyncpg_dsn
-from services.renewal_worker.steps import wait_for_any
 from shared.db import Database
 from shared.events.outbox import OUTBOX_CHANNEL
+from shared.runtime.steps import wait_for_any
 
 _TIMEOUT = 5.0
 _log = structlog.get_logger("renewals.relay")

@@ -26,7 +26,7 @@ record it twice). The metrics (`renewals_events_processed_total`,
 `renewals_dead_letters_total`) are counted by `count_outcomes` once the batch committed.
 
 Notification rows (`stream == "notifications"`) are not consumed here: the webhook
-dispatcher (`services.webhooks.dispatcher`) has its own consumer over the same table and
+dispatcher (`services.outbound_webhooks.dispatcher`) has its own consumer over the same table and
 marks them processed. Pruning deletes processed rows of every stream.
 """
 
@@ -43,9 +43,7 @@ import structlog
 from sqlalchemy import ColumnElement, Select, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.renewal_worker import handler, lease
-from services.renewal_worker.errors import is_transient
-from services.renewal_worker.steps import describe, run_steps
+from services.renewal_worker import handler
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
@@ -53,6 +51,9 @@ from shared.events.outbox import outbox_commits
 from shared.events.types import EventType, Stream
 from shared.metrics import DEAD_LETTERS, EVENTS_PROCESSED
 from shared.models import DeadLetter, IdempotencyKey, InboxKey, OutboxEvent
+from shared.runtime import lease
+from shared.runtime.steps import describe, run_steps
+from shared.runtime.transient import is_transient
 
 ENGINE_CONSUMER = "engine"
 """The inbox `consumer` of lifecycle events applied by the engine."""

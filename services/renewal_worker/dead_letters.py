@@ -25,13 +25,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.relay.relay import HEADERS
-from services.relay.topics import ensure_topics
 from services.renewal_worker import handler
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
 from shared.models import DeadLetter, OutboxEvent
+from shared.runtime.kafka import HEADERS, ensure_topics
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, selectinload
 
-from services.api.tasks.schemas import TaskRead
 from services.renewal_worker.engine.rules import Decision, EngineSettings, HealthChange, decide
 from services.renewal_worker.engine.state import (
     AccountFacts,
@@ -31,6 +30,7 @@ from services.renewal_worker.engine.state import (
     UsageFacts,
 )
 from shared.clock import utcnow
+from shared.domain.tasks.schemas import TaskRead
 from shared.events.outbox import emit
 from shared.events.types import SOURCE_WORKER, EventType, Stream, dataschema
 from shared.ids import new_id

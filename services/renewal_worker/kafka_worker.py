@@ -64,14 +64,14 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
-from services.relay.topics import ensure_topics, heartbeat_interval_ms
 from services.renewal_worker import consumer
 from services.renewal_worker.consumer import Incoming, Outcome
-from services.renewal_worker.steps import describe, run_steps
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
 from shared.events.types import Stream
+from shared.runtime.kafka import ensure_topics, heartbeat_interval_ms
+from shared.runtime.steps import describe, run_steps
 
 DLQ_SUFFIX = ".dlq"
 UNPARSEABLE = "unparseable"

@@ -34,22 +34,22 @@ from pydantic import ValidationError
 from sqlalchemy import Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.context import Context
-from services.api.contracts.derived import current_term
-from services.api.contracts.schemas import ContractChurn, ContractRenewal
-from services.api.contracts.service import churn_contract, get_contract, renew_contract
-from services.api.errors import DomainError
-from services.renewal_worker.engine import add_months
-from services.renewal_worker.errors import is_transient
 from shared.clock import today, utcnow
 from shared.config import Settings, get_settings
 from shared.db import Database
+from shared.domain.context import Context
+from shared.domain.contracts.derived import current_term
+from shared.domain.contracts.schemas import ContractChurn, ContractRenewal
+from shared.domain.contracts.service import churn_contract, get_contract, renew_contract
+from shared.domain.errors import DomainError
 from shared.enums import CheckpointStatus, ChurnReason, ContractStatus
 from shared.events.outbox import Emission, emit_many
 from shared.events.types import SOURCE_SCHEDULER, EventType, dataschema
 from shared.metrics import SCHEDULER_SWEEP
 from shared.models import Checkpoint, Contract, OutboxEvent
 from shared.money import from_minor
+from shared.rules.calendar import add_months
+from shared.runtime.transient import is_transient
 
 ACTOR = "scheduler"
 _T = TypeVar("_T")

@@ -8,11 +8,12 @@ import asyncio
 from collections.abc import Callable
 from datetime import date, datetime
 
-from services.renewal_worker import consumer, lease
-from services.renewal_worker.errors import is_transient
+from services.renewal_worker import consumer
 from services.renewal_worker.scheduler import SweepResult, sweep
 from shared.config import Settings
 from shared.db import Database
+from shared.runtime import lease
+from shared.runtime.transient import is_transient
 
 Echo = Callable[[str], None]
 

@@ -72,3 +72,16 @@ SOURCE_WORKER = "urn:renewals:worker"
 
 def dataschema(entity: str, version: int = 1) -> str:
     return f"urn:renewals:{entity}:{version}"
+
+
+class WebhookEventType(StrEnum):
+    """The notifications an outbound webhook subscription can ask for."""
+
+    TASK_CREATED = EventType.TASK_CREATED.value
+    TASK_UPDATED = EventType.TASK_UPDATED.value
+    CONTRACT_HEALTH_CHANGED = EventType.CONTRACT_HEALTH_CHANGED.value
+    CONTRACT_RENEWED = EventType.CONTRACT_RENEWED.value
+    CONTRACT_CHURNED = EventType.CONTRACT_CHURNED.value
+
+
+DELIVERABLE = frozenset(str(t) for t in WebhookEventType)

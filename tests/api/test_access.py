@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from services.api.app import create_app
-from services.api.auth.service import hash_key, revoke_key
 from shared.config import Settings
+from shared.domain.auth.service import hash_key, revoke_key
 from shared.models import ApiKey
 from tests.support.api import Harness
 

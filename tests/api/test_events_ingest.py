@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services.api.context import Context
-from services.api.usage.schemas import UsageCreate
-from services.api.usage.service import report_usage
+from shared.domain.context import Context
+from shared.domain.usage.schemas import UsageCreate
+from shared.domain.usage.service import report_usage
 from shared.ids import new_id
 from shared.models import Contract, InboxKey, OutboxEvent, UsageReport
 from tests.support.api import Harness

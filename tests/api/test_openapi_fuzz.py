@@ -43,9 +43,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import select
 
 from services.api.app import create_app
-from services.api.auth.service import hash_key
 from shared.config import Settings
 from shared.db import Database
+from shared.domain.auth.service import hash_key
 from shared.models import ApiKey, Contract
 from tests.support.databases import SqliteTemplates
 from tests.support.factories import make_task

@@ -3,7 +3,6 @@ the settings' environment variables, and the HTTP routes of each process."""
 
 from __future__ import annotations
 
-import asyncio
 from functools import cache
 from pathlib import Path
 
@@ -13,9 +12,8 @@ from starlette.routing import Match
 
 from services.api.app import create_app
 from services.cli import app as cli_app
-from services.ops_server import ops_app
 from shared.config import Settings
-from shared.db import Database
+from shared.runtime.ops_server import ROUTES as OPS_ROUTES
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -50,16 +48,14 @@ def _app(command: str) -> Starlette | None:
     settings = Settings(database_url="sqlite+aiosqlite:///:memory:")
     if command in {"api", "dev"}:
         return create_app(settings)
-    if command in {"worker", "relay"}:
-        return ops_app(
-            Database(settings.database_url), settings, draining=asyncio.Event(), check_broker=False
-        )
     return None
 
 
 def serves(command: str, path: str) -> bool:
     """Whether the process started with `command` answers `GET path` (routing only, as
     the server would match it; nothing is called)."""
+    if command in {"worker", "relay"}:
+        return path in OPS_ROUTES
     app = _app(command)
     if app is None:
         return False

@@ -8,7 +8,7 @@ then sweeps the date, then applies what the sweep emitted. So a tick is also how
 waits for the engine after REST calls, and several changes are usually applied together
 in one tick, as a worker that fell behind would apply them.
 
-Each tick costs an interpreter start-up (1-2 s), so every scenario runs as few as it can.
+Each tick costs an interpreter start-up (1-2 s), so every scenario runs as it can.
 
 Choices where the spec leaves room, and how the scenarios are dated:
 

@@ -19,7 +19,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import func, select
 
-from services.relay.topics import ensure_topics
 from services.renewal_worker.consumer import ENGINE_CONSUMER
 from services.renewal_worker.kafka_worker import KafkaWorker, dlq_topic
 from shared.config import Settings
@@ -27,6 +26,7 @@ from shared.db import Database
 from shared.events.outbox import build_event
 from shared.events.types import SOURCE_API, EventType
 from shared.models import Account, Checkpoint, Contract, ContractTerm, DeadLetter, InboxKey
+from shared.runtime.kafka import ensure_topics
 from tests.support.broker import unique_topics
 from tests.support.cli import RENEWALS, settings_env
 

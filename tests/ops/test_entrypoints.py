@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
-from services.api.auth.service import create_key, parse_scopes
 from services.renewal_worker.consumer import ENGINE_CONSUMER
 from shared.clock import today
 from shared.db import Database
+from shared.domain.auth.service import create_key, parse_scopes
 from shared.models import Account, DeadLetter, InboxKey, OutboxEvent, Task
 from tests.ops.processes import (
     PLANTED_INBOUND_SECRET,

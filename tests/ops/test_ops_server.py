@@ -1,4 +1,4 @@
-"""The worker's and the relay's health/metrics port (`services.ops_server`): liveness
+"""The worker's and the relay's health/metrics port (`shared.runtime.ops_server`): liveness
 never checks dependencies, readiness checks the database (and the broker when the
 process uses Kafka) and fails while draining, metrics parse with prometheus-client."""
 
@@ -13,9 +13,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.ops_server import ops_app, serving
 from shared.config import Settings
 from shared.db import Database
+from shared.runtime.ops_server import ops_app, serving
 from tests.support.broker import free_port
 
 

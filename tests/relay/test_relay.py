@@ -12,9 +12,9 @@ from aiokafka.partitioner import DefaultPartitioner
 from cloudevents.core.formats.json import JSONFormat
 from prometheus_client import REGISTRY
 
-from services.relay.relay import CONTENT_TYPE, Relay
-from services.relay.topics import ensure_topics
+from services.relay.relay import Relay
 from shared.db import Database
+from shared.runtime.kafka import CONTENT_TYPE, ensure_topics
 from tests.relay.helpers import (
     PARTITIONS,
     drained,

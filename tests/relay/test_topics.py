@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.relay.topics import ensure_topics, stream_topics, topic_for
 from shared.config import Settings
 from shared.events.types import Stream
+from shared.runtime.kafka import ensure_topics, stream_topics, topic_for
 from tests.support.broker import Broker, unique_topics
 
 pytestmark = pytest.mark.kafka

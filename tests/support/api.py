@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from services.api.app import create_app
-from services.api.auth.service import create_key, parse_scopes
 from shared.config import Settings
 from shared.db import Database
 from shared.db.base import Base
+from shared.domain.auth.service import create_key, parse_scopes
 from shared.models import OutboxEvent
 
 

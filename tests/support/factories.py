@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from services.api.auth.service import hash_key
 from shared.db import Database
+from shared.domain.auth.service import hash_key
 from shared.models import Account, ApiKey, Contract, ContractTerm, OutboxEvent, Partner, Task
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from services.webhooks.dispatcher import OutboxDispatcher
-from services.webhooks.sender import Sender
+from services.outbound_webhooks.dispatcher import OutboxDispatcher
+from services.outbound_webhooks.sender import Sender
 from shared.config import Settings
 from tests.support.api import Harness, open_harness
 from tests.support.broker import kafka_broker  # noqa: F401

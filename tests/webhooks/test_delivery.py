@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select, update
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from services.outbound_webhooks.dispatcher import OutboxDispatcher
+from services.outbound_webhooks.sender import Sender
 from services.renewal_worker.consumer import LifecycleConsumer, has_pending
 from services.renewal_worker.scheduler import sweep
-from services.webhooks.dispatcher import OutboxDispatcher
-from services.webhooks.sender import Sender
 from shared.clock import utcnow
 from shared.events.types import EventType
 from shared.metrics import WEBHOOK_DELIVERIES

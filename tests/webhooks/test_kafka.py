@@ -8,11 +8,11 @@ import json
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.relay.topics import ensure_topics
-from services.webhooks import runner
+from services.outbound_webhooks import runner
 from shared.clock import utcnow
 from shared.events.outbox import build_event
 from shared.events.types import SOURCE_WORKER, EventType, dataschema
+from shared.runtime.kafka import ensure_topics
 from tests.support.api import open_harness
 from tests.support.broker import Broker, unique_topics
 from tests.webhooks.conftest import FAST, running

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.webhooks.policy import Verdict, backoff, next_attempt, retry_after, verdict
+from services.outbound_webhooks.policy import Verdict, backoff, next_attempt, retry_after, verdict
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

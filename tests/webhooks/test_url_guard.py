@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.webhooks.url_guard import RefusedUrl, check_url
+from shared.domain.webhook_subscriptions.url_guard import RefusedUrl, check_url
 
 
 @pytest.mark.parametrize(

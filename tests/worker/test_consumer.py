@@ -7,11 +7,11 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
-from services.api.auth.service import create_key, parse_scopes
 from services.renewal_worker import consumer, handler
 from services.renewal_worker.consumer import ENGINE_CONSUMER, LifecycleConsumer, process_batch
 from shared.clock import utcnow
 from shared.db import Database
+from shared.domain.auth.service import create_key, parse_scopes
 from shared.events.outbox import build_event
 from shared.events.types import SOURCE_API, EventType
 from shared.models import IdempotencyKey, InboxKey, OutboxEvent

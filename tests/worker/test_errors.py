@@ -5,7 +5,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
-from services.renewal_worker.errors import is_transient
+from shared.runtime.transient import is_transient
 
 
 class _Body(BaseModel):

@@ -5,12 +5,13 @@ from datetime import timedelta
 
 import pytest
 
-from services.renewal_worker import handler, lease
+from services.renewal_worker import handler
 from services.renewal_worker.consumer import LifecycleConsumer, process_batch
 from shared.clock import utcnow
 from shared.db import Database
 from shared.events.types import EventType
 from shared.models import WorkerLease
+from shared.runtime import lease
 from tests.worker.helpers import FakeHandler, emit_events, fast_settings, outbox, wait_until
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from services.renewal_worker.steps import run_steps
+from shared.runtime.steps import run_steps
 
 
 class Log:

@@ -22,9 +22,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from services.renewal_worker import consumer, handler
 from services.renewal_worker.consumer import Incoming, Seen, process_batch
-from services.renewal_worker.errors import is_transient
 from shared.db import Database
 from shared.models import Contract, InboxKey, Task
+from shared.runtime.transient import is_transient
 from tests.support.api import Harness, open_harness
 
 USER_OUTCOME = "Renewed by phone; the champion stays"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from services.renewal_worker import lease
 from shared.clock import utcnow
 from shared.db import Database
 from shared.models import Checkpoint, WorkerLease
+from shared.runtime import lease
 from tests.support.cli import RENEWALS, cli_env, run_cli
 from tests.support.factories import make_account, make_contract
 from tests.worker.helpers import add_checkpoint, outbox, wait_until

@@ -4,12 +4,12 @@ import uuid
 
 from fastapi import APIRouter
 
-from services.api.accounts import service
-from services.api.accounts.schemas import AccountCreate, AccountPage, AccountRead, AccountUpdate
-from services.api.context import Context
 from services.api.deps import Reader, SessionDep, SettingsDep, Writer
 from services.api.openapi import DUPLICATE, REFERENCE, problems
-from services.api.schemas import Limit
+from shared.domain.accounts import service
+from shared.domain.accounts.schemas import AccountCreate, AccountPage, AccountRead, AccountUpdate
+from shared.domain.context import Context
+from shared.domain.schemas import Limit
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.api.admin import service
-from services.api.admin.schemas import DeadLetterPage, DeadLetterRead
 from services.api.deps import Admin, SessionDep
-from services.api.schemas import Limit
+from shared.domain.dead_letters import service
+from shared.domain.dead_letters.schemas import DeadLetterPage, DeadLetterRead
+from shared.domain.schemas import Limit
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

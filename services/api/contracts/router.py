@@ -4,9 +4,11 @@ import uuid
 
 from fastapi import APIRouter, Query
 
-from services.api.context import Context
-from services.api.contracts import service
-from services.api.contracts.schemas import (
+from services.api.deps import Reader, SessionDep, SettingsDep, Writer
+from services.api.openapi import DUPLICATE, REFERENCE, problems
+from shared.domain.context import Context
+from shared.domain.contracts import service
+from shared.domain.contracts.schemas import (
     CancellationNotice,
     CancellationWithdrawal,
     ContractChurn,
@@ -16,9 +18,7 @@ from services.api.contracts.schemas import (
     ContractRenewal,
     ContractUpdate,
 )
-from services.api.deps import Reader, SessionDep, SettingsDep, Writer
-from services.api.openapi import DUPLICATE, REFERENCE, problems
-from services.api.schemas import Day, Limit
+from shared.domain.schemas import Day, Limit
 from shared.enums import ContractStatus, HealthBand
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])

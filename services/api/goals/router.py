@@ -7,11 +7,11 @@ import uuid
 
 from fastapi import APIRouter
 
-from services.api.context import Context
 from services.api.deps import Reader, SessionDep, SettingsDep, Writer
-from services.api.goals import service
-from services.api.goals.schemas import GoalCreate, GoalPage, GoalRead, GoalUpdate
-from services.api.schemas import Limit
+from shared.domain.context import Context
+from shared.domain.goals import service
+from shared.domain.goals.schemas import GoalCreate, GoalPage, GoalRead, GoalUpdate
+from shared.domain.schemas import Limit
 
 router = APIRouter(prefix="/v1", tags=["goals"])
 

@@ -4,11 +4,11 @@ import uuid
 
 from fastapi import APIRouter
 
-from services.api.context import Context
 from services.api.deps import Reader, SessionDep, SettingsDep, Writer
-from services.api.partners import service
-from services.api.partners.schemas import PartnerCreate, PartnerPage, PartnerRead, PartnerUpdate
-from services.api.schemas import Limit
+from shared.domain.context import Context
+from shared.domain.partners import service
+from shared.domain.partners.schemas import PartnerCreate, PartnerPage, PartnerRead, PartnerUpdate
+from shared.domain.schemas import Limit
 from shared.enums import PartnerTier
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"])

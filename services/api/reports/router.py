@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from services.api.deps import Reader, SessionDep, SettingsDep
-from services.api.errors import InvalidInput
-from services.api.reports import service
-from services.api.reports.csv import CSV_MEDIA_TYPE, to_csv
-from services.api.reports.schemas import (
+from shared.clock import today
+from shared.domain.errors import InvalidInput
+from shared.domain.reports import service
+from shared.domain.reports.csv import CSV_MEDIA_TYPE, to_csv
+from shared.domain.reports.schemas import (
     CapacityItem,
     CapacityReport,
     PipelineItem,
@@ -25,8 +26,7 @@ from services.api.reports.schemas import (
     RevenueRetentionItem,
     RevenueRetentionReport,
 )
-from services.api.schemas import Day
-from shared.clock import today
+from shared.domain.schemas import Day
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 

@@ -7,12 +7,12 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from services.api.context import Context
 from services.api.deps import Reader, SessionDep, SettingsDep, Writer
 from services.api.openapi import DUPLICATE, problems
-from services.api.schemas import Limit
-from services.api.stakeholders import service
-from services.api.stakeholders.schemas import (
+from shared.domain.context import Context
+from shared.domain.schemas import Limit
+from shared.domain.stakeholders import service
+from shared.domain.stakeholders.schemas import (
     StakeholderCreate,
     StakeholderPage,
     StakeholderRead,

@@ -8,12 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.api.context import Context
 from services.api.deps import Reader, SessionDep, SettingsDep, Writer
 from services.api.openapi import problems
-from services.api.schemas import Limit
-from services.api.tasks import service
-from services.api.tasks.schemas import TaskFilters, TaskPage, TaskRead, TaskUpdate
+from shared.domain.context import Context
+from shared.domain.schemas import Limit
+from shared.domain.tasks import service
+from shared.domain.tasks.schemas import TaskFilters, TaskPage, TaskRead, TaskUpdate
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 

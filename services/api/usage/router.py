@@ -10,11 +10,11 @@ import uuid
 
 from fastapi import APIRouter
 
-from services.api.context import Context
 from services.api.deps import Reader, SessionDep, SettingsDep, Writer
-from services.api.schemas import Limit
-from services.api.usage import service
-from services.api.usage.schemas import UsageCreate, UsagePage, UsageRead
+from shared.domain.context import Context
+from shared.domain.schemas import Limit
+from shared.domain.usage import service
+from shared.domain.usage.schemas import UsageCreate, UsagePage, UsageRead
 
 router = APIRouter(prefix="/v1", tags=["usage"])
 

@@ -8,15 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, Security
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials
 
-from services.api.auth.service import Principal, authenticate
 from services.api.deps import API_KEY, Reader, SessionDep, SettingsDep, get_db
-from services.api.errors import Forbidden, Unauthorized
-from services.api.schemas import Day
-from services.api.views import agenda as agenda_service
-from services.api.views import brief as brief_service
-from services.api.views import calendar as calendar_service
-from services.api.views.schemas import Agenda, Brief
 from shared.clock import today, utcnow
+from shared.domain.auth.service import Principal, authenticate
+from shared.domain.errors import Forbidden, Unauthorized
+from shared.domain.schemas import Day
+from shared.domain.views import agenda as agenda_service
+from shared.domain.views import brief as brief_service
+from shared.domain.views import calendar as calendar_service
+from shared.domain.views.schemas import Agenda, Brief
 from shared.enums import Scope
 
 router = APIRouter(prefix="/v1", tags=["views"])

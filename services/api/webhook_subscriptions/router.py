@@ -10,9 +10,9 @@ from fastapi import APIRouter, Response
 
 from services.api.deps import Admin, SessionDep, SettingsDep
 from services.api.openapi import problems
-from services.api.schemas import Limit
-from services.api.webhook_subscriptions import service
-from services.api.webhook_subscriptions.schemas import (
+from shared.domain.schemas import Limit
+from shared.domain.webhook_subscriptions import service
+from shared.domain.webhook_subscriptions.schemas import (
     DeliveryStatus,
     WebhookDeliveryPage,
     WebhookDeliveryRead,

@@ -22,12 +22,12 @@ Boundaries the spec leaves open, decided here:
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from services.renewal_worker.engine.dates import (
+from shared.rules.calendar import (
     add_months,
     fiscal_year_start,
     renewal_outreach_due,
 )
-from services.renewal_worker.engine.types import CheckpointKind, Segment
+from shared.rules.types import CheckpointKind, Segment
 
 _K = CheckpointKind
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from services.renewal_worker.engine.types import CheckpointKind, Segment
+from shared.rules.types import CheckpointKind, Segment
 
 _K = CheckpointKind
 

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from services.renewal_worker.engine.types import Priority, Segment
+from shared.rules.types import Priority, Segment
 
 NEAR_RENEWAL_DAYS = 60
 

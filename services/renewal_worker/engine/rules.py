@@ -11,8 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from services.renewal_worker.engine.dates import fiscal_year_start
-from services.renewal_worker.engine.health import Health, HealthInput, compute_health
+from services.renewal_worker.engine.health_score import Health, HealthInput, compute_health
 from services.renewal_worker.engine.plan import (
     TermPlanInput,
     plan_term,
@@ -21,7 +20,6 @@ from services.renewal_worker.engine.plan import (
 )
 from services.renewal_worker.engine.playbooks import TaskContext, render_task
 from services.renewal_worker.engine.priority import task_priority
-from services.renewal_worker.engine.segments import segment_for
 from services.renewal_worker.engine.state import (
     AccountFacts,
     CheckpointFacts,
@@ -32,7 +30,9 @@ from services.renewal_worker.engine.state import (
     TaskFacts,
     Term,
 )
-from services.renewal_worker.engine.types import CheckpointKind, Priority, Segment
+from shared.rules.calendar import fiscal_year_start
+from shared.rules.segments import segment_for
+from shared.rules.types import CheckpointKind, Priority, Segment
 
 _K = CheckpointKind
 OPEN = "open"
@@ -472,7 +472,7 @@ def _on_stakeholder(work: _Work) -> None:
             work.change_task(task, TaskChange(task.dedupe_key, description=task.description + line))
         return
     # A contract signed but not started yet counts: losing its buyer before the start
-    # is as dangerous as losing them mid-term.
+    # is as losing them mid-term.
     live = [
         c
         for c in work.account.contracts

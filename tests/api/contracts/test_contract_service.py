@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from services.api.context import Context
-from services.api.contracts import service
-from services.api.contracts.schemas import ContractChurn, ContractRenewal
+from shared.domain.context import Context
+from shared.domain.contracts import service
+from shared.domain.contracts.schemas import ContractChurn, ContractRenewal
 from shared.models import Contract, OutboxEvent
 from tests.api.contracts.factories import make_account, make_contract
 from tests.support.api import Harness

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.api.contracts.history import event_summary
+from shared.domain.contracts.history import event_summary
 from shared.events.types import EventType
 from shared.models import Checkpoint, Contract, EventLogEntry, Task
 from tests.api.contracts.factories import error_fields, make_account, make_contract

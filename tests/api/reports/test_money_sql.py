@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import BigInteger, literal, select, union_all
 
-from services.api.reports.service import format_minor_sql
 from shared.db import Database
+from shared.domain.reports.service import format_minor_sql
 from shared.money import format_minor
 
 AMOUNTS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from services.api.reports.csv import to_table
+from shared.domain.reports.csv import to_table
 
 
 class Row(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from services.api.stakeholders.erasure import Redactor, redact_body
+from shared.domain.stakeholders.erasure import Redactor, redact_body
 
 
 def test_redaction_is_case_insensitive_and_on_whole_words_only() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from services.api.webhooks.signatures import hubspot_uri
+from services.api.inbound_webhooks.signatures import hubspot_uri
 from shared.models import Account, InboxKey
 from tests.api.webhooks.support import (
     HUBSPOT_SECRET,

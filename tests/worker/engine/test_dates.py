@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.renewal_worker.engine.dates import (
+from shared.rules.calendar import (
     add_months,
     fiscal_year_start,
     renewal_outreach_due,

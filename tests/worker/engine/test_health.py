@@ -3,7 +3,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.renewal_worker.engine.health import (
+from services.renewal_worker.engine.health_score import (
     Health,
     HealthInput,
     HealthSignal,

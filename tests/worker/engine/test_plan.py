@@ -11,7 +11,7 @@ from services.renewal_worker.engine.plan import (
     skipped_at_creation,
     winback_checkpoint,
 )
-from services.renewal_worker.engine.types import CheckpointKind, Segment
+from shared.rules.types import CheckpointKind, Segment
 
 K = CheckpointKind
 S = date(2026, 3, 15)

@@ -6,14 +6,14 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.renewal_worker.engine.dates import add_months, fiscal_year_start
 from services.renewal_worker.engine.plan import (
     PlannedCheckpoint,
     TermPlanInput,
     plan_term,
     skipped_at_creation,
 )
-from services.renewal_worker.engine.types import CheckpointKind, Segment
+from shared.rules.calendar import add_months, fiscal_year_start
+from shared.rules.types import CheckpointKind, Segment
 
 K = CheckpointKind
 

@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 
 from services.renewal_worker.engine.playbooks import TASK_KINDS, TaskContext, render_task
-from services.renewal_worker.engine.types import CheckpointKind, Segment
+from shared.rules.types import CheckpointKind, Segment
 
 EVENT_KINDS = {
     "stakeholder_change",

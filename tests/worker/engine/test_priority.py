@@ -3,7 +3,7 @@ from datetime import date, timedelta
 import pytest
 
 from services.renewal_worker.engine.priority import task_priority
-from services.renewal_worker.engine.types import Priority, Segment
+from shared.rules.types import Priority, Segment
 
 AS_OF = date(2026, 6, 1)
 FAR = AS_OF + timedelta(days=61)

@@ -9,7 +9,6 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.renewal_worker.engine.dates import add_months
 from services.renewal_worker.engine.rules import decide
 from services.renewal_worker.engine.state import (
     AccountFacts,
@@ -19,6 +18,7 @@ from services.renewal_worker.engine.state import (
     Term,
     UsageFacts,
 )
+from shared.rules.calendar import add_months
 from tests.worker.engine.facts import SETTINGS, account, applied, contract, event, is_empty, run
 
 CREATED = {"id": "c1", "account_id": "a1"}

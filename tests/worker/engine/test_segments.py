@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.renewal_worker.engine.segments import segment_for
-from services.renewal_worker.engine.types import Segment
+from shared.rules.segments import segment_for
+from shared.rules.types import Segment
 
 
 @pytest.mark.parametrize(

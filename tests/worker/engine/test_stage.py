@@ -3,8 +3,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.renewal_worker.engine.stage import stage_for
-from services.renewal_worker.engine.types import Stage
+from shared.rules.stage import stage_for
+from shared.rules.types import Stage
 
 S = date(2026, 3, 15)
 R = date(2027, 3, 15)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from services.api.deps import SessionDep, SettingsDep, Writer
+from shared.domain.context import Context
+from shared.domain.ingest import service
+from shared.domain.ingest.schemas import BatchAccepted, CloudEventIn, EventAccepted
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+_EVENT = {"$ref": "#/components/schemas/CloudEventIn"}
+
+
+def _media_types(schema: dict[str, Any], media: str) -> dict[str, Any]:
+    """Documents the CloudEvents media types the route accepts besides application/json."""
+    return {"requestBody": {"content": {media: {"schema": schema}}}}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=EventAccepted,
+    openapi_extra=_media_types(_EVENT, "application/cloudevents+json"),
+)
+async def post_event(
+    principal: Writer, session: SessionDep, settings: SettingsDep, event: CloudEventIn
+) -> EventAccepted:
+    """Apply one lifecycle CloudEvent like the matching REST call (202 with its id)."""
+    ctx = Context.now(principal.actor, settings.currency)
+    (accepted,) = await service.receive(session, ctx, [event], batch=False)
+    return accepted
+
+
+@router.post(
+    "/batch",
+    status_code=202,
+    response_model=BatchAccepted,
+    openapi_extra=_media_types(
+        {"type": "array", "items": _EVENT, "minItems": 1, "maxItems": service.MAX_BATCH},
+        "application/cloudevents-batch+json",
+    ),
+)
+async def post_batch(
+    principal: Writer,
+    session: SessionDep,
+    settings: SettingsDep,
+    events: Annotated[list[CloudEventIn], Body(min_length=1, max_length=service.MAX_BATCH)],
+) -> BatchAccepted:
+    """Apply up to 1,000 events in one transaction: all or nothing."""
+    ctx = Context.now(principal.actor, settings.currency)
+    return service.summarize(await service.receive(session, ctx, events, batch=True))

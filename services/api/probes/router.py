@@ -1,0 +1,40 @@
+"""Open operational routes: liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.api.deps import get_db, get_settings
+from services.api.openapi import problems
+from shared.problem_details import PROBLEM_JSON
+from shared.runtime.probes import readiness
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/livez")
+async def livez() -> dict[str, str]:
+    """Alive: answers without touching any dependency."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None, responses=problems(503))
+async def readyz(request: Request) -> dict[str, str] | Response:
+    settings = get_settings(request)
+    status, body = await readiness(
+        get_db(request),
+        draining=getattr(request.app.state, "draining", False),
+        bootstrap_servers=settings.kafka_bootstrap_servers
+        if settings.event_bus == "kafka"
+        else None,
+    )
+    if status != 200:
+        return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return body
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from shared.domain.schemas import NOT_BLANK, InputModel, Name, OutputModel, UpdateModel
+from shared.enums import GoalStatus
+
+Target = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]
+
+
+class GoalCreate(InputModel):
+    name: Name
+    target: Target
+    status: GoalStatus = GoalStatus.ON_TRACK
+
+
+class GoalUpdate(UpdateModel):
+    status: GoalStatus | None = None
+    name: Name | None = None
+    target: Target | None = None
+
+
+class GoalRead(OutputModel):
+    """`account_id` is the contract's, so listeners can key the goal without a lookup."""
+
+    id: uuid.UUID
+    contract_id: uuid.UUID
+    account_id: uuid.UUID
+    name: str
+    target: str
+    status: GoalStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class GoalPage(OutputModel):
+    items: list[GoalRead]
+    next_cursor: str | None

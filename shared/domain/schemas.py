@@ -1,0 +1,154 @@
+"""Schema building blocks every domain uses."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+
+from shared.domain.errors import InvalidInput
+
+
+class InputModel(BaseModel):
+    """Request bodies: unknown and read-only fields are rejected, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _document_non_nullable(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """PATCH fields are typed `X | None = None` so they can be omitted, which pydantic
+    documents as "may be null"; the OpenAPI must say what `_reject_null` enforces."""
+    nullable: frozenset[str] = getattr(model, "nullable", frozenset())
+    for name, field in schema.get("properties", {}).items():
+        if name in nullable:
+            continue
+        branches = [branch for branch in field.get("anyOf", ()) if branch != {"type": "null"}]
+        if "anyOf" in field and len(branches) == 1:
+            del field["anyOf"]
+            field.update({key: value for key, value in branches[0].items() if key not in field})
+        elif "anyOf" in field:
+            field["anyOf"] = branches
+        if field.get("default", ...) is None:
+            del field["default"]
+
+
+class UpdateModel(InputModel):
+    """PATCH bodies: an omitted field stays as it is; `null` is only accepted for the
+    fields listed in `nullable`, so `{"name": null}` is an error naming `name`."""
+
+    model_config = ConfigDict(json_schema_extra=_document_non_nullable)
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _reject_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("may not be null")
+        return value
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+NOT_BLANK = r"\S"
+"""Input strings are stripped (`str_strip_whitespace`), so one of only spaces or line
+breaks is empty: the pattern tells clients a visible character is needed."""
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
+ExternalSystem = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
+ExternalValue = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
+ExternalIds = Annotated[
+    dict[ExternalSystem, ExternalValue],
+    Field(
+        max_length=20,
+        description='Ids of this entity in other systems: {"hubspot": "123"}',
+        # pydantic documents the key rule as `patternProperties`, which leaves other keys
+        # free; the API refuses them, so the document must too.
+        json_schema_extra={"additionalProperties": False},
+    ),
+]
+DECIMAL_TEXT = r"^[0-9]+(\.[0-9]+)?$"
+
+
+def _decimal_text(value: Any) -> Any:
+    """A string amount is plain digits (`1234.50`): no sign, exponent or spaces, which
+    `Decimal` would take but the OpenAPI pattern (and a reader of it) would not."""
+    if isinstance(value, str) and not re.fullmatch(DECIMAL_TEXT, value):
+        raise ValueError("must be a decimal like 1234.50")
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    Field(ge=0, allow_inf_nan=False),
+    WithJsonSchema(
+        {
+            "description": "A decimal string or number, in the currency",
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": DECIMAL_TEXT},
+            ],
+        },
+        mode="validation",
+    ),
+]
+
+Limit = Annotated[int, Field(ge=1, le=500)]
+
+DATE_TEXT = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
+def _date_text(value: Any) -> Any:
+    """A date arrives as `YYYY-MM-DD` text: pydantic would also read a number (or a
+    numeric string) as a Unix timestamp, which nobody documenting dates means."""
+    if not isinstance(value, date) and not (
+        isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value)
+    ):
+        raise ValueError("must be a date, YYYY-MM-DD")
+    return value
+
+
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+"""The dates the API and CLI accept: wide enough for any contract, narrow enough that
+adding years of terms, grace and windows never leaves Python's date range."""
+
+Day = Annotated[
+    date,
+    BeforeValidator(_date_text),
+    Field(
+        ge=FIRST_DAY,
+        le=LAST_DAY,
+        description="A date, YYYY-MM-DD (years 1900-2999, so date arithmetic never overflows)",
+        # JSON Schema has no bounds for dates; the years are stated as a pattern instead.
+        json_schema_extra={"pattern": DATE_TEXT},
+    ),
+]
+
+
+def encode_cursor(last_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(last_id.bytes).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error) as exc:
+        raise InvalidInput("not a cursor returned by this API", field="cursor") from exc

@@ -1,0 +1,79 @@
+"""Tasks: the engine opens them; people read them and close them with an outcome."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.domain.context import Context
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.pagination import fetch_page
+from shared.domain.tasks.schemas import TaskFilters, TaskRead, TaskUpdate
+from shared.enums import TaskStatus
+from shared.events.outbox import emit
+from shared.events.types import EventType, dataschema
+from shared.models import Task
+
+
+async def get_task(
+    session: AsyncSession, task_id: uuid.UUID, *, field: str = "id", for_update: bool = False
+) -> Task:
+    task = await session.get(Task, task_id, with_for_update=for_update)
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist", field=field)
+    return task
+
+
+async def close_task(
+    session: AsyncSession, ctx: Context, task_id: uuid.UUID, body: TaskUpdate
+) -> Task:
+    """Only an open task can be closed (409 otherwise): a task the engine auto-closed, or
+    one somebody already closed, keeps the outcome it has. Emits `task.updated` on the
+    notifications stream, keyed by account. The row is locked as it is read, so a
+    worker changing the task at the same moment finishes first and its change is the
+    one judged (the worker's own stale write fails on the task's `version`)."""
+    task = await get_task(session, task_id, for_update=True)
+    if task.status != TaskStatus.OPEN:
+        raise Conflict(
+            f"task {task_id} is {task.status}; only an open task can be closed", field="status"
+        )
+    task.status = body.status
+    task.outcome = body.outcome
+    task.closed_at = ctx.time
+    await session.flush()
+    emit(
+        session,
+        type=EventType.TASK_UPDATED,
+        source=ctx.source,
+        subject=str(task.id),
+        partition_key=str(task.account_id),
+        data=TaskRead.model_validate(task).model_dump(mode="json"),
+        dataschema=dataschema("task"),
+        actor=ctx.actor,
+        time=ctx.time,
+    )
+    return task
+
+
+async def list_tasks(
+    session: AsyncSession, filters: TaskFilters, *, limit: int, cursor: str | None
+) -> tuple[Sequence[Task], str | None]:
+    query = select(Task)
+    for column, value in (
+        (Task.contract_id, filters.contract_id),
+        (Task.account_id, filters.account_id),
+        (Task.partner_id, filters.partner_id),
+        (Task.owner, filters.owner),
+        (Task.status, filters.status),
+        (Task.kind, filters.kind),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.due_before is not None:
+        query = query.where(Task.due_date < filters.due_before)
+    if filters.due_after is not None:
+        query = query.where(Task.due_date > filters.due_after)
+    return await fetch_page(session, query, Task.id, limit=limit, cursor=cursor)

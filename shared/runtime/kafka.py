@@ -1,0 +1,93 @@
+"""Kafka as every process uses it: the topics of the two streams (DESIGN §2, §4), created
+before anything is produced; the record headers; the consumer heartbeat.
+
+Topics are ensured every time the relay (re)connects, not once at deploy time: a broker
+that auto-creates topics (Kafka's default) gives an unknown one ONE partition, which
+would silently break the partitioning by account. "Already exists" is fine; a topic that
+exists with another partition count is left alone and logged — adding partitions would
+move keys to other partitions and break per-account order for events in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import structlog
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError, for_code
+
+from shared.config import Settings
+from shared.events.types import Stream
+
+_log = structlog.get_logger("renewals.relay")
+
+CONTENT_TYPE = "application/cloudevents+json"
+HEADERS = [("content-type", CONTENT_TYPE.encode())]
+"""Every record carries one CloudEvent in structured mode."""
+
+_ADMIN_TIMEOUT_MS = 10_000
+
+
+def topic_for(settings: Settings, stream: str) -> str:
+    """The topic of an outbox row's stream: lifecycle events feed the engine,
+    notifications the webhook dispatcher and other listeners."""
+    if stream == Stream.NOTIFICATIONS:
+        return settings.kafka_notifications_topic
+    return settings.kafka_topic
+
+
+def heartbeat_interval_ms(session_timeout_ms: int) -> int:
+    """At most a second: a member learns of a rebalance (another member left or joined)
+    only at its next heartbeat, so the interval, not the session timeout, bounds how long
+    partitions stay unowned after a clean LeaveGroup."""
+    return min(session_timeout_ms // 3, 1000)
+
+
+def stream_topics(settings: Settings) -> list[str]:
+    return [settings.kafka_topic, settings.kafka_notifications_topic]
+
+
+async def ensure_topics(settings: Settings, topics: Iterable[str] | None = None) -> dict[str, int]:
+    """Creates the topics that do not exist with `kafka_partitions` partitions; returns
+    each topic's partition count as the broker reports it. Raises a `KafkaError` when
+    the broker is unreachable or refuses for any reason but "already exists"."""
+    names = list(dict.fromkeys(topics if topics is not None else stream_topics(settings)))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        request_timeout_ms=_ADMIN_TIMEOUT_MS,
+    )
+    try:
+        await admin.start()
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    name,
+                    num_partitions=settings.kafka_partitions,
+                    replication_factor=settings.kafka_replication_factor,
+                )
+                for name in names
+            ],
+            timeout_ms=_ADMIN_TIMEOUT_MS,
+        )
+        for topic_error in response.topic_errors:
+            name, code = topic_error[0], topic_error[1]
+            if code == 0:
+                _log.info("topic_created", topic=name, partitions=settings.kafka_partitions)
+                continue
+            error = for_code(code)
+            if error is not TopicAlreadyExistsError:
+                message = topic_error[2] if len(topic_error) > 2 else None
+                raise error(f"creating topic {name!r}: {message or error.message}")
+        described = await admin.describe_topics(names)
+    finally:
+        await admin.close()
+    counts = {topic["topic"]: len(topic["partitions"]) for topic in described}
+    for name, count in counts.items():
+        if count != settings.kafka_partitions:
+            _log.warning(
+                "topic_partitions_differ",
+                topic=name,
+                partitions=count,
+                configured=settings.kafka_partitions,
+            )
+    return counts
