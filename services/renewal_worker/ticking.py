@@ -51,24 +51,29 @@ async def _await_applied(
             pending = await consumer.pending_among(db, event_ids)
             if pending == 0:
                 return True
+            try:
+                async with db.read() as session:
+                    holder = await lease.lease_holder(session, lease.LIFECYCLE)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
             remaining = deadline - loop.time()
-            if remaining <= 0:
+            if remaining <= 0:  # after reading the holder, so the message can name it
                 by = f"; the lease is held by {holder}" if holder else ""
                 warn(
                     f"timed out after {timeout:g} s: {pending} of {len(event_ids)} events "
                     f"not applied yet{by}"
                 )
                 return False
-            try:
-                async with db.read() as session:
-                    holder = await lease.lease_holder(session, lease.LIFECYCLE)
-                if holder is None or holder == drainer.holder:
+            if holder is None or holder == drainer.holder:
+                try:
                     result = await drainer.step()
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                else:
                     if result is not None and result.rows:
                         continue
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
             await asyncio.sleep(min(settings.worker_poll_seconds, max(remaining, 0.01)))
     finally:
         await drainer.release()
