@@ -43,6 +43,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(240)  # about 30 s; the waits allow for a slow rejoin on a loaded machine
 async def test_a_broker_killed_and_restarted_on_its_data_loses_and_duplicates_nothing(
     postgres_db_url: str, own_broker: Broker, tmp_path: Path
 ) -> None:
@@ -66,7 +67,7 @@ async def test_a_broker_killed_and_restarted_on_its_data_loses_and_duplicates_no
                 await asyncio.sleep(0.2)
             contracts += during
 
-            await wait_applied(api.db, 2 * len(contracts), timeout=60)
+            await wait_applied(api.db, 2 * len(contracts), timeout=90)
             await drained(api.db, timeout=15)
 
         ids = await inbox_event_ids(api.db)
