@@ -22,11 +22,7 @@ Boundaries the spec leaves open, decided here:
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from shared.rules.calendar import (
-    add_months,
-    fiscal_year_start,
-    renewal_outreach_due,
-)
+from shared.rules.calendar import add_months, budget_fixed_on, renewal_outreach_due
 from shared.rules.types import CheckpointKind, Segment
 
 _K = CheckpointKind
@@ -165,9 +161,7 @@ def budget_confirmation_due(inp: TermPlanInput) -> date | None:
     first chance to ask. One fixed on or after the outreach is left to the
     outreach, which then covers the budget.
     """
-    fixed_on = fiscal_year_start(inp.renewal, inp.fiscal_year_start_month) - timedelta(
-        days=inp.budget_lead_days
-    )
+    fixed_on = budget_fixed_on(inp.renewal, inp.fiscal_year_start_month, inp.budget_lead_days)
     kickoff = inp.start + timedelta(days=3)
     due = max(fixed_on, kickoff)
     if due >= renewal_outreach_due(inp.renewal, inp.notice_period_days):

@@ -30,7 +30,7 @@ from services.renewal_worker.engine.state import (
     TaskFacts,
     Term,
 )
-from shared.rules.calendar import fiscal_year_start
+from shared.rules.calendar import budget_fixed_on, fiscal_year_start
 from shared.rules.segments import segment_for
 from shared.rules.types import CheckpointKind, Priority, Segment
 
@@ -180,7 +180,7 @@ class _Work:
     ) -> TaskContext:
         account = self.account
         renewal = term.end
-        fys = fiscal_year_start(renewal, account.fiscal_year_start_month)
+        fiscal_month, lead_days = account.fiscal_year_start_month, account.budget_lead_days
         usage = account.latest_usage.get(contract.id)
         people = {
             role: tuple(
@@ -200,8 +200,8 @@ class _Work:
             "segment": segment_on(account, contract, term.start),
             "renewal": renewal,
             "due_date": due,
-            "fiscal_year_start": fys,
-            "budget_fixed_on": fys - timedelta(days=account.budget_lead_days),
+            "fiscal_year_start": fiscal_year_start(renewal, fiscal_month),
+            "budget_fixed_on": budget_fixed_on(renewal, fiscal_month, lead_days),
             "auto_renew": contract.auto_renew,
             "notice_deadline": renewal - timedelta(days=notice) if notice > 0 else None,
             "business_owners": people["business_owner"],

@@ -28,7 +28,7 @@ from shared.domain.views.schemas import (
 )
 from shared.enums import TaskStatus
 from shared.models import EventLogEntry, Goal, Stakeholder, Task, UsageReport
-from shared.rules.calendar import fiscal_year_start
+from shared.rules.calendar import budget_fixed_on, fiscal_year_start
 
 ERASED = "[erased]"
 """How a person erased under DESIGN's erasure rule appears: never their old name."""
@@ -47,8 +47,10 @@ def display_name(person: Stakeholder | None) -> str:
 
 
 def budget_dates(renewal: date, fiscal_start_month: int, lead_days: int) -> BriefBudget:
-    fys = fiscal_year_start(renewal, fiscal_start_month)
-    return BriefBudget(fiscal_year_start=fys, budget_fixed_on=fys - timedelta(days=lead_days))
+    return BriefBudget(
+        fiscal_year_start=fiscal_year_start(renewal, fiscal_start_month),
+        budget_fixed_on=budget_fixed_on(renewal, fiscal_start_month, lead_days),
+    )
 
 
 def notice_deadline(renewal: date, notice_period_days: int) -> date | None:
