@@ -18,6 +18,7 @@ from shared.domain.reports.csv import to_table
 from shared.domain.views.agenda import build_agenda
 from shared.enums import ContractStatus, HealthBand, TaskStatus
 from shared.models import Contract, ContractTerm, Task
+from shared.rules.stage import LAPSE_GRACE
 
 PIPELINE_DAYS = 90
 SHOWN = 8
@@ -78,7 +79,7 @@ async def _renewed_and_lapsed(session: AsyncSession, as_of: date) -> tuple[int, 
     lapsed = await session.scalar(
         select(func.count()).where(
             Contract.status != ContractStatus.CHURNED,
-            Contract.end_date < as_of - timedelta(days=30),
+            Contract.end_date < as_of - LAPSE_GRACE,
         )
     )
     return int(renewed or 0), int(lapsed or 0)

@@ -10,11 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from shared.rules.stage import LAPSE_GRACE
 from shared.rules.types import CheckpointKind, Segment
 
 _K = CheckpointKind
-
-LAPSE_GRACE_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +344,7 @@ def _renewal_due(ctx: TaskContext) -> _Playbook:
 
 
 def _renewal_overdue(ctx: TaskContext) -> _Playbook:
-    lapses = ctx.renewal + timedelta(days=LAPSE_GRACE_DAYS)
+    lapses = ctx.renewal + LAPSE_GRACE
     return _Playbook(
         title=f"Renewal of {ctx.account_name} is overdue",
         why=f"The renewal date {ctx.renewal} passed without a recorded renewal; "
