@@ -31,6 +31,7 @@ from services.renewal_worker.engine.state import (
     Term,
 )
 from shared.rules.calendar import budget_fixed_on, fiscal_year_start
+from shared.rules.roles import KEY_ROLES, StakeholderRole
 from shared.rules.segments import segment_for
 from shared.rules.types import CheckpointKind, Priority, Segment
 
@@ -40,8 +41,7 @@ DONE = "done"
 AUTO_CLOSED = "auto_closed"
 PLANNED, OPENED, SKIPPED, CANCELLED = "planned", "opened", "skipped", "cancelled"
 
-KEY_ROLES = frozenset({"business_owner", "champion", "executive_sponsor"})
-BUSINESS_OWNER = "business_owner"
+BUSINESS_OWNER = StakeholderRole.BUSINESS_OWNER
 AT_RISK_GOAL_STATUSES = frozenset({"at_risk", "missed"})
 
 RENEWAL_TASK_KINDS = frozenset(
@@ -188,7 +188,7 @@ class _Work:
                 for s in account.stakeholders
                 if s.role == role and s.status == "active" and s.name
             )
-            for role in ("business_owner", "champion")
+            for role in (BUSINESS_OWNER, StakeholderRole.CHAMPION)
         }
         notice = contract.notice_period_days
         fields: dict[str, object] = {
@@ -204,8 +204,8 @@ class _Work:
             "budget_fixed_on": budget_fixed_on(renewal, fiscal_month, lead_days),
             "auto_renew": contract.auto_renew,
             "notice_deadline": renewal - timedelta(days=notice) if notice > 0 else None,
-            "business_owners": people["business_owner"],
-            "champions": people["champion"],
+            "business_owners": people[BUSINESS_OWNER],
+            "champions": people[StakeholderRole.CHAMPION],
             "active_users": usage.active_users if usage else None,
             "seats": usage.seats if usage else None,
             "churn_reason": contract.churn_reason,
