@@ -22,7 +22,12 @@ Boundaries the spec leaves open, decided here:
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from shared.rules.calendar import add_months, budget_fixed_on, renewal_outreach_due
+from shared.rules.calendar import (
+    add_months,
+    budget_fixed_on,
+    notice_deadline,
+    renewal_outreach_due,
+)
 from shared.rules.types import CheckpointKind, Segment
 
 _K = CheckpointKind
@@ -225,8 +230,8 @@ def _table_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
     if (budget := budget_confirmation_due(inp)) is not None:
         rows.append(_checkpoint(_K.BUDGET_CONFIRMATION, budget))
     rows.append(_checkpoint(_K.RENEWAL_OUTREACH, renewal_outreach_due(r, inp.notice_period_days)))
-    if inp.notice_period_days > 0:
-        rows.append(_checkpoint(_K.NOTICE_DEADLINE, r - timedelta(days=inp.notice_period_days)))
+    if (deadline := notice_deadline(r, inp.notice_period_days)) is not None:
+        rows.append(_checkpoint(_K.NOTICE_DEADLINE, deadline))
     if inp.auto_renew:
         rows.append(_checkpoint(_K.AUTO_RENEWAL, r))
     else:

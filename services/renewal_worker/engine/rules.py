@@ -30,7 +30,7 @@ from services.renewal_worker.engine.state import (
     TaskFacts,
     Term,
 )
-from shared.rules.calendar import budget_fixed_on, fiscal_year_start
+from shared.rules.calendar import budget_fixed_on, fiscal_year_start, notice_deadline
 from shared.rules.roles import KEY_ROLES, StakeholderRole
 from shared.rules.segments import segment_for
 from shared.rules.types import CheckpointKind, Priority, Segment
@@ -190,7 +190,6 @@ class _Work:
             )
             for role in (BUSINESS_OWNER, StakeholderRole.CHAMPION)
         }
-        notice = contract.notice_period_days
         fields: dict[str, object] = {
             "account_name": account.name,
             "contract_id": contract.id,
@@ -203,7 +202,7 @@ class _Work:
             "fiscal_year_start": fiscal_year_start(renewal, fiscal_month),
             "budget_fixed_on": budget_fixed_on(renewal, fiscal_month, lead_days),
             "auto_renew": contract.auto_renew,
-            "notice_deadline": renewal - timedelta(days=notice) if notice > 0 else None,
+            "notice_deadline": notice_deadline(renewal, contract.notice_period_days),
             "business_owners": people[BUSINESS_OWNER],
             "champions": people[StakeholderRole.CHAMPION],
             "active_users": usage.active_users if usage else None,

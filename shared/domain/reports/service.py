@@ -49,7 +49,7 @@ from shared.domain.reports.schemas import (
 from shared.enums import Channel, CheckpointStatus, ContractStatus, HealthBand, TaskStatus
 from shared.models import Account, Checkpoint, Contract, ContractTerm, Partner, Task
 from shared.money import format_minor, minor_digits
-from shared.rules.calendar import add_months
+from shared.rules.calendar import add_months, notice_deadline
 from shared.rules.segments import THRESHOLDS as SEGMENT_THRESHOLDS
 from shared.rules.stage import LAPSE_GRACE
 from shared.rules.types import Segment
@@ -541,7 +541,7 @@ async def pipeline(
                         "arr": arr,
                         "health": band,
                         "owner": owner,
-                        "notice_deadline": r - timedelta(days=notice) if notice else None,
+                        "notice_deadline": notice_deadline(r, notice),
                         "outreach_done": outreach,
                         "budget_confirmed": budget,
                     }
