@@ -27,7 +27,11 @@ from services.api.app import create_app
 from shared.config import Settings
 from shared.db import Database
 from shared.domain.auth.service import create_key, parse_scopes
-from shared.domain.reports import service
+from shared.domain.reports.capacity import capacity_report
+from shared.domain.reports.pipeline import pipeline_report
+from shared.domain.reports.renewal_rate import renewal_rate_report
+from shared.domain.reports.retention import retention_report
+from shared.domain.reports.revenue_retention import revenue_retention_report
 from shared.models import Account, Checkpoint, Contract, ContractTerm, Partner, Task
 
 AS_OF = date(2026, 6, 1)
@@ -119,27 +123,27 @@ class Report:
 
 REPORTS = {
     "retention": Report(
-        lambda s: service.retention(s, AS_OF, ["business_closed"]),
+        lambda s: retention_report(s, AS_OF, ["business_closed"]),
         "/v1/reports/retention",
         {"as_of": AS_OF.isoformat()},
     ),
     "revenue-retention": Report(
-        lambda s: service.revenue_retention(s, PERIOD_START, AS_OF, "USD"),
+        lambda s: revenue_retention_report(s, PERIOD_START, AS_OF, "USD"),
         "/v1/reports/revenue-retention",
         {"start": PERIOD_START.isoformat(), "end": AS_OF.isoformat()},
     ),
     "renewal-rate": Report(
-        lambda s: service.renewal_rate(s, PERIOD_START, AS_OF, AS_OF, "USD"),
+        lambda s: renewal_rate_report(s, PERIOD_START, AS_OF, AS_OF, "USD"),
         "/v1/reports/renewal-rate",
         {"start": PERIOD_START.isoformat(), "end": AS_OF.isoformat(), "as_of": AS_OF.isoformat()},
     ),
     "renewals": Report(
-        lambda s: service.pipeline(s, AS_OF, 120, "USD"),
+        lambda s: pipeline_report(s, AS_OF, 120, "USD"),
         "/v1/reports/renewals",
         {"as_of": AS_OF.isoformat(), "within_days": "120"},
     ),
     "capacity": Report(
-        lambda s: service.capacity(s, AS_OF, 2_000_000, "USD"),
+        lambda s: capacity_report(s, AS_OF, 2_000_000, "USD"),
         "/v1/reports/capacity",
         {"as_of": AS_OF.isoformat()},
     ),

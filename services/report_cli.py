@@ -15,8 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.clock import today
 from shared.config import Settings
 from shared.db import Database
-from shared.domain.reports import service
+from shared.domain.reports.capacity import capacity_report
 from shared.domain.reports.csv import render_text
+from shared.domain.reports.pipeline import pipeline_report
+from shared.domain.reports.renewal_rate import renewal_rate_report
+from shared.domain.reports.retention import retention_report
+from shared.domain.reports.revenue_retention import revenue_retention_report
 from shared.domain.reports.schemas import (
     CapacityItem,
     PipelineItem,
@@ -75,7 +79,7 @@ def retention(as_of: DateOption = None) -> None:
     """Partner retention against tier targets, with the direct channel for comparison."""
     day = _day(as_of)
     _show(
-        lambda s, st: service.retention(s, day, st.retention_excluded_reasons),
+        lambda s, st: retention_report(s, day, st.retention_excluded_reasons),
         lambda r: r.items,
         RetentionItem,
     )
@@ -86,7 +90,7 @@ def revenue_retention(start: RequiredDate, end: RequiredDate) -> None:
     """GRR and NRR of the accounts active on --start, per account."""
     first, last = _period(start, end)
     _show(
-        lambda s, st: service.revenue_retention(s, first, last, st.currency),
+        lambda s, st: revenue_retention_report(s, first, last, st.currency),
         lambda r: r.items,
         RevenueRetentionItem,
     )
@@ -98,7 +102,7 @@ def renewal_rate(start: RequiredDate, end: RequiredDate, as_of: DateOption = Non
     first, last = _period(start, end)
     day = _day(as_of)
     _show(
-        lambda s, st: service.renewal_rate(s, first, last, day, st.currency),
+        lambda s, st: renewal_rate_report(s, first, last, day, st.currency),
         lambda r: r.items,
         RenewalRateItem,
     )
@@ -112,7 +116,7 @@ def renewals(
     """The renewal pipeline: what renews in the window, and the ARR at risk."""
     day = _day(as_of)
     _show(
-        lambda s, st: service.pipeline(s, day, within_days, st.currency),
+        lambda s, st: pipeline_report(s, day, within_days, st.currency),
         lambda r: r.items,
         PipelineItem,
     )
@@ -123,7 +127,7 @@ def capacity(as_of: DateOption = None) -> None:
     """ARR, accounts and task load per account manager against RENEWALS_ARR_PER_MANAGER."""
     day = _day(as_of)
     _show(
-        lambda s, st: service.capacity(s, day, st.arr_per_manager, st.currency),
+        lambda s, st: capacity_report(s, day, st.arr_per_manager, st.currency),
         lambda r: r.items,
         CapacityItem,
     )

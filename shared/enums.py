@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# Defined with the rule that names the key roles; re-exported for the models and schemas.
+from shared.rules.roles import StakeholderRole as StakeholderRole
+
 
 class PartnerTier(StrEnum):
     SILVER = "silver"
     GOLD = "gold"
-
-
-class StakeholderRole(StrEnum):
-    BUSINESS_OWNER = "business_owner"
-    CHAMPION = "champion"
-    EXECUTIVE_SPONSOR = "executive_sponsor"
-    USER = "user"
-    OTHER = "other"
-
-
-KEY_ROLES = frozenset(
-    {StakeholderRole.BUSINESS_OWNER, StakeholderRole.CHAMPION, StakeholderRole.EXECUTIVE_SPONSOR}
-)
 
 
 class StakeholderStatus(StrEnum):

@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.demo.portfolio import Kind, Portfolio
 from shared.config import Settings
-from shared.domain.reports import service as reports
 from shared.domain.reports.csv import to_table
+from shared.domain.reports.pipeline import pipeline_report
+from shared.domain.reports.retention import retention_report
 from shared.domain.views.agenda import build_agenda
 from shared.enums import ContractStatus, HealthBand, TaskStatus
 from shared.models import Contract, ContractTerm, Task
+from shared.rules.stage import LAPSE_GRACE
 
 PIPELINE_DAYS = 90
 SHOWN = 8
@@ -78,7 +80,7 @@ async def _renewed_and_lapsed(session: AsyncSession, as_of: date) -> tuple[int, 
     lapsed = await session.scalar(
         select(func.count()).where(
             Contract.status != ContractStatus.CHURNED,
-            Contract.end_date < as_of - timedelta(days=30),
+            Contract.end_date < as_of - LAPSE_GRACE,
         )
     )
     return int(renewed or 0), int(lapsed or 0)
@@ -171,7 +173,7 @@ async def agenda(session: AsyncSession, as_of: date, currency: str) -> str:
 
 
 async def pipeline(session: AsyncSession, as_of: date, currency: str) -> str:
-    report = await reports.pipeline(session, as_of, PIPELINE_DAYS, currency)
+    report = await pipeline_report(session, as_of, PIPELINE_DAYS, currency)
     risky = [i for i in report.items if i.health in (HealthBand.YELLOW, HealthBand.RED)]
     rows: list[BaseModel] = [
         PipelineRow(renewal_date=i.renewal_date, days_left=i.days_left, account=i.account_name,
@@ -186,7 +188,7 @@ async def pipeline(session: AsyncSession, as_of: date, currency: str) -> str:
 
 
 async def retention(session: AsyncSession, as_of: date, settings: Settings) -> str:
-    report = await reports.retention(session, as_of, settings.retention_excluded_reasons)
+    report = await retention_report(session, as_of, settings.retention_excluded_reasons)
     rows: list[BaseModel] = [
         RetentionRow(partner=i.partner_name or "(direct)", tier=i.tier, active=i.active,
                      lost=i.closed, retention=_percent(i.retention_rate),

@@ -36,6 +36,22 @@ def fiscal_year_start(on_or_before: date, start_month: int) -> date:
     return date(year, start_month, 1)
 
 
+def budget_fixed_on(renewal: date, fiscal_year_start_month: int, budget_lead_days: int) -> date:
+    """FYS(R) - budget_lead_days: by this day the customer's budget for the fiscal year that
+    pays the renewal on R must include it (DESIGN §3 "Account").
+
+    The plan's budget_confirmation, the task texts, the brief and the calendar feed all
+    take the date from here.
+    """
+    return fiscal_year_start(renewal, fiscal_year_start_month) - timedelta(days=budget_lead_days)
+
+
+def notice_deadline(renewal: date, notice_period_days: int) -> date | None:
+    """R - notice_period_days: the last day the customer can give notice, or None when the
+    contract has no notice period."""
+    return renewal - timedelta(days=notice_period_days) if notice_period_days > 0 else None
+
+
 def renewal_outreach_due(renewal: date, notice_period_days: int) -> date:
     """Whichever comes first: two months before R, or a month before the notice deadline.
 

@@ -12,8 +12,12 @@ from pydantic import BaseModel
 from services.api.deps import Reader, SessionDep, SettingsDep
 from shared.clock import today
 from shared.domain.errors import InvalidInput
-from shared.domain.reports import service
+from shared.domain.reports.capacity import capacity_report
 from shared.domain.reports.csv import CSV_MEDIA_TYPE, to_csv
+from shared.domain.reports.pipeline import pipeline_report
+from shared.domain.reports.renewal_rate import renewal_rate_report
+from shared.domain.reports.retention import retention_report
+from shared.domain.reports.revenue_retention import revenue_retention_report
 from shared.domain.reports.schemas import (
     CapacityItem,
     CapacityReport,
@@ -64,7 +68,7 @@ async def retention(
     """Partner retention (DESIGN §3.3): per partner and for the direct channel, active
     contracts on `as_of` against those churned or lapsed in the 12 months before, with
     the tier's target (silver 0.70, gold 0.80) and whether it is met."""
-    report = await service.retention(session, as_of or today(), settings.retention_excluded_reasons)
+    report = await retention_report(session, as_of or today(), settings.retention_excluded_reasons)
     return _answer(request, report, RetentionItem, report.items)
 
 
@@ -80,7 +84,7 @@ async def revenue_retention(
     """GRR and NRR of the accounts active on `start`, per account and in total; null
     with a `reason` when the cohort has no ARR."""
     _period(start, end)
-    report = await service.revenue_retention(session, start, end, settings.currency)
+    report = await revenue_retention_report(session, start, end, settings.currency)
     return _answer(request, report, RevenueRetentionItem, report.items)
 
 
@@ -98,7 +102,7 @@ async def renewal_rate(
     [start, end), overall and by channel, with upsell and downsell counts; the rows are
     those terms with their outcome."""
     _period(start, end)
-    report = await service.renewal_rate(session, start, end, as_of or today(), settings.currency)
+    report = await renewal_rate_report(session, start, end, as_of or today(), settings.currency)
     return _answer(request, report, RenewalRateItem, report.items)
 
 
@@ -113,7 +117,7 @@ async def renewals(
 ) -> Any:
     """The renewal pipeline: contracts renewing within `within_days` of `as_of`, with
     total ARR and ARR at risk (yellow and red health)."""
-    report = await service.pipeline(session, as_of or today(), within_days, settings.currency)
+    report = await pipeline_report(session, as_of or today(), within_days, settings.currency)
     return _answer(request, report, PipelineItem, report.items)
 
 
@@ -127,7 +131,7 @@ async def capacity(
 ) -> Any:
     """Per account owner: ARR and accounts against RENEWALS_ARR_PER_MANAGER, segments,
     open tasks and checkpoints opening in the next 12 weeks."""
-    report = await service.capacity(
+    report = await capacity_report(
         session, as_of or today(), settings.arr_per_manager, settings.currency
     )
     return _answer(request, report, CapacityItem, report.items)

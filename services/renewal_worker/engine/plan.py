@@ -24,7 +24,8 @@ from datetime import date, timedelta
 
 from shared.rules.calendar import (
     add_months,
-    fiscal_year_start,
+    budget_fixed_on,
+    notice_deadline,
     renewal_outreach_due,
 )
 from shared.rules.types import CheckpointKind, Segment
@@ -165,9 +166,7 @@ def budget_confirmation_due(inp: TermPlanInput) -> date | None:
     first chance to ask. One fixed on or after the outreach is left to the
     outreach, which then covers the budget.
     """
-    fixed_on = fiscal_year_start(inp.renewal, inp.fiscal_year_start_month) - timedelta(
-        days=inp.budget_lead_days
-    )
+    fixed_on = budget_fixed_on(inp.renewal, inp.fiscal_year_start_month, inp.budget_lead_days)
     kickoff = inp.start + timedelta(days=3)
     due = max(fixed_on, kickoff)
     if due >= renewal_outreach_due(inp.renewal, inp.notice_period_days):
@@ -231,8 +230,8 @@ def _table_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
     if (budget := budget_confirmation_due(inp)) is not None:
         rows.append(_checkpoint(_K.BUDGET_CONFIRMATION, budget))
     rows.append(_checkpoint(_K.RENEWAL_OUTREACH, renewal_outreach_due(r, inp.notice_period_days)))
-    if inp.notice_period_days > 0:
-        rows.append(_checkpoint(_K.NOTICE_DEADLINE, r - timedelta(days=inp.notice_period_days)))
+    if (deadline := notice_deadline(r, inp.notice_period_days)) is not None:
+        rows.append(_checkpoint(_K.NOTICE_DEADLINE, deadline))
     if inp.auto_renew:
         rows.append(_checkpoint(_K.AUTO_RENEWAL, r))
     else:

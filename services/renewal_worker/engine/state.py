@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-LAPSE_GRACE = timedelta(days=30)
+from shared.rules.stage import LAPSE_GRACE
 
 CheckpointId = tuple[str, int, str, int]
 """(contract, term, kind, ordinal): how a checkpoint is identified across re-plans."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from shared.domain.views.schemas import (
 )
 from shared.enums import TaskStatus
 from shared.models import EventLogEntry, Goal, Stakeholder, Task, UsageReport
-from shared.rules.calendar import fiscal_year_start
+from shared.rules.calendar import budget_fixed_on, fiscal_year_start, notice_deadline
 
 ERASED = "[erased]"
 """How a person erased under DESIGN's erasure rule appears: never their old name."""
@@ -47,12 +47,10 @@ def display_name(person: Stakeholder | None) -> str:
 
 
 def budget_dates(renewal: date, fiscal_start_month: int, lead_days: int) -> BriefBudget:
-    fys = fiscal_year_start(renewal, fiscal_start_month)
-    return BriefBudget(fiscal_year_start=fys, budget_fixed_on=fys - timedelta(days=lead_days))
-
-
-def notice_deadline(renewal: date, notice_period_days: int) -> date | None:
-    return renewal - timedelta(days=notice_period_days) if notice_period_days > 0 else None
+    return BriefBudget(
+        fiscal_year_start=fiscal_year_start(renewal, fiscal_start_month),
+        budget_fixed_on=budget_fixed_on(renewal, fiscal_start_month, lead_days),
+    )
 
 
 def _text(data: dict[str, Any], *path: str) -> str | None:

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.domain.contracts.derived import active_on
-from shared.domain.views.brief import budget_dates, notice_deadline
+from shared.domain.views.brief import budget_dates
 from shared.enums import ContractStatus, TaskStatus
 from shared.models import Account, Contract, Task
+from shared.rules.calendar import notice_deadline
 
 UID_DOMAIN = "renewal-engine"
 """Stable across deployments' restarts, so a re-fetched feed updates events in place."""

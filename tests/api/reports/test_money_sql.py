@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import BigInteger, literal, select, union_all
 
 from shared.db import Database
-from shared.domain.reports.service import format_minor_sql
+from shared.domain.reports.queries import format_minor_sql
 from shared.money import format_minor
 
 AMOUNTS = [

@@ -1,0 +1,92 @@
+"""Tasks the event rules open (DESIGN §3.2), rather than the checkpoint plan."""
+
+from __future__ import annotations
+
+from services.renewal_worker.engine.playbooks.context import (
+    Playbook,
+    TaskContext,
+    days_to_renewal,
+    goal,
+    owner,
+    usage,
+)
+
+
+def stakeholder_change(ctx: TaskContext) -> Playbook:
+    return Playbook(
+        title=f"Key stakeholder change at {ctx.account_name}",
+        why=f"A key stakeholder left or changed role. {days_to_renewal(ctx)} "
+        "The person who bought the product may no longer be there to renew it.",
+        steps=(
+            "Meet the new business owner.",
+            "Introduce the product and the results so far.",
+            "Re-align on the business goals and metrics.",
+        ),
+        done="Met the new business owner; goals and metrics re-confirmed and recorded.",
+    )
+
+
+def adoption_risk(ctx: TaskContext) -> Playbook:
+    return Playbook(
+        title=f"Low adoption at {ctx.account_name}",
+        why=f"Fewer than half of the seats are in use. {usage(ctx)}",
+        steps=(
+            "Ask the champion which teams are not using it, and why.",
+            "Set up training or fix the blockers.",
+            f"Report the plan to {owner(ctx)}.",
+        ),
+        done="At least 60% of seats active (the task then closes by itself).",
+    )
+
+
+def expansion_opportunity(ctx: TaskContext) -> Playbook:
+    return Playbook(
+        title=f"Expansion opportunity at {ctx.account_name}",
+        why=f"Nearly every seat is in use. {usage(ctx)}",
+        steps=(
+            f"Ask {owner(ctx)} who else needs access.",
+            "Propose more seats, other branches or more modules.",
+        ),
+        done="Expansion proposal discussed and its outcome recorded.",
+    )
+
+
+def goal_at_risk(ctx: TaskContext) -> Playbook:
+    return Playbook(
+        title=f"Goal at risk at {ctx.account_name}: {ctx.goal_name or 'unnamed goal'}",
+        why=f"{goal(ctx)} {days_to_renewal(ctx)}",
+        steps=(
+            f"Review the goal with {owner(ctx)}: what blocks it?",
+            "Agree a recovery plan with dates, or a revised target.",
+        ),
+        done="Goal back on track or achieved (the task then closes by itself), or a revised "
+        "target agreed.",
+    )
+
+
+def save_attempt(ctx: TaskContext) -> Playbook:
+    return Playbook(
+        title=f"Save {ctx.account_name}: cancellation notice received",
+        why=f"The customer gave notice; the contract churns on {ctx.renewal} unless the "
+        "notice is withdrawn or the contract is renewed.",
+        steps=(
+            f"Call {owner(ctx)} within three days and find the real reason.",
+            "Offer what addresses it: training, a different plan, a fix.",
+            "If they stay, record the withdrawal of the notice or the renewal.",
+        ),
+        done="Notice withdrawn or contract renewed, or the churn reason recorded.",
+    )
+
+
+def renewal_at_risk(ctx: TaskContext) -> Playbook:
+    signals = ", ".join(ctx.health_signals) if ctx.health_signals else "see the contract"
+    return Playbook(
+        title=f"Renewal of {ctx.account_name} at risk",
+        why=f"Health is red ({signals}). {days_to_renewal(ctx)}",
+        steps=(
+            "Address each health signal with an owner and a date.",
+            f"Meet {owner(ctx)} in person.",
+            "Tell your manager and sales.",
+        ),
+        done="A recovery plan agreed with the business owner and the signals addressed.",
+    )

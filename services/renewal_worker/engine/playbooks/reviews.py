@@ -1,0 +1,54 @@
+"""Mid-term: the reviews and visits that ask whether the renewal is on course."""
+
+from __future__ import annotations
+
+from services.renewal_worker.engine.playbooks.context import (
+    Playbook,
+    TaskContext,
+    days_to_renewal,
+    goal,
+    owner,
+    usage,
+)
+
+
+def review_steps(ctx: TaskContext) -> tuple[str, ...]:
+    return (
+        "Check that the business owners are still the same people; record any change.",
+        f"Confirm the fiscal year starting {ctx.fiscal_year_start} and whether the renewal "
+        f"is in its budget, fixed by {ctx.budget_fixed_on}.",
+        "Review the metrics: are the goals met, are users happy?",
+        "Look for room to expand: more seats, branches, modules.",
+    )
+
+
+def mid_term_review(ctx: TaskContext) -> Playbook:
+    return Playbook(
+        title=f"Mid-term review with {ctx.account_name}",
+        why=f"Half the term is gone. {days_to_renewal(ctx)} {usage(ctx)} {goal(ctx)}",
+        steps=(f"Meet {owner(ctx)}.", *review_steps(ctx)),
+        done="Stakeholders, budget status, goal status and expansion ideas recorded.",
+    )
+
+
+def anniversary_review(ctx: TaskContext) -> Playbook:
+    return Playbook(
+        title=f"Anniversary review with {ctx.account_name}",
+        why=f"Another contract year is over. {days_to_renewal(ctx)} {usage(ctx)}",
+        steps=(f"Meet {owner(ctx)} to review the year.", *review_steps(ctx)),
+        done="Stakeholders, budget status, goal status and expansion ideas recorded.",
+    )
+
+
+def onsite_visit(ctx: TaskContext) -> Playbook:
+    return Playbook(
+        title=f"On-site visit to {ctx.account_name}",
+        why=f"Enterprise customers get a visit twice a year. {usage(ctx)} {goal(ctx)}",
+        steps=(
+            f"Book the visit with {owner(ctx)} and the executive sponsor.",
+            "Present the results against the goals, with usage figures.",
+            "Meet users on site; collect what works and what does not.",
+            "Look for expansion: more seats, other branches, more modules.",
+        ),
+        done="Visit held; notes, stakeholder changes and expansion leads recorded.",
+    )
