@@ -23,6 +23,7 @@ def demo(
     pipeline and partner retention."""
     from services.demo.runner import is_configured_database, run
     from services.demo.year import DemoFailed
+    from services.renewal_worker.ticking import tick
 
     settings = load_settings()
     if keep is not None and is_configured_database(keep, settings):
@@ -30,7 +31,7 @@ def demo(
     settings = quiet_by_default(settings)
     configure_logging(settings)
     try:
-        typer.echo(run(settings, accounts=accounts, seed=seed, keep=keep))
+        typer.echo(run(settings, accounts=accounts, seed=seed, keep=keep, sweep=tick))
     except DemoFailed as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
