@@ -20,8 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import make_url
 
 from services.demo import story
+from services.demo.generator import generate
 from services.demo.load import load
-from services.demo.portfolio import generate
 from services.demo.year import Sweep, run_year, tick
 from shared.clock import today
 from shared.config import Settings
