@@ -22,7 +22,7 @@ from sqlalchemy.engine import Dialect
 
 from bench.figures import Context, Figure
 from bench.services import asyncpg_dsn, fresh_database
-from services.demo.portfolio import (
+from services.demo.mixes import (
     ACCOUNTS_PER_MANAGER,
     AUTO_RENEW_SHARE,
     BUDGET_LEAD_DAYS,
@@ -133,7 +133,7 @@ class _Chunk:
 
 
 class _Portfolio:
-    """The demo portfolio's mixes (services/demo/portfolio.py) drawn row by row: its
+    """The demo portfolio's mixes (services/demo/mixes.py) drawn row by row: its
     `generate` also builds a year of happenings and stakeholders, far too slow and large
     for a million contracts, and only accounts, contracts and plans matter here.
 

@@ -28,8 +28,8 @@ from bench.services import (
     settings_env,
     start_service,
 )
+from services.demo.generator import generate
 from services.demo.load import load
-from services.demo.portfolio import generate
 from services.demo.year import apply_happenings
 from services.relay.relay import OutboxRow, encode
 from services.renewal_worker.consumer import ENGINE_CONSUMER

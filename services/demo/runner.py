@@ -20,9 +20,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import make_url
 
 from services.demo import story
+from services.demo.generator import generate
 from services.demo.load import load
-from services.demo.portfolio import generate
-from services.demo.year import run_year, tick
+from services.demo.year import Sweep, run_year, tick
 from shared.clock import today
 from shared.config import Settings
 from shared.db import Database
@@ -52,7 +52,9 @@ def _fresh(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-async def _run(settings: Settings, accounts: int, seed: int, progress: Progress) -> str:
+async def _run(
+    settings: Settings, accounts: int, seed: int, sweep: Sweep, progress: Progress
+) -> str:
     until = today()
     portfolio = generate(accounts, seed, until - timedelta(days=364))
     weeks = 52
@@ -62,10 +64,10 @@ async def _run(settings: Settings, accounts: int, seed: int, progress: Progress)
     try:
         ids = await load(db, portfolio, settings.currency)
         progress.update(task, advance=1, description="applying")
-        await tick(settings, portfolio.as_of)
+        await tick(sweep, settings, portfolio.as_of)
         progress.update(task, advance=1, description="a year, week by week")
         happened: Counter[str] = await run_year(
-            db, settings, portfolio, ids, lambda n: progress.update(task, advance=n)
+            db, settings, portfolio, ids, sweep, lambda n: progress.update(task, advance=n)
         )
         progress.update(task, description="done")
         async with db.read() as session:
@@ -74,9 +76,10 @@ async def _run(settings: Settings, accounts: int, seed: int, progress: Progress)
         await db.dispose()
 
 
-def run(settings: Settings, *, accounts: int, seed: int, keep: Path | None) -> str:
+def run(settings: Settings, *, accounts: int, seed: int, keep: Path | None, sweep: Sweep) -> str:
     """Builds the demo database, lives the year with a progress bar on stderr, and
-    returns the story. With `keep`, the database stays at that path."""
+    returns the story. With `keep`, the database stays at that path. Each week starts
+    with `sweep`, the function `renewals tick` runs."""
     with contextlib.ExitStack() as stack:
         if keep is None:
             path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "demo.db"
@@ -93,4 +96,4 @@ def run(settings: Settings, *, accounts: int, seed: int, keep: Path | None) -> s
                 transient=True,
             )
         )
-        return asyncio.run(_run(demo_settings(settings, path), accounts, seed, progress))
+        return asyncio.run(_run(demo_settings(settings, path), accounts, seed, sweep, progress))

@@ -1,25 +1,26 @@
 """A year of the portfolio, week by week.
 
 Each week starts with what `renewals tick --as-of DAY --wait` does — the very same
-function: the events waiting are applied, the scheduler sweeps the date (opening
-checkpoints, auto-renewing, churning at R after a notice), and its events are applied.
-Then the account managers work through the tasks due that week, and the week's
-happenings (people leaving, usage, goals, renewals, churns) go through the services.
+function, handed in by the command line (`Sweep`): the events waiting are applied, the
+scheduler sweeps the date (opening checkpoints, auto-renewing, churning at R after a
+notice), and its events are applied. Then the account managers work through the tasks
+due that week, and the week's happenings (people leaving, usage, goals, renewals,
+churns) go through the services.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.demo.load import Ids, context_on, stakeholder_body
 from services.demo.portfolio import Happening, Kind, Portfolio
-from services.renewal_worker.ticking import tick as sweep_and_apply
 from shared.config import Settings
 from shared.db import Database
 from shared.domain.context import Context
@@ -50,16 +51,33 @@ def _quiet(_line: str) -> None:
     """The tick's per-sweep lines: the story reports the year instead."""
 
 
+class Sweep(Protocol):
+    """What `renewals tick` runs (`services.renewal_worker.ticking.tick`): the sweep for
+    `as_of` at `at`; with `wait`, the events waiting and the sweep's own are applied
+    within `timeout` seconds. Returns whether they were. Lines go to `echo` and `warn`."""
+
+    def __call__(
+        self,
+        settings: Settings,
+        as_of: date,
+        at: datetime,
+        /,
+        *,
+        wait: bool,
+        timeout: float,
+        echo: Callable[[str], None],
+        warn: Callable[[str], None],
+    ) -> Awaitable[bool]: ...
+
+
 class DemoFailed(RuntimeError):
     """A tick did not apply its events in time: the demo's story would be wrong."""
 
 
-async def tick(settings: Settings, day: date, timeout: float = TICK_TIMEOUT) -> None:
+async def tick(sweep: Sweep, settings: Settings, day: date, timeout: float = TICK_TIMEOUT) -> None:
     """`renewals tick --as-of DAY --wait`, its per-sweep lines kept out of the story."""
     at = datetime.combine(day, time(0, 0), tzinfo=UTC)
-    applied = await sweep_and_apply(
-        settings, day, at, wait=True, timeout=timeout, echo=_quiet, warn=_quiet
-    )
+    applied = await sweep(settings, day, at, wait=True, timeout=timeout, echo=_quiet, warn=_quiet)
     if not applied:
         raise DemoFailed(f"the tick for {day} did not apply its events within {timeout:g} s")
 
@@ -154,19 +172,21 @@ async def run_year(
     settings: Settings,
     portfolio: Portfolio,
     ids: Ids,
+    sweep: Sweep,
     advance: Callable[[int], None],
 ) -> Counter[str]:
-    """Moves the portfolio from `as_of` to `until` a week at a time, calling `advance(1)`
-    after each week. Returns how often each kind of happening was applied, the ones a
-    service refused (`refused`: a renewal of a contract that had churned) and the tasks
-    the managers closed (`done`, `dismissed`)."""
+    """Moves the portfolio from `as_of` to `until` a week at a time, each week starting
+    with a `sweep` whose events are applied, calling `advance(1)` after each week.
+    Returns how often each kind of happening was applied, the ones a service refused
+    (`refused`: a renewal of a contract that had churned) and the tasks the managers
+    closed (`done`, `dismissed`)."""
     rng = random.Random(portfolio.seed)
     done: Counter[str] = Counter()
     pending = deque(portfolio.happenings)
     week_start = portfolio.as_of
     while week_start < portfolio.until:
         next_start = min(week_start + timedelta(days=7), portfolio.until)
-        await tick(settings, week_start)
+        await tick(sweep, settings, week_start)
         async with db.transaction() as session:
             done += await _work_tasks(session, rng, week_start, settings.currency)
             week: list[Happening] = []
@@ -175,5 +195,5 @@ async def run_year(
             done += await apply_happenings(session, ids, week, settings.currency)
         advance(1)
         week_start = next_start
-    await tick(settings, portfolio.until)
+    await tick(sweep, settings, portfolio.until)
     return done

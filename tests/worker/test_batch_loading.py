@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
+from services.demo.generator import generate
 from services.demo.load import load
-from services.demo.portfolio import generate
 from services.demo.year import apply_happenings
 from services.renewal_worker import handler
 from services.renewal_worker.consumer import process_batch

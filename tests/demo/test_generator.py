@@ -1,5 +1,5 @@
-"""The portfolio generator: reproducible from a seed, and its mixes where the module
-says they are."""
+"""The portfolio generator: reproducible from a seed, and its mixes where
+services/demo/mixes.py says they are."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from datetime import date
 
 import pytest
 
-from services.demo import portfolio as pf
-from services.demo.portfolio import Kind, Portfolio, generate
+from services.demo import mixes
+from services.demo.generator import generate
+from services.demo.portfolio import Kind, Portfolio
 
 AS_OF = date(2026, 1, 5)
 
@@ -30,14 +31,14 @@ def test_the_same_seed_gives_the_same_portfolio_and_another_seed_another() -> No
 
 def test_segments_follow_their_weights_and_arr_ranges(big: Portfolio) -> None:
     segments = Counter(a.segment for a in big.accounts)
-    for segment, weight in pf.SEGMENT_WEIGHTS.items():
+    for segment, weight in mixes.SEGMENT_WEIGHTS.items():
         assert abs(_share(segments, segment) - weight) < 0.04, segment
     arr: Counter[str] = Counter()
     segment_of = {a.key: a.segment for a in big.accounts}
     for contract in big.contracts:
         arr[contract.account] += contract.arr
     for key, total in arr.items():
-        low, high = pf.SEGMENT_ARR[segment_of[key]]
+        low, high = mixes.SEGMENT_ARR[segment_of[key]]
         assert low - 5 <= total < high, (key, total)
 
 
@@ -50,11 +51,11 @@ def test_fiscal_years_start_mostly_in_january_and_quarter_months(big: Portfolio)
 
 def test_terms_run_one_to_five_years_and_contain_the_start_or_begin_later(big: Portfolio) -> None:
     years = Counter(round((c.end - c.start).days / 365.25) for c in big.contracts)
-    assert set(years) <= set(pf.TERM_YEARS)
+    assert set(years) <= set(mixes.TERM_YEARS)
     assert years[1] > years[3] > years[4]
     assert all(c.start <= big.until and c.end > big.as_of for c in big.contracts)
     new = [c for c in big.contracts if c.start > big.as_of]
-    assert abs(len(new) / len(big.contracts) - pf.NEW_DEAL_SHARE) < 0.04
+    assert abs(len(new) / len(big.contracts) - mixes.NEW_DEAL_SHARE) < 0.04
 
 
 def test_pilots_come_before_new_large_deals_and_trials_with_small_ones(big: Portfolio) -> None:
@@ -89,8 +90,8 @@ def test_partners_have_tiers_and_bring_about_a_third_of_accounts(big: Portfolio)
     tiers = {p.tier for p in big.partners}
     assert {"gold", "silver"} <= tiers
     brought = sum(1 for a in big.accounts if a.partner) / len(big.accounts)
-    assert abs(brought - pf.PARTNER_SHARE) < 0.04
-    assert len(big.managers) == round(2000 / pf.ACCOUNTS_PER_MANAGER)
+    assert abs(brought - mixes.PARTNER_SHARE) < 0.04
+    assert len(big.managers) == round(2000 / mixes.ACCOUNTS_PER_MANAGER)
     assert {a.owner for a in big.accounts} <= set(big.managers)
 
 
@@ -114,7 +115,7 @@ def test_the_year_holds_every_kind_of_happening_in_date_order(big: Portfolio) ->
     assert big.as_of <= days[0]
     assert days[-1] < big.until
     left = kinds[Kind.STAKEHOLDER_LEFT] / len(big.accounts)
-    assert abs(left - pf.BUSINESS_OWNER_LEAVES) < 0.03
+    assert abs(left - mixes.BUSINESS_OWNER_LEAVES) < 0.03
     renewing = [c for c in big.contracts if big.as_of < c.end < big.until and not c.auto_renew]
     assert 0.5 < kinds[Kind.RENEWAL] / len(renewing) < 0.9
 
@@ -131,6 +132,6 @@ def test_renewals_expand_contract_or_stay_flat_and_start_a_new_term_at_r(
             assert h.end > old.end
             assert h.arr
             changes["up" if h.arr > old.arr else "down" if h.arr < old.arr else "flat"] += 1
-    assert abs(_share(changes, "up") - pf.EXPANSION_SHARE) < 0.08
+    assert abs(_share(changes, "up") - mixes.EXPANSION_SHARE) < 0.08
     assert changes["down"]
     assert changes["flat"]

@@ -6,39 +6,29 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.clock import today
-from shared.config import Settings
-from shared.db import Database
-from shared.domain.reports.capacity import capacity_report
-from shared.domain.reports.csv import render_text
-from shared.domain.reports.pipeline import pipeline_report
-from shared.domain.reports.renewal_rate import renewal_rate_report
-from shared.domain.reports.retention import retention_report
-from shared.domain.reports.revenue_retention import revenue_retention_report
-from shared.domain.reports.schemas import (
-    CapacityItem,
-    PipelineItem,
-    RenewalRateItem,
-    RetentionItem,
-    RevenueRetentionItem,
-)
-from shared.domain.schemas import FIRST_DAY, LAST_DAY
+from services.cli.common import load_settings
 
-R = TypeVar("R", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from sqlalchemy.ext.asyncio import AsyncSession
 
-report_app = typer.Typer(help="Portfolio reports as text tables (the numbers of /v1/reports).")
+    from shared.config import Settings
+
+R = TypeVar("R", bound="BaseModel")
+
+app = typer.Typer(help="Portfolio reports as text tables (the numbers of /v1/reports).")
 
 DateOption = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
 RequiredDate = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
 
 
 def _supported(value: datetime, option: str) -> date:
+    from shared.domain.schemas import FIRST_DAY, LAST_DAY
+
     day = value.date()
     if not FIRST_DAY <= day <= LAST_DAY:
         raise typer.BadParameter(f"must be between {FIRST_DAY} and {LAST_DAY}", param_hint=option)
@@ -46,6 +36,8 @@ def _supported(value: datetime, option: str) -> date:
 
 
 def _day(value: datetime | None) -> date:
+    from shared.clock import today
+
     return _supported(value, "--as-of") if value is not None else today()
 
 
@@ -60,7 +52,10 @@ def _show(
     rows: Callable[[R], Sequence[BaseModel]],
     item: type[BaseModel],
 ) -> None:
-    settings = Settings()
+    from shared.db import Database
+    from shared.domain.reports.csv import render_text
+
+    settings = load_settings()
 
     async def go() -> R:
         db = Database(settings.database_url)
@@ -74,9 +69,12 @@ def _show(
     typer.echo(render_text(report, item, rows(report)))
 
 
-@report_app.command("retention")
+@app.command("retention")
 def retention(as_of: DateOption = None) -> None:
     """Partner retention against tier targets, with the direct channel for comparison."""
+    from shared.domain.reports.retention import retention_report
+    from shared.domain.reports.schemas import RetentionItem
+
     day = _day(as_of)
     _show(
         lambda s, st: retention_report(s, day, st.retention_excluded_reasons),
@@ -85,9 +83,11 @@ def retention(as_of: DateOption = None) -> None:
     )
 
 
-@report_app.command("revenue-retention")
+@app.command("revenue-retention")
 def revenue_retention(start: RequiredDate, end: RequiredDate) -> None:
     """GRR and NRR of the accounts active on --start, per account."""
+    from shared.domain.reports.schemas import RevenueRetentionItem
+
     first, last = _period(start, end)
     _show(
         lambda s, st: revenue_retention_report(s, first, last, st.currency),
@@ -96,9 +96,12 @@ def revenue_retention(start: RequiredDate, end: RequiredDate) -> None:
     )
 
 
-@report_app.command("renewal-rate")
+@app.command("renewal-rate")
 def renewal_rate(start: RequiredDate, end: RequiredDate, as_of: DateOption = None) -> None:
     """Renewal rate of the terms ending in [--start, --end), overall and by channel."""
+    from shared.domain.reports.renewal_rate import renewal_rate_report
+    from shared.domain.reports.schemas import RenewalRateItem
+
     first, last = _period(start, end)
     day = _day(as_of)
     _show(
@@ -108,12 +111,15 @@ def renewal_rate(start: RequiredDate, end: RequiredDate, as_of: DateOption = Non
     )
 
 
-@report_app.command("renewals")
+@app.command("renewals")
 def renewals(
     within_days: Annotated[int, typer.Option(min=0, max=3660)] = 120,
     as_of: DateOption = None,
 ) -> None:
     """The renewal pipeline: what renews in the window, and the ARR at risk."""
+    from shared.domain.reports.pipeline import pipeline_report
+    from shared.domain.reports.schemas import PipelineItem
+
     day = _day(as_of)
     _show(
         lambda s, st: pipeline_report(s, day, within_days, st.currency),
@@ -122,9 +128,12 @@ def renewals(
     )
 
 
-@report_app.command("capacity")
+@app.command("capacity")
 def capacity(as_of: DateOption = None) -> None:
     """ARR, accounts and task load per account manager against RENEWALS_ARR_PER_MANAGER."""
+    from shared.domain.reports.capacity import capacity_report
+    from shared.domain.reports.schemas import CapacityItem
+
     day = _day(as_of)
     _show(
         lambda s, st: capacity_report(s, day, st.arr_per_manager, st.currency),

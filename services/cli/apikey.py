@@ -1,0 +1,90 @@
+"""`renewals apikey create|list|revoke`."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated
+
+import typer
+
+from services.cli.common import load_settings
+
+app = typer.Typer(help="Create, list and revoke API keys.")
+
+
+@app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the key")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated: read, write, admin")] = "read",
+) -> None:
+    """Create a key and print it (only the key, once)."""
+    from shared.db import Database
+    from shared.domain.auth.service import create_key, parse_scopes
+
+    try:
+        parsed = parse_scopes(scopes.split(","))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scopes") from exc
+
+    async def create() -> str:
+        db = Database(load_settings().database_url)
+        try:
+            async with db.transaction() as session:
+                _, plain = await create_key(session, name=name, scopes=parsed)
+                return plain
+        finally:
+            await db.dispose()
+
+    typer.echo(asyncio.run(create()))
+
+
+@app.command("list")
+def apikey_list() -> None:
+    """List keys: id, prefix, name, scopes, created, revoked."""
+    from shared.db import Database
+    from shared.domain.auth.service import list_keys
+
+    async def rows() -> list[str]:
+        db = Database(load_settings().database_url)
+        try:
+            async with db.read() as session:
+                return [
+                    "\t".join(
+                        [
+                            str(key.id),
+                            key.prefix + "…",
+                            key.name,
+                            ",".join(key.scopes),
+                            key.created_at.isoformat(timespec="seconds"),
+                            key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "-",
+                        ]
+                    )
+                    for key in await list_keys(session)
+                ]
+        finally:
+            await db.dispose()
+
+    typer.echo("id\tprefix\tname\tscopes\tcreated\trevoked")
+    for line in asyncio.run(rows()):
+        typer.echo(line)
+
+
+@app.command("revoke")
+def apikey_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id")]) -> None:
+    """Revoke a key: requests with it get 401 from now on."""
+    from shared.db import Database
+    from shared.domain.auth.service import revoke_key
+
+    async def revoke() -> bool:
+        db = Database(load_settings().database_url)
+        try:
+            async with db.transaction() as session:
+                return await revoke_key(session, key_id) is not None
+        finally:
+            await db.dispose()
+
+    if not asyncio.run(revoke()):
+        typer.echo(f"no key {key_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")

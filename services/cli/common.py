@@ -1,0 +1,45 @@
+"""What the commands share: the settings, logging, and stopping on SIGTERM/SIGINT.
+
+`renewals --help` imports every command module, so nothing here (or at the top of a
+command module) imports more than the standard library and typer: a command imports
+what it runs inside its function, and only `api` and `dev` load the web framework."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+
+
+def load_settings() -> Settings:
+    """The settings from RENEWALS_* environment variables."""
+    from shared.config import Settings
+
+    return Settings()
+
+
+def configure_logging(settings: Settings, level: str | None = None) -> None:
+    """Logs in the configured format, at `level` or the configured level."""
+    from shared.logging import configure_logging as configure
+
+    configure(settings.log_format, level if level is not None else settings.log_level)
+
+
+def quiet_by_default(settings: Settings) -> Settings:
+    """WARNING unless RENEWALS_LOG_LEVEL says otherwise: for commands whose output is
+    what they print (`tick`, `demo`), not their logs."""
+    if "RENEWALS_LOG_LEVEL" in os.environ:
+        return settings
+    return settings.model_copy(update={"log_level": "WARNING"})
+
+
+def on_stop_signals(stop: Callable[[], None]) -> None:
+    """Calls `stop` on SIGTERM and SIGINT (from the running event loop)."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
