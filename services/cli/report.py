@@ -86,6 +86,7 @@ def retention(as_of: DateOption = None) -> None:
 @app.command("revenue-retention")
 def revenue_retention(start: RequiredDate, end: RequiredDate) -> None:
     """GRR and NRR of the accounts active on --start, per account."""
+    from shared.domain.reports.revenue_retention import revenue_retention_report
     from shared.domain.reports.schemas import RevenueRetentionItem
 
     first, last = _period(start, end)
