@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.api.reports.factories import churned, contract, csv_rows, make_checkpoint
 from tests.support.api import Harness
 from tests.support.factories import make_account, make_task
+from tests.support.report_factories import churned, contract, csv_rows, make_checkpoint
 
 PARAMS = {"as_of": "2026-03-01"}
 TERM = (date(2026, 1, 1), date(2027, 1, 1))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.api.reports.factories import as_cells, churned, contract, csv_rows, done_task
 from tests.support.api import Harness
 from tests.support.factories import make_account, make_task
+from tests.support.report_factories import as_cells, churned, contract, csv_rows, done_task
 
 PARAMS = {"as_of": "2026-03-01", "within_days": "120"}
 ANN, ANNS = "ann@vendor.example", "Ann's customer"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.api.reports.factories import as_cells, churned, contract, csv_rows
 from tests.support.api import Harness
 from tests.support.factories import make_account, make_partner
+from tests.support.report_factories import as_cells, churned, contract, csv_rows
 
 PARAMS = {"start": "2026-01-01", "end": "2026-07-01", "as_of": "2026-09-01"}
 

@@ -10,9 +10,9 @@ import pytest
 
 from shared.config import Settings
 from shared.models import Partner
-from tests.api.reports.factories import as_cells, churned, contract, csv_rows
 from tests.support.api import Harness, open_harness
 from tests.support.factories import make_account, make_partner
+from tests.support.report_factories import as_cells, churned, contract, csv_rows
 
 AS_OF = "2026-06-30"
 RUNNING: tuple[date, date, int] = (date(2026, 1, 1), date(2027, 1, 1), 1000)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.api.reports.factories import churned, contract, csv_rows
 from tests.support.api import Harness
 from tests.support.factories import make_account
+from tests.support.report_factories import churned, contract, csv_rows
 
 PERIOD = {"start": "2026-01-01", "end": "2027-01-01"}
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from shared.db import Database
 from shared.models import Account, Contract, EventLogEntry, Goal, Stakeholder, UsageReport
-from tests.api.reports.factories import contract
 from tests.support.api import Harness
 from tests.support.factories import make_account, make_task
+from tests.support.report_factories import contract
 
 AS_OF = "2026-09-01"
 OWNER = "ann@vendor.example"

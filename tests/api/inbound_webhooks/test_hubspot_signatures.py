@@ -7,7 +7,7 @@ from typing import Any
 
 from services.api.inbound_webhooks.signatures import hubspot_uri
 from shared.models import Account, InboxKey
-from tests.api.webhooks.support import (
+from tests.api.inbound_webhooks.support import (
     HUBSPOT_SECRET,
     HUBSPOT_URI,
     counts,

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from services.api.app import create_app
 from shared.config import Settings
-from tests.api.webhooks.support import HUBSPOT_SECRET, dumps, hubspot_headers
+from tests.api.inbound_webhooks.support import HUBSPOT_SECRET, dumps, hubspot_headers
 from tests.support.api import Harness, open_harness
 
 URL = "/v1/webhooks/hubspot"

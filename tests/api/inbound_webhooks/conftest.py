@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.api.webhooks.support import HUBSPOT_SECRET, SECRET_NEW, SECRET_OLD
+from tests.api.inbound_webhooks.support import HUBSPOT_SECRET, SECRET_NEW, SECRET_OLD
 from tests.support.api import Harness, open_harness
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from shared.models import Account, InboxKey
-from tests.api.webhooks.support import (
+from tests.api.inbound_webhooks.support import (
     SECRET_FOREIGN,
     SECRET_NEW,
     SECRET_OLD,
