@@ -30,7 +30,7 @@ from services.renewal_worker.engine.state import (
     UsageFacts,
 )
 from shared.clock import utcnow
-from shared.domain.tasks.schemas import TaskRead
+from shared.domain.tasks.notifications import emit_task_event
 from shared.events.outbox import emit
 from shared.events.types import SOURCE_WORKER, EventType, Stream, dataschema
 from shared.ids import new_id
@@ -442,10 +442,6 @@ def _count_committed(session: Session) -> None:
     pending.clear()
 
 
-def _task_data(task: Task) -> dict[str, Any]:
-    return TaskRead.model_validate(task).model_dump(mode="json")
-
-
 async def _tasks_by_key(session: AsyncSession, decision: Decision) -> dict[str, Task]:
     """The stored tasks with the dedupe keys the decision creates or changes, in one query."""
     keys = sorted(
@@ -531,15 +527,7 @@ async def _flush_changed(session: AsyncSession, event: EngineEvent, changed: lis
 
 
 def _notify_task(session: AsyncSession, event: EngineEvent, type: EventType, task: Task) -> None:
-    _notify(
-        session,
-        event,
-        type,
-        subject=str(task.id),
-        account_id=str(task.account_id),
-        data=_task_data(task),
-        entity="task",
-    )
+    emit_task_event(session, type, task, source=SOURCE_WORKER, actor=WORKER_ACTOR, time=event.time)
 
 
 async def _write_health(
