@@ -7,7 +7,7 @@ with a lower id must still be seen — and applies a batch in ONE transaction:
 
 - an event whose key (`source`, `id`) is already in the inbox of the `engine` consumer
   is a redelivery and is skipped;
-- otherwise `handler.apply_event` runs inside a SAVEPOINT, and the key is written to the
+- otherwise `handle.apply_event` runs inside a SAVEPOINT, and the key is written to the
   inbox with the batch's other keys in one statement before the commit;
 - a poison event (it cannot be parsed, fails validation or makes the engine raise) has
   its savepoint rolled back and becomes a `DeadLetter` row with the error; the batch
@@ -43,7 +43,7 @@ import structlog
 from sqlalchemy import ColumnElement, Select, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.renewal_worker import handler
+from services.renewal_worker.apply import handle
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
@@ -145,7 +145,7 @@ async def load_seen(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> S
     `RENEWALS_EVENT_RETENTION_DAYS` of events."""
     wanted = sorted(set(keys))
     seen = Seen()
-    for chunk in handler.in_chunks(wanted):
+    for chunk in handle.in_chunks(wanted):
         applied = await session.execute(
             select(InboxKey.source, InboxKey.event_id).where(
                 InboxKey.consumer == ENGINE_CONSUMER,
@@ -161,9 +161,9 @@ async def load_seen(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> S
 
 
 async def preload(session: AsyncSession, batch: Iterable[Incoming], seen: Seen) -> None:
-    """Reads the accounts of a batch's new events at once (see `handler.preload`); call
+    """Reads the accounts of a batch's new events at once (see `handle.preload`); call
     after `load_seen`, before the batch's `process_event` calls."""
-    await handler.preload(
+    await handle.preload(
         session, [incoming.event for incoming in batch if incoming.key not in seen]
     )
 
@@ -173,7 +173,7 @@ async def _apply(session: AsyncSession, incoming: Incoming, currency: str) -> Ex
     Transient errors propagate and abort the batch."""
     try:
         async with session.begin_nested():
-            await handler.apply_event(session, incoming.event, currency=currency)
+            await handle.apply_event(session, incoming.event, currency=currency)
     except Exception as exc:
         if is_transient(exc):
             raise
@@ -220,7 +220,7 @@ async def process_event(
     """The step both consumers take for one event, inside their batch's transaction:
 
     - already applied, or already dead-lettered and not replayed: a duplicate, skipped;
-    - else `handler.apply_event` in a SAVEPOINT; its inbox key is written with the
+    - else `handle.apply_event` in a SAVEPOINT; its inbox key is written with the
       batch's others by `record_applied`, before the batch commits;
     - a poison event has its savepoint rolled back and becomes a `DeadLetter` row; its key
       is NOT written to the inbox, so a replay is applied once the cause is fixed.
@@ -229,7 +229,7 @@ async def process_event(
     log = _log.bind(
         event_id=incoming.event_id,
         type=incoming.type,
-        **handler.contract_log_ids(incoming.event),
+        **handle.contract_log_ids(incoming.event),
     )
     if incoming.key in seen:
         log.info("event_skipped", outcome=str(Outcome.DUPLICATE))
@@ -364,7 +364,7 @@ async def pending_among(db: Database, event_ids: Iterable[str]) -> int:
     ids = sorted(set(event_ids))
     pending = 0
     async with db.read() as session:
-        for chunk in handler.in_chunks(ids):
+        for chunk in handle.in_chunks(ids):
             pending += int(
                 await session.scalar(
                     select(func.count())

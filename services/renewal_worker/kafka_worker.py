@@ -8,7 +8,7 @@ record). Workers scale by partitions.
 **Effectively once.** Each `getmany` batch (at most `RENEWALS_KAFKA_BATCH_SIZE` records,
 waiting at most `RENEWALS_KAFKA_POLL_TIMEOUT_MS`) is applied in ONE database
 transaction through the embedded consumer's per-event step (`consumer.process_event`:
-`handler.apply_event` in a savepoint, the `engine` inbox key, dead letters), after the
+`handle.apply_event` in a savepoint, the `engine` inbox key, dead letters), after the
 batch's accounts were read in a few queries for the whole batch (`consumer.preload`);
 the batch's inbox keys are written in one statement (`consumer.record_applied`). Only after
 that transaction committed are the offsets committed, explicitly: the batch's last

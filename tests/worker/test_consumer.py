@@ -7,7 +7,8 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
-from services.renewal_worker import consumer, handler
+from services.renewal_worker import consumer
+from services.renewal_worker.apply import handle
 from services.renewal_worker.consumer import ENGINE_CONSUMER, LifecycleConsumer, process_batch
 from shared.clock import utcnow
 from shared.db import Database
@@ -31,7 +32,7 @@ from tests.worker.helpers import (
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeHandler:
     recorder = FakeHandler()
-    monkeypatch.setattr(handler, "apply_event", recorder)
+    monkeypatch.setattr(handle, "apply_event", recorder)
     return recorder
 
 
@@ -138,7 +139,7 @@ async def test_a_poison_event_is_dead_lettered_and_the_batch_goes_on(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler(poison=frozenset({"goal.created"}))
-    monkeypatch.setattr(handler, "apply_event", fake)
+    monkeypatch.setattr(handle, "apply_event", fake)
     events = await emit_events(
         database, EventType.ACCOUNT_CREATED, EventType.GOAL_CREATED, EventType.USAGE_REPORTED
     )
@@ -171,7 +172,7 @@ async def test_the_effects_of_a_poison_event_are_rolled_back(
         await session.flush()  # type: ignore[attr-defined]
         raise KeyError("data.id")
 
-    monkeypatch.setattr(handler, "apply_event", half_applied)
+    monkeypatch.setattr(handle, "apply_event", half_applied)
     await emit_events(database, EventType.CONTRACT_CREATED)
     await process_batch(database, holder="me")
     assert {key[0] for key in await inbox_keys(database)} == set()
@@ -183,7 +184,7 @@ async def test_a_transient_error_leaves_the_batch_unprocessed_and_it_is_retried(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler(transient_failures=1)
-    monkeypatch.setattr(handler, "apply_event", fake)
+    monkeypatch.setattr(handle, "apply_event", fake)
     events = await emit_events(database, EventType.ACCOUNT_CREATED, EventType.ACCOUNT_UPDATED)
 
     with pytest.raises(Exception, match="database is locked"):
@@ -202,7 +203,7 @@ async def test_the_running_consumer_retries_transient_errors_with_backoff(
     database: Database, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler(transient_failures=3)
-    monkeypatch.setattr(handler, "apply_event", fake)
+    monkeypatch.setattr(handle, "apply_event", fake)
     events = await emit_events(database, EventType.ACCOUNT_CREATED)
     stop = asyncio.Event()
     worker = LifecycleConsumer(database, fast_settings(db_url))
@@ -286,7 +287,7 @@ async def test_outcomes_are_counted_once_the_batch_committed(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler(poison=frozenset({"goal.created"}), transient_failures=1)
-    monkeypatch.setattr(handler, "apply_event", fake)
+    monkeypatch.setattr(handle, "apply_event", fake)
     events = await emit_events(database, EventType.ACCOUNT_CREATED, EventType.GOAL_CREATED)
     before = (
         _processed("account.created", "applied"),

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.renewal_worker import consumer, handler
+from services.renewal_worker import consumer
+from services.renewal_worker.apply import handle
 from services.renewal_worker.consumer import Incoming, Seen, process_batch
 from shared.db import Database
 from shared.models import Contract, InboxKey, Task
@@ -137,8 +138,8 @@ async def test_closing_a_task_the_worker_is_closing_waits_for_it_and_answers_409
     await _churn(api, contract_id)
     async with postgres_database.transaction() as session:
         (churned,) = await api.events("contract.churned")
-        await handler.preload(session, [churned])
-        await handler.apply_event(session, churned)  # the task is auto-closed, uncommitted
+        await handle.preload(session, [churned])
+        await handle.apply_event(session, churned)  # the task is auto-closed, uncommitted
         close: asyncio.Task[Any] = asyncio.ensure_future(
             api.client.patch(f"/v1/tasks/{task.id}", json={"status": "done"})
         )
