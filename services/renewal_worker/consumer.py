@@ -44,6 +44,8 @@ from sqlalchemy import ColumnElement, Select, delete, func, insert, select, tupl
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.renewal_worker.apply import handle
+from services.renewal_worker.apply.decode import contract_log_ids
+from services.renewal_worker.apply.load import in_chunks
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
@@ -145,7 +147,7 @@ async def load_seen(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> S
     `RENEWALS_EVENT_RETENTION_DAYS` of events."""
     wanted = sorted(set(keys))
     seen = Seen()
-    for chunk in handle.in_chunks(wanted):
+    for chunk in in_chunks(wanted):
         applied = await session.execute(
             select(InboxKey.source, InboxKey.event_id).where(
                 InboxKey.consumer == ENGINE_CONSUMER,
@@ -229,7 +231,7 @@ async def process_event(
     log = _log.bind(
         event_id=incoming.event_id,
         type=incoming.type,
-        **handle.contract_log_ids(incoming.event),
+        **contract_log_ids(incoming.event),
     )
     if incoming.key in seen:
         log.info("event_skipped", outcome=str(Outcome.DUPLICATE))
@@ -364,7 +366,7 @@ async def pending_among(db: Database, event_ids: Iterable[str]) -> int:
     ids = sorted(set(event_ids))
     pending = 0
     async with db.read() as session:
-        for chunk in handle.in_chunks(ids):
+        for chunk in in_chunks(ids):
             pending += int(
                 await session.scalar(
                     select(func.count())

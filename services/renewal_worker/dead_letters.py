@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.renewal_worker.apply import handle
+from services.renewal_worker.apply.decode import InvalidEvent, account_id_of
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
@@ -61,8 +61,8 @@ def partition_key(event: dict[str, Any]) -> str:
     """The Kafka key (and outbox `partition_key`) of an event: its account id, the
     partner id for partner events, the subject when neither can be read."""
     try:
-        account_id = handle.account_id_of(event)
-    except handle.InvalidEvent:
+        account_id = account_id_of(event)
+    except InvalidEvent:
         account_id = None
     if account_id is not None:
         return str(account_id)

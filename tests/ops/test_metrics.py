@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from services.renewal_worker import consumer
-from services.renewal_worker.apply import handle
+from services.renewal_worker.apply import handle, write
 from services.renewal_worker.scheduler import sweep
 from shared.clock import today, utcnow
 from shared.metrics import TASKS_CREATED
@@ -97,7 +97,7 @@ async def test_tasks_of_a_poison_event_are_not_counted(
     async def fail(*_: object) -> None:
         raise RuntimeError("the engine failed after writing tasks")
 
-    monkeypatch.setattr(handle, "_write_health", fail)
+    monkeypatch.setattr(write, "write_health", fail)
     before = tasks_counted()
     await depart_the_business_owner(api)
     await drain(api)
