@@ -18,8 +18,9 @@ import uvicorn
 
 from services.api.app import create_app
 from services.outbound_webhooks import runner as webhooks
-from services.renewal_worker import consumer, ticking
+from services.renewal_worker import ticking
 from services.renewal_worker.scheduler import run_scheduler
+from services.renewal_worker.sources import embedded as consumer
 from shared.clock import utcnow
 from shared.config import LogFormat, Settings
 from shared.db import Database
@@ -134,7 +135,7 @@ async def _dev(settings: Settings) -> None:
         _stop_on_signals(server, stop)
         if settings.event_bus == "kafka":
             from services.relay import relay as outbox_relay
-            from services.renewal_worker import kafka_worker
+            from services.renewal_worker.sources import kafka as kafka_worker
 
             events = [outbox_relay.run(db, settings, stop), kafka_worker.run(db, settings, stop)]
         else:
@@ -190,7 +191,7 @@ async def _worker(settings: Settings) -> None:
     try:
         async with ops:
             if settings.event_bus == "kafka":
-                from services.renewal_worker import kafka_worker
+                from services.renewal_worker.sources import kafka as kafka_worker
 
                 events = kafka_worker.run(db, settings, stop)
             else:

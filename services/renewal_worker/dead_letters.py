@@ -149,7 +149,7 @@ async def replay(
     if not letters:
         return results
     if settings.event_bus == "kafka":
-        from services.renewal_worker.kafka_worker import new_producer
+        from services.renewal_worker.sources.kafka import new_producer
 
         await ensure_topics(settings, [settings.kafka_topic])
         producer = new_producer(settings, client_id="renewals-dlq-replay")

@@ -15,9 +15,9 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from services.renewal_worker import consumer
 from services.renewal_worker.apply import handle, write
 from services.renewal_worker.scheduler import sweep
+from services.renewal_worker.sources import embedded
 from shared.clock import today, utcnow
 from shared.metrics import TASKS_CREATED
 from shared.models import DeadLetter, Task
@@ -68,7 +68,7 @@ async def depart_the_business_owner(api: Harness) -> None:
 
 
 async def drain(api: Harness) -> None:
-    while (await consumer.process_batch(api.db, holder="metrics-test")).rows:  # type: ignore[union-attr]
+    while (await embedded.process_batch(api.db, holder="metrics-test")).rows:  # type: ignore[union-attr]
         pass
 
 

@@ -15,7 +15,7 @@ from services.demo.load import load
 from services.demo.portfolio import generate
 from services.demo.year import apply_happenings
 from services.renewal_worker.apply import handle
-from services.renewal_worker.consumer import process_batch
+from services.renewal_worker.sources.embedded import process_batch
 from shared.db import Database
 from shared.events.types import Stream
 from shared.models import Account, Checkpoint, Contract, OutboxEvent, Task

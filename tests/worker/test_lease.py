@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from services.renewal_worker.apply import handle
-from services.renewal_worker.consumer import LifecycleConsumer, process_batch
+from services.renewal_worker.sources.embedded import LifecycleConsumer, process_batch
 from shared.clock import utcnow
 from shared.db import Database
 from shared.events.types import EventType

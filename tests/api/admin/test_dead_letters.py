@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from services.renewal_worker.apply import handle
-from services.renewal_worker.consumer import process_batch
+from services.renewal_worker.sources.embedded import process_batch
 from shared.events.types import EventType
 from tests.support.api import Harness
 from tests.worker.helpers import FakeHandler, emit_events

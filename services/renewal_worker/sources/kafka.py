@@ -7,10 +7,10 @@ record). Workers scale by partitions.
 
 **Effectively once.** Each `getmany` batch (at most `RENEWALS_KAFKA_BATCH_SIZE` records,
 waiting at most `RENEWALS_KAFKA_POLL_TIMEOUT_MS`) is applied in ONE database
-transaction through the embedded consumer's per-event step (`consumer.process_event`:
+transaction through the embedded consumer's per-event step (`embedded.process_event`:
 `handle.apply_event` in a savepoint, the `engine` inbox key, dead letters), after the
-batch's accounts were read in a few queries for the whole batch (`consumer.preload`);
-the batch's inbox keys are written in one statement (`consumer.record_applied`). Only after
+batch's accounts were read in a few queries for the whole batch (`embedded.preload`);
+the batch's inbox keys are written in one statement (`embedded.record_applied`). Only after
 that transaction committed are the offsets committed, explicitly: the batch's last
 offset + 1 per partition. A crash between the two redelivers the batch to whoever owns
 the partitions next, and the inbox turns every redelivered event into a duplicate.
@@ -64,8 +64,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
-from services.renewal_worker import consumer
-from services.renewal_worker.consumer import Incoming, Outcome
+from services.renewal_worker.sources import embedded
+from services.renewal_worker.sources.embedded import Incoming, Outcome
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
@@ -324,26 +324,26 @@ class KafkaWorker:
         outcomes: list[tuple[str, Outcome]] = []
         poison: list[tuple[Record, str]] = []
         async with self.db.transaction() as session:
-            seen = await consumer.load_seen(session, [d.incoming.key for d in decoded])
-            await consumer.preload(session, [d.incoming for d in decoded if d.error is None], seen)
+            seen = await embedded.load_seen(session, [d.incoming.key for d in decoded])
+            await embedded.preload(session, [d.incoming for d in decoded if d.error is None], seen)
             for item in decoded:
                 key = item.incoming.key
                 if item.error is None:
-                    outcome, error = await consumer.process_event(
+                    outcome, error = await embedded.process_event(
                         session, item.incoming, seen, currency=self.currency
                     )
                 elif key in seen:
                     outcome, error = Outcome.DUPLICATE, None
                 else:
-                    await consumer.add_dead_letter(session, item.incoming, item.error, seen)
+                    await embedded.add_dead_letter(session, item.incoming, item.error, seen)
                     outcome, error = Outcome.DEAD_LETTERED, item.error
                 if outcome is Outcome.DUPLICATE and key not in seen.applied:
                     error = seen.dead_lettered.get(key)  # a poison record redelivered
                 if error is not None:
                     poison.append((item.record, error))
                 outcomes.append((item.incoming.type, outcome))
-            await consumer.record_applied(session, seen)
-        consumer.count_outcomes(outcomes)
+            await embedded.record_applied(session, seen)
+        embedded.count_outcomes(outcomes)
         await self._publish_poison(poison)
         tally = [outcome for _, outcome in outcomes]
         for outcome in Outcome:
@@ -416,8 +416,8 @@ class KafkaWorker:
             return
         self._pruned_at = now
         try:
-            _, inbox_keys = await consumer.prune(self.db, older_than=now - self.retention)
-            idempotency_keys = await consumer.prune_idempotency_keys(self.db, now=now)
+            _, inbox_keys = await embedded.prune(self.db, older_than=now - self.retention)
+            idempotency_keys = await embedded.prune_idempotency_keys(self.db, now=now)
         except Exception as exc:
             self.log.warning("prune_failed", error=describe(exc))
             return
