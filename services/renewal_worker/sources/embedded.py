@@ -1,9 +1,9 @@
 """The embedded event source: the outbox table read as the lifecycle event log (DESIGN §2).
 
-One process at a time consumes, under the `lifecycle` lease (see `lease`). It reads the
-lifecycle rows that are not processed yet, in id order — never through a bare id
-cursor, because ids can commit out of order on Postgres and a row that commits late
-with a lower id must still be seen — and applies a batch in ONE transaction:
+One process at a time consumes, under the `lifecycle` lease. It reads the lifecycle rows
+that are not processed yet, in id order, through the leased outbox reader
+(`shared.runtime.outbox_reader`: never a bare id cursor), and applies a batch in ONE
+transaction:
 
 - an event whose key (`source`, `id`) is already in the inbox of the `engine` consumer
   is a redelivery and is skipped;
@@ -37,10 +37,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select, tuple_, update
+from sqlalchemy import Select, delete, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.renewal_worker.apply import handle
@@ -53,7 +53,8 @@ from shared.events.outbox import outbox_commits
 from shared.events.types import EventType, Stream
 from shared.metrics import DEAD_LETTERS, EVENTS_PROCESSED
 from shared.models import DeadLetter, IdempotencyKey, InboxKey, OutboxEvent
-from shared.runtime import lease
+from shared.runtime import lease, outbox_reader
+from shared.runtime.outbox_reader import OutboxReader, pending
 from shared.runtime.steps import describe, run_steps
 from shared.runtime.transient import is_transient
 
@@ -72,21 +73,6 @@ class BatchResult:
     applied: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
-
-
-class _Row(NamedTuple):
-    """An outbox row as plain values: a savepoint rollback cannot expire them."""
-
-    id: int
-    stream: str
-    source: str
-    event_id: str
-    type: str
-    event: dict[str, Any]
-
-
-def _lifecycle_pending() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    return OutboxEvent.stream == str(Stream.LIFECYCLE), OutboxEvent.processed_at.is_(None)
 
 
 class Outcome(StrEnum):
@@ -298,24 +284,16 @@ async def process_batch(
     holds the lease (nothing was read or applied). `currency` is the deployment's, for
     the amounts the engine writes."""
     async with db.transaction() as session:
-        if not await lease.acquire(session, lease.LIFECYCLE, holder, ttl=lease_ttl):
+        rows = await outbox_reader.read_batch(
+            session,
+            stream=Stream.LIFECYCLE,
+            lease_name=lease.LIFECYCLE,
+            holder=holder,
+            limit=batch_size,
+            ttl=lease_ttl,
+        )
+        if rows is None:
             return None
-        rows = [
-            _Row(*columns)
-            for columns in await session.execute(
-                select(
-                    OutboxEvent.id,
-                    OutboxEvent.stream,
-                    OutboxEvent.source,
-                    OutboxEvent.event_id,
-                    OutboxEvent.type,
-                    OutboxEvent.event,
-                )
-                .where(*_lifecycle_pending())
-                .order_by(OutboxEvent.id)
-                .limit(batch_size)
-            )
-        ]
         if not rows:
             return BatchResult()
         seen = await load_seen(session, [(row.source, row.event_id) for row in rows])
@@ -328,12 +306,7 @@ async def process_batch(
             outcome, _ = await process_event(session, incoming, seen, currency=currency)
             outcomes.append((incoming.type, outcome))
         await record_applied(session, seen)
-        await session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id.in_([row.id for row in rows]))
-            .values(processed_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        await outbox_reader.mark_processed(session, rows, at=utcnow())
     count_outcomes(outcomes)
     tally = [outcome for _, outcome in outcomes]
     return BatchResult(
@@ -347,15 +320,14 @@ async def process_batch(
 async def has_pending(db: Database) -> bool:
     """Whether any lifecycle row waits: a cheap read, so an idle consumer does not write."""
     async with db.read() as session:
-        found = await session.scalar(select(OutboxEvent.id).where(*_lifecycle_pending()).limit(1))
-        return found is not None
+        return await outbox_reader.has_pending(session, Stream.LIFECYCLE)
 
 
 async def pending_event_ids(db: Database) -> list[str]:
     """The lifecycle events not processed yet, in log order."""
     async with db.read() as session:
         rows = await session.scalars(
-            select(OutboxEvent.event_id).where(*_lifecycle_pending()).order_by(OutboxEvent.id)
+            select(OutboxEvent.event_id).where(*pending(Stream.LIFECYCLE)).order_by(OutboxEvent.id)
         )
         return list(rows.all())
 
@@ -364,21 +336,18 @@ async def pending_among(db: Database, event_ids: Iterable[str]) -> int:
     """How many of these lifecycle events are still unprocessed (through the pending
     index, so the cost follows the backlog, not the table)."""
     ids = sorted(set(event_ids))
-    pending = 0
+    count = 0
     async with db.read() as session:
         for chunk in in_chunks(ids):
-            pending += int(
+            count += int(
                 await session.scalar(
                     select(func.count())
                     .select_from(OutboxEvent)
-                    .where(
-                        *_lifecycle_pending(),
-                        OutboxEvent.event_id.in_(chunk),
-                    )
+                    .where(*pending(Stream.LIFECYCLE), OutboxEvent.event_id.in_(chunk))
                 )
                 or 0
             )
-    return pending
+    return count
 
 
 async def prune(
@@ -470,10 +439,21 @@ class LifecycleConsumer:
         self.max_backoff = settings.worker_max_backoff_seconds
         self.retention = timedelta(days=settings.event_retention_days)
         self.prune_interval = timedelta(seconds=settings.worker_prune_interval_seconds)
-        self.holds_lease = False
-        self._renewed_at: datetime | None = None
         self._pruned_at: datetime | None = None
         self._log = _log.bind(holder=self.holder)
+        self.reader = OutboxReader(
+            db,
+            stream=Stream.LIFECYCLE,
+            lease_name=lease.LIFECYCLE,
+            holder=self.holder,
+            batch_size=self.batch_size,
+            lease_ttl=self.lease_ttl,
+            log=self._log,
+        )
+
+    @property
+    def holds_lease(self) -> bool:
+        return self.reader.holds_lease
 
     async def step(self) -> BatchResult | None:
         """One batch; None when another process holds the lease."""
@@ -485,14 +465,11 @@ class LifecycleConsumer:
             currency=self.currency,
         )
         if result is None:
-            if self.holds_lease:
+            if self.reader.lost():
                 self._log.warning("lease_lost")
-            self.holds_lease = False
             return None
-        if not self.holds_lease:
+        if self.reader.held(utcnow()):
             self._log.info("lease_acquired")
-        self.holds_lease = True
-        self._renewed_at = utcnow()
         if result.rows:
             self._log.info(
                 "batch_processed",
@@ -503,20 +480,12 @@ class LifecycleConsumer:
             )
         return result
 
-    def _renewal_due(self, now: datetime) -> bool:
-        return self._renewed_at is None or now - self._renewed_at >= self.lease_ttl / 3
-
     async def _turn(self) -> bool:
         """One pass of the loop; True when it did work and the next pass should follow
         at once."""
         now = utcnow()
-        if not self.holds_lease:
-            async with self.db.read() as session:
-                other = await lease.lease_holder(session, lease.LIFECYCLE, now=now)
-            if other is not None and other != self.holder:
-                return False
-        elif not self._renewal_due(now) and not await has_pending(self.db):
-            await self.prune_if_due(now)
+        if not await self.reader.worth_reading(now):
+            await self.prune_if_due(now)  # only while holding the lease
             return False
         result = await self.step()
         if result is None:
@@ -544,15 +513,7 @@ class LifecycleConsumer:
 
     async def release(self) -> None:
         """Gives the lease up (if held) so a successor starts at once."""
-        if not self.holds_lease:
-            return
-        self.holds_lease = False
-        try:
-            async with self.db.transaction() as session:
-                await lease.release(session, lease.LIFECYCLE, self.holder)
-        except Exception as exc:
-            self._log.warning("lease_release_failed", error=describe(exc))
-        else:
+        if await self.reader.release():
             self._log.info("lease_released")
 
     async def run(self, stop: asyncio.Event) -> None:
