@@ -1,6 +1,6 @@
 """Dead letters for operators (`renewals dlq list|replay`), the same in both modes.
 
-A dead letter is a poison event with its error (see `consumer`, `kafka_worker`).
+A dead letter is a poison event with its error (see `sources.step`, `sources.kafka`).
 Replaying one hands the event back to the engine once its cause is fixed, and marks
 the dead letter replayed (`replayed_at`):
 

@@ -10,8 +10,8 @@ from prometheus_client import REGISTRY
 from sqlalchemy.exc import OperationalError
 
 from services.renewal_worker.apply import handle
-from services.renewal_worker.sources.embedded import Outcome
 from services.renewal_worker.sources.kafka import KafkaWorker, dlq_topic
+from services.renewal_worker.sources.step import Outcome
 from shared.db import Database
 from tests.kafka_worker.helpers import (
     PARTITIONS,

@@ -7,13 +7,10 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
+from services.renewal_worker import retention
 from services.renewal_worker.apply import handle
-from services.renewal_worker.sources import embedded
-from services.renewal_worker.sources.embedded import (
-    ENGINE_CONSUMER,
-    LifecycleConsumer,
-    process_batch,
-)
+from services.renewal_worker.sources.embedded import LifecycleConsumer, process_batch
+from services.renewal_worker.sources.step import ENGINE_CONSUMER
 from shared.clock import utcnow
 from shared.db import Database
 from shared.domain.auth.service import create_key, parse_scopes
@@ -253,7 +250,7 @@ async def test_processed_rows_and_inbox_keys_past_retention_are_pruned(
             update(InboxKey).where(InboxKey.event_id.in_(old_ids)).values(processed_at=long_ago)
         )
 
-    deleted = await embedded.prune(database, older_than=utcnow() - timedelta(days=7), batch_size=2)
+    deleted = await retention.prune(database, older_than=utcnow() - timedelta(days=7), batch_size=2)
 
     assert deleted == (3, 3)
     assert [row.event_id for row in await outbox(database)] == [fresh[0]["id"], waiting[0]["id"]]
@@ -276,7 +273,7 @@ async def test_expired_idempotency_keys_are_pruned(database: Database) -> None:
                 ),
             ]
         )
-    deleted = await embedded.prune_idempotency_keys(database, now=now + timedelta(seconds=1))
+    deleted = await retention.prune_idempotency_keys(database, now=now + timedelta(seconds=1))
     assert deleted == 1
     async with database.read() as session:
         assert list((await session.scalars(select(IdempotencyKey.key))).all()) == ["new"]

@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from services.renewal_worker.apply import handle
-from services.renewal_worker.sources import embedded
-from services.renewal_worker.sources.embedded import Incoming, Seen, process_batch
+from services.renewal_worker.sources import step
+from services.renewal_worker.sources.embedded import process_batch
+from services.renewal_worker.sources.step import Incoming, Seen
 from shared.db import Database
 from shared.models import Contract, InboxKey, Task
 from shared.runtime.transient import is_transient
@@ -95,7 +96,7 @@ async def test_a_user_closing_a_task_during_a_batch_keeps_the_outcome_and_the_ba
 ) -> None:
     contract_id, task = await _contract_with_an_open_task(api, postgres_database)
     await _churn(api, contract_id)  # the engine will want to auto-close the open task
-    real_preload = embedded.preload
+    real_preload = step.preload
     user_answers: list[int] = []
 
     async def preload_then_user_closes(
@@ -108,7 +109,7 @@ async def test_a_user_closing_a_task_during_a_batch_keeps_the_outcome_and_the_ba
             )
             user_answers.append(response.status_code)
 
-    monkeypatch.setattr(embedded, "preload", preload_then_user_closes)
+    monkeypatch.setattr(step, "preload", preload_then_user_closes)
 
     with pytest.raises(StaleDataError) as stale:
         await process_batch(postgres_database, holder="worker")
