@@ -15,20 +15,18 @@ exponential backoff.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
 import structlog
 
-from services.outbound_webhooks.fanout import fan_out
+from services.outbound_webhooks.base import Dispatcher
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
 from shared.events.types import Stream
 from shared.runtime import lease
 from shared.runtime.outbox_reader import OutboxReader, mark_processed
-from shared.runtime.steps import run_steps
 
 NOTIFICATIONS = "notifications"
 """The lease of the embedded notifications consumer (this dispatcher)."""
@@ -36,7 +34,7 @@ NOTIFICATIONS = "notifications"
 _log = structlog.get_logger("renewals.webhooks")
 
 
-class OutboxDispatcher:
+class OutboxDispatcher(Dispatcher):
     """`run` loops until `stop` is set; `step` runs one batch (tests drive it)."""
 
     def __init__(
@@ -47,22 +45,23 @@ class OutboxDispatcher:
         on_deliveries: Callable[[], None] | None = None,
         holder: str | None = None,
     ) -> None:
-        self.db = db
-        self.holder = holder or lease.new_holder_id("webhooks")
+        holder = holder or lease.new_holder_id("webhooks")
+        super().__init__(
+            db,
+            settings,
+            on_deliveries=on_deliveries,
+            log=_log.bind(holder=holder),
+            idle_seconds=settings.webhooks_poll_seconds,
+        )
+        self.holder = holder
         self.batch_size = settings.worker_batch_size
-        self.poll_seconds = settings.webhooks_poll_seconds
-        self.max_backoff = settings.worker_max_backoff_seconds
-        self.lease_ttl = timedelta(seconds=settings.worker_lease_ttl_seconds)
-        self.retry_window = timedelta(seconds=settings.webhooks_retry_window_seconds)
-        self.on_deliveries = on_deliveries
-        self._log = _log.bind(holder=self.holder)
         self.reader = OutboxReader(
             db,
             stream=Stream.NOTIFICATIONS,
             lease_name=NOTIFICATIONS,
-            holder=self.holder,
+            holder=holder,
             batch_size=self.batch_size,
-            lease_ttl=self.lease_ttl,
+            lease_ttl=timedelta(seconds=settings.worker_lease_ttl_seconds),
             log=self._log,
         )
 
@@ -80,15 +79,12 @@ class OutboxDispatcher:
                 return None
             added = 0
             if rows:
-                added = await fan_out(
-                    session, [row.event for row in rows], now=now, retry_window=self.retry_window
-                )
+                added = await self.fan_out(session, [row.event for row in rows], now=now)
                 await mark_processed(session, rows, at=now)
         self.reader.held(now)
         if rows:
             self._log.info("notifications_dispatched", rows=len(rows), deliveries=added)
-        if added and self.on_deliveries is not None:
-            self.on_deliveries()
+        self.delivered(added)
         return len(rows)
 
     async def _turn(self) -> bool:
@@ -103,16 +99,5 @@ class OutboxDispatcher:
     async def release(self) -> None:
         await self.reader.release()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        try:
-            await run_steps(
-                stop,
-                self._turn,
-                log=self._log,
-                failure="dispatch_failed",
-                idle_seconds=self.poll_seconds,
-                initial_backoff=self.poll_seconds,
-                max_backoff=self.max_backoff,
-            )
-        finally:
-            await self.release()
+    async def close(self) -> None:
+        await self.release()
