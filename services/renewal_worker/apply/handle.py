@@ -30,8 +30,8 @@ async def preload(session: AsyncSession, events: Iterable[dict[str, Any]]) -> No
     batch, instead of several per event, and keeps them in the session for its events.
 
     Events only change their own account, and the API committed the state behind every
-    event of the batch before the batch was read, so what is loaded here, plus what the
-    handler writes as it applies the batch, is what a fresh load before each event would
+    event of the batch before the batch was read, so what is loaded here, plus what
+    `apply_event` writes as it applies the batch, is what a fresh load before each event would
     read (changes committed after this load but before an event's turn, which a fresh
     load could also have missed by a few milliseconds, are read by the next batch). An
     event that fails drops its account, which its next event then loads again: its

@@ -82,8 +82,8 @@ def checkpoint_identity(cp: Checkpoint) -> CheckpointId:
 
 @dataclass(slots=True)
 class LoadedAccount:
-    """An account's rows, from which its facts for the engine are built. The handler's
-    writes go to these same rows (and add the ones it creates), so after an event they
+    """An account's rows, from which its facts for the engine are built. The writes of
+    `write` go to these same rows (and add the ones it creates), so after an event they
     are what a fresh load would read, without querying again; holding them also keeps
     them in the session's weak identity map."""
 
