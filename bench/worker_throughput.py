@@ -32,8 +32,8 @@ from services.demo.generator import generate
 from services.demo.load import load
 from services.demo.year import apply_happenings
 from services.relay.relay import OutboxRow, encode
-from services.renewal_worker.consumer import ENGINE_CONSUMER
-from services.renewal_worker.kafka_worker import dlq_topic
+from services.renewal_worker.sources.kafka import dlq_topic
+from services.renewal_worker.sources.step import ENGINE_CONSUMER
 from shared.db import Database
 from shared.events.types import Stream
 from shared.models import DeadLetter, InboxKey, OutboxEvent, Task

@@ -116,8 +116,8 @@ async def _first_key(db: Database) -> str | None:
 async def _dev(settings: Settings) -> None:
     from services.api.app import create_app
     from services.outbound_webhooks import runner as webhooks
-    from services.renewal_worker import consumer
     from services.renewal_worker.scheduler import run_scheduler
+    from services.renewal_worker.sources import embedded as consumer
     from shared.db import Database
     from shared.db.migrate import upgrade
 
@@ -138,7 +138,7 @@ async def _dev(settings: Settings) -> None:
         _stop_on_signals(server, stop)
         if settings.event_bus == "kafka":
             from services.relay import relay as outbox_relay
-            from services.renewal_worker import kafka_worker
+            from services.renewal_worker.sources import kafka as kafka_worker
 
             events = [outbox_relay.run(db, settings, stop), kafka_worker.run(db, settings, stop)]
         else:

@@ -28,8 +28,8 @@ def worker() -> None:
 
 async def _worker(settings: Settings) -> None:
     from services.outbound_webhooks import runner as webhooks
-    from services.renewal_worker import consumer
     from services.renewal_worker.scheduler import run_scheduler
+    from services.renewal_worker.sources import embedded as consumer
     from shared.db import Database
     from shared.runtime.ops_server import serving
 
@@ -46,7 +46,7 @@ async def _worker(settings: Settings) -> None:
     try:
         async with ops:
             if settings.event_bus == "kafka":
-                from services.renewal_worker import kafka_worker
+                from services.renewal_worker.sources import kafka as kafka_worker
 
                 events = kafka_worker.run(db, settings, stop)
             else:

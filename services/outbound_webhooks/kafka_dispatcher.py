@@ -21,18 +21,17 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.outbound_webhooks.fanout import fan_out
+from services.outbound_webhooks.base import Dispatcher
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
 from shared.runtime.kafka import ensure_topics, heartbeat_interval_ms
-from shared.runtime.steps import describe, run_steps
+from shared.runtime.steps import describe
 
 SHUTDOWN_GRACE_SECONDS = 10.0
 REQUEST_TIMEOUT_MS = 40_000
@@ -50,7 +49,7 @@ def decode(value: bytes | None) -> dict[str, Any] | None:
     return event if isinstance(event, dict) else None
 
 
-class KafkaDispatcher:
+class KafkaDispatcher(Dispatcher):
     """`run` loops until `stop` is set; `step` runs one batch (tests drive it)."""
 
     def __init__(
@@ -60,15 +59,19 @@ class KafkaDispatcher:
         *,
         on_deliveries: Callable[[], None] | None = None,
     ) -> None:
-        self.db = db
+        super().__init__(
+            db,
+            settings,
+            on_deliveries=on_deliveries,
+            log=_log.bind(
+                group=settings.webhooks_kafka_group_id, topic=settings.kafka_notifications_topic
+            ),
+            idle_seconds=0,  # `getmany` waits when there is nothing
+        )
         self.settings = settings
         self.topic = settings.kafka_notifications_topic
-        self.retry_window = timedelta(seconds=settings.webhooks_retry_window_seconds)
-        self.initial_backoff = settings.webhooks_poll_seconds
-        self.max_backoff = settings.worker_max_backoff_seconds
-        self.on_deliveries = on_deliveries
         self.consumer: AIOKafkaConsumer | None = None
-        self._log = _log.bind(group=settings.webhooks_kafka_group_id, topic=self.topic)
+        self._stop: asyncio.Event | None = None
 
     async def start(self) -> None:
         """Ensures the topic (with its partition count), then joins the group."""
@@ -133,15 +136,14 @@ class KafkaDispatcher:
                     else:
                         events.append(event)
             async with self.db.transaction() as session:
-                added = await fan_out(session, events, now=utcnow(), retry_window=self.retry_window)
+                added = await self.fan_out(session, events, now=utcnow())
         except BaseException:
             assigned = self.consumer.assignment()
             for tp, records in batch.items():
                 if tp in assigned:
                     self.consumer.seek(tp, records[0].offset)
             raise
-        if added and self.on_deliveries is not None:
-            self.on_deliveries()
+        self.delivered(added)
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
         try:
             await asyncio.wait_for(self.consumer.commit(offsets), timeout=SHUTDOWN_GRACE_SECONDS)
@@ -168,20 +170,11 @@ class KafkaDispatcher:
         if not step.cancelled():
             step.result()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        async def turn() -> bool:
-            await self._step_unless_stopped(stop)  # getmany waits when there is nothing
-            return True
+    async def _turn(self) -> bool:
+        assert self._stop is not None, "only `run` turns"
+        await self._step_unless_stopped(self._stop)  # getmany waits when there is nothing
+        return True
 
-        try:
-            await run_steps(
-                stop,
-                turn,
-                log=self._log,
-                failure="dispatch_failed",
-                idle_seconds=0,
-                initial_backoff=self.initial_backoff,
-                max_backoff=self.max_backoff,
-            )
-        finally:
-            await self.close()
+    async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
+        await super().run(stop)

@@ -1,6 +1,6 @@
 """Dead letters for operators (`renewals dlq list|replay`), the same in both modes.
 
-A dead letter is a poison event with its error (see `consumer`, `kafka_worker`).
+A dead letter is a poison event with its error (see `sources.step`, `sources.kafka`).
 Replaying one hands the event back to the engine once its cause is fixed, and marks
 the dead letter replayed (`replayed_at`):
 
@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.renewal_worker import handler
+from services.renewal_worker.apply.decode import InvalidEvent, account_id_of
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
@@ -61,8 +61,8 @@ def partition_key(event: dict[str, Any]) -> str:
     """The Kafka key (and outbox `partition_key`) of an event: its account id, the
     partner id for partner events, the subject when neither can be read."""
     try:
-        account_id = handler.account_id_of(event)
-    except handler.InvalidEvent:
+        account_id = account_id_of(event)
+    except InvalidEvent:
         account_id = None
     if account_id is not None:
         return str(account_id)
@@ -149,7 +149,7 @@ async def replay(
     if not letters:
         return results
     if settings.event_bus == "kafka":
-        from services.renewal_worker.kafka_worker import new_producer
+        from services.renewal_worker.sources.kafka import new_producer
 
         await ensure_topics(settings, [settings.kafka_topic])
         producer = new_producer(settings, client_id="renewals-dlq-replay")

@@ -8,8 +8,8 @@ import asyncio
 from collections.abc import Callable
 from datetime import date, datetime
 
-from services.renewal_worker import consumer
 from services.renewal_worker.scheduler import SweepResult, sweep
+from services.renewal_worker.sources import embedded
 from shared.config import Settings
 from shared.db import Database
 from shared.runtime import lease
@@ -44,11 +44,11 @@ async def _await_applied(
     """Waits until every event is processed: by the worker holding the lease, or by this
     process, which takes the lease and drains the stream itself when nobody holds it."""
     loop = asyncio.get_running_loop()
-    drainer = consumer.LifecycleConsumer(db, settings, holder=lease.new_holder_id("tick"))
+    drainer = embedded.LifecycleConsumer(db, settings, holder=lease.new_holder_id("tick"))
     holder: str | None = None
     try:
         while True:
-            pending = await consumer.pending_among(db, event_ids)
+            pending = await embedded.pending_among(db, event_ids)
             if pending == 0:
                 return True
             try:
@@ -97,7 +97,7 @@ async def tick(
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        earlier = await consumer.pending_event_ids(db) if wait else []
+        earlier = await embedded.pending_event_ids(db) if wait else []
         if earlier and not await _await_applied(db, settings, earlier, deadline, timeout, warn):
             return False
         result = await sweep(db, as_of, time=at, currency=settings.currency)

@@ -19,8 +19,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import func, select
 
-from services.renewal_worker.consumer import ENGINE_CONSUMER
-from services.renewal_worker.kafka_worker import KafkaWorker, dlq_topic
+from services.renewal_worker.sources.kafka import KafkaWorker, dlq_topic
+from services.renewal_worker.sources.step import ENGINE_CONSUMER
 from shared.config import Settings
 from shared.db import Database
 from shared.events.outbox import build_event

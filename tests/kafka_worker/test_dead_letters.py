@@ -11,9 +11,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from services.renewal_worker.consumer import process_batch
 from services.renewal_worker.dead_letters import replay
-from services.renewal_worker.kafka_worker import KafkaWorker, dlq_topic
+from services.renewal_worker.sources.embedded import process_batch
+from services.renewal_worker.sources.kafka import KafkaWorker, dlq_topic
 from shared.config import Settings
 from shared.db import Database
 from shared.models import Account, OutboxEvent

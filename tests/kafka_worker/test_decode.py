@@ -7,7 +7,7 @@ import json
 import pytest
 from aiokafka import ConsumerRecord
 
-from services.renewal_worker.kafka_worker import UNPARSEABLE, decode, dlq_headers
+from services.renewal_worker.sources.kafka_records import UNPARSEABLE, decode, dlq_headers
 from tests.kafka_worker.helpers import missing_account_event
 
 

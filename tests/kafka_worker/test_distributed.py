@@ -22,7 +22,7 @@ import pytest
 from cloudevents.core.formats.json import JSONFormat
 
 from services.relay.relay import Relay
-from services.renewal_worker.kafka_worker import KafkaWorker
+from services.renewal_worker.sources.kafka import KafkaWorker
 from shared.db import Database
 from shared.events.types import EventType
 from tests.kafka_worker.distributed import (

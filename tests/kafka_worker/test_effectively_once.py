@@ -9,9 +9,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy.exc import OperationalError
 
-from services.renewal_worker import handler
-from services.renewal_worker.consumer import Outcome
-from services.renewal_worker.kafka_worker import KafkaWorker, dlq_topic
+from services.renewal_worker.apply import handle
+from services.renewal_worker.sources.kafka import KafkaWorker, dlq_topic
+from services.renewal_worker.sources.step import Outcome
 from shared.db import Database
 from tests.kafka_worker.helpers import (
     PARTITIONS,
@@ -100,7 +100,7 @@ async def _total(worker: KafkaWorker, outcome: Outcome, count: int) -> bool:
 async def test_a_transient_database_error_is_retried_and_never_dead_lettered(
     database: Database, kafka_broker: Broker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = handler.apply_event
+    real = handle.apply_event
     calls: list[str] = []
 
     async def flaky(session: Any, event: dict[str, Any], **kwargs: Any) -> None:
@@ -109,7 +109,7 @@ async def test_a_transient_database_error_is_retried_and_never_dead_lettered(
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
         await real(session, event, **kwargs)
 
-    monkeypatch.setattr(handler, "apply_event", flaky)
+    monkeypatch.setattr(handle, "apply_event", flaky)
     settings = worker_settings(database.url, kafka_broker.bootstrap)
     await ensure_worker_topics(settings)
     contracts = await make_contracts(database, 4)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiokafka.consumer.group_coordinator import GroupCoordinator
 
-from services.renewal_worker.kafka_worker import KafkaWorker
+from services.renewal_worker.sources.kafka import KafkaWorker
 from shared.db import Database
 from tests.kafka_worker.helpers import (
     checkpoints_per_contract,

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
-from services.renewal_worker.consumer import ENGINE_CONSUMER
+from services.renewal_worker.sources.step import ENGINE_CONSUMER
 from shared.clock import today
 from shared.db import Database
 from shared.domain.auth.service import create_key, parse_scopes

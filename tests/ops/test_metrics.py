@@ -15,8 +15,9 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from services.renewal_worker import consumer, handler
+from services.renewal_worker.apply import handle, write
 from services.renewal_worker.scheduler import sweep
+from services.renewal_worker.sources import embedded
 from shared.clock import today, utcnow
 from shared.metrics import TASKS_CREATED
 from shared.models import DeadLetter, Task
@@ -67,7 +68,7 @@ async def depart_the_business_owner(api: Harness) -> None:
 
 
 async def drain(api: Harness) -> None:
-    while (await consumer.process_batch(api.db, holder="metrics-test")).rows:  # type: ignore[union-attr]
+    while (await embedded.process_batch(api.db, holder="metrics-test")).rows:  # type: ignore[union-attr]
         pass
 
 
@@ -96,7 +97,7 @@ async def test_tasks_of_a_poison_event_are_not_counted(
     async def fail(*_: object) -> None:
         raise RuntimeError("the engine failed after writing tasks")
 
-    monkeypatch.setattr(handler, "_write_health", fail)
+    monkeypatch.setattr(write, "write_health", fail)
     before = tasks_counted()
     await depart_the_business_owner(api)
     await drain(api)
@@ -115,7 +116,7 @@ async def test_tasks_of_a_rolled_back_batch_are_not_counted(api: Harness) -> Non
     async def apply_then_lose_the_database() -> None:
         async with api.db.transaction() as session:
             async with session.begin_nested():
-                await handler.apply_event(session, events[-1])
+                await handle.apply_event(session, events[-1])
             assert await session.scalar(select(func.count()).select_from(Task)) == 1
             assert tasks_counted() == before  # released, not committed yet
             raise ConnectionError("the database went away before the commit")

@@ -13,8 +13,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from services.outbound_webhooks.dispatcher import OutboxDispatcher
 from services.outbound_webhooks.sender import Sender
-from services.renewal_worker.consumer import LifecycleConsumer, has_pending
 from services.renewal_worker.scheduler import sweep
+from services.renewal_worker.sources.embedded import LifecycleConsumer, has_pending
 from shared.clock import utcnow
 from shared.events.types import EventType
 from shared.metrics import WEBHOOK_DELIVERIES

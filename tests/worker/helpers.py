@@ -71,7 +71,7 @@ async def add_outbox_row(db: Database, event: dict[str, Any], *, id: int | None 
 
 
 class FakeHandler:
-    """Stands in for `handler.apply_event`: records events, raises ValueError for the
+    """Stands in for `handle.apply_event`: records events, raises ValueError for the
     `poison` types, and an OperationalError for the next `transient_failures` calls."""
 
     def __init__(

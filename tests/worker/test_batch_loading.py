@@ -1,4 +1,4 @@
-"""A batch reads its accounts once (`handler.preload`) and keeps their rows for the
+"""A batch reads its accounts once (`handle.preload`) and keeps their rows for the
 batch's later events; what it writes must be exactly what applying each event on a
 fresh load writes."""
 
@@ -14,8 +14,8 @@ from sqlalchemy import event, select
 from services.demo.generator import generate
 from services.demo.load import load
 from services.demo.year import apply_happenings
-from services.renewal_worker import handler
-from services.renewal_worker.consumer import process_batch
+from services.renewal_worker.apply import handle
+from services.renewal_worker.sources.embedded import process_batch
 from shared.db import Database
 from shared.events.types import Stream
 from shared.models import Account, Checkpoint, Contract, OutboxEvent, Task
@@ -55,7 +55,7 @@ async def _apply_one_by_one(db: Database) -> None:
         )
     for cloud_event in events:
         async with db.transaction() as session:
-            await handler.apply_event(session, cloud_event, currency=CURRENCY)
+            await handle.apply_event(session, cloud_event, currency=CURRENCY)
 
 
 async def _written(db: Database) -> dict[str, Any]:

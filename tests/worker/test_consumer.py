@@ -7,8 +7,10 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
-from services.renewal_worker import consumer, handler
-from services.renewal_worker.consumer import ENGINE_CONSUMER, LifecycleConsumer, process_batch
+from services.renewal_worker import retention
+from services.renewal_worker.apply import handle
+from services.renewal_worker.sources.embedded import LifecycleConsumer, process_batch
+from services.renewal_worker.sources.step import ENGINE_CONSUMER
 from shared.clock import utcnow
 from shared.db import Database
 from shared.domain.auth.service import create_key, parse_scopes
@@ -31,7 +33,7 @@ from tests.worker.helpers import (
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeHandler:
     recorder = FakeHandler()
-    monkeypatch.setattr(handler, "apply_event", recorder)
+    monkeypatch.setattr(handle, "apply_event", recorder)
     return recorder
 
 
@@ -138,7 +140,7 @@ async def test_a_poison_event_is_dead_lettered_and_the_batch_goes_on(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler(poison=frozenset({"goal.created"}))
-    monkeypatch.setattr(handler, "apply_event", fake)
+    monkeypatch.setattr(handle, "apply_event", fake)
     events = await emit_events(
         database, EventType.ACCOUNT_CREATED, EventType.GOAL_CREATED, EventType.USAGE_REPORTED
     )
@@ -171,7 +173,7 @@ async def test_the_effects_of_a_poison_event_are_rolled_back(
         await session.flush()  # type: ignore[attr-defined]
         raise KeyError("data.id")
 
-    monkeypatch.setattr(handler, "apply_event", half_applied)
+    monkeypatch.setattr(handle, "apply_event", half_applied)
     await emit_events(database, EventType.CONTRACT_CREATED)
     await process_batch(database, holder="me")
     assert {key[0] for key in await inbox_keys(database)} == set()
@@ -183,7 +185,7 @@ async def test_a_transient_error_leaves_the_batch_unprocessed_and_it_is_retried(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler(transient_failures=1)
-    monkeypatch.setattr(handler, "apply_event", fake)
+    monkeypatch.setattr(handle, "apply_event", fake)
     events = await emit_events(database, EventType.ACCOUNT_CREATED, EventType.ACCOUNT_UPDATED)
 
     with pytest.raises(Exception, match="database is locked"):
@@ -202,7 +204,7 @@ async def test_the_running_consumer_retries_transient_errors_with_backoff(
     database: Database, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler(transient_failures=3)
-    monkeypatch.setattr(handler, "apply_event", fake)
+    monkeypatch.setattr(handle, "apply_event", fake)
     events = await emit_events(database, EventType.ACCOUNT_CREATED)
     stop = asyncio.Event()
     worker = LifecycleConsumer(database, fast_settings(db_url))
@@ -248,7 +250,7 @@ async def test_processed_rows_and_inbox_keys_past_retention_are_pruned(
             update(InboxKey).where(InboxKey.event_id.in_(old_ids)).values(processed_at=long_ago)
         )
 
-    deleted = await consumer.prune(database, older_than=utcnow() - timedelta(days=7), batch_size=2)
+    deleted = await retention.prune(database, older_than=utcnow() - timedelta(days=7), batch_size=2)
 
     assert deleted == (3, 3)
     assert [row.event_id for row in await outbox(database)] == [fresh[0]["id"], waiting[0]["id"]]
@@ -271,7 +273,7 @@ async def test_expired_idempotency_keys_are_pruned(database: Database) -> None:
                 ),
             ]
         )
-    deleted = await consumer.prune_idempotency_keys(database, now=now + timedelta(seconds=1))
+    deleted = await retention.prune_idempotency_keys(database, now=now + timedelta(seconds=1))
     assert deleted == 1
     async with database.read() as session:
         assert list((await session.scalars(select(IdempotencyKey.key))).all()) == ["new"]
@@ -286,7 +288,7 @@ async def test_outcomes_are_counted_once_the_batch_committed(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler(poison=frozenset({"goal.created"}), transient_failures=1)
-    monkeypatch.setattr(handler, "apply_event", fake)
+    monkeypatch.setattr(handle, "apply_event", fake)
     events = await emit_events(database, EventType.ACCOUNT_CREATED, EventType.GOAL_CREATED)
     before = (
         _processed("account.created", "applied"),

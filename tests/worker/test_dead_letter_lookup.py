@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from services.renewal_worker.consumer import pending_dead_letters
+from services.renewal_worker.sources.step import pending_dead_letters
 from shared.db import Database
 
 

@@ -20,8 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.renewal_worker import consumer, handler
-from services.renewal_worker.consumer import Incoming, Seen, process_batch
+from services.renewal_worker.apply import handle
+from services.renewal_worker.sources import step
+from services.renewal_worker.sources.embedded import process_batch
+from services.renewal_worker.sources.step import Incoming, Seen
 from shared.db import Database
 from shared.models import Contract, InboxKey, Task
 from shared.runtime.transient import is_transient
@@ -94,7 +96,7 @@ async def test_a_user_closing_a_task_during_a_batch_keeps_the_outcome_and_the_ba
 ) -> None:
     contract_id, task = await _contract_with_an_open_task(api, postgres_database)
     await _churn(api, contract_id)  # the engine will want to auto-close the open task
-    real_preload = consumer.preload
+    real_preload = step.preload
     user_answers: list[int] = []
 
     async def preload_then_user_closes(
@@ -107,7 +109,7 @@ async def test_a_user_closing_a_task_during_a_batch_keeps_the_outcome_and_the_ba
             )
             user_answers.append(response.status_code)
 
-    monkeypatch.setattr(consumer, "preload", preload_then_user_closes)
+    monkeypatch.setattr(step, "preload", preload_then_user_closes)
 
     with pytest.raises(StaleDataError) as stale:
         await process_batch(postgres_database, holder="worker")
@@ -137,8 +139,8 @@ async def test_closing_a_task_the_worker_is_closing_waits_for_it_and_answers_409
     await _churn(api, contract_id)
     async with postgres_database.transaction() as session:
         (churned,) = await api.events("contract.churned")
-        await handler.preload(session, [churned])
-        await handler.apply_event(session, churned)  # the task is auto-closed, uncommitted
+        await handle.preload(session, [churned])
+        await handle.apply_event(session, churned)  # the task is auto-closed, uncommitted
         close: asyncio.Task[Any] = asyncio.ensure_future(
             api.client.patch(f"/v1/tasks/{task.id}", json={"status": "done"})
         )

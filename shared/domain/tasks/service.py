@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.domain.context import Context
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.pagination import fetch_page
-from shared.domain.tasks.schemas import TaskFilters, TaskRead, TaskUpdate
+from shared.domain.tasks.notifications import emit_task_event
+from shared.domain.tasks.schemas import TaskFilters, TaskUpdate
 from shared.enums import TaskStatus
-from shared.events.outbox import emit
-from shared.events.types import EventType, dataschema
+from shared.events.types import EventType
 from shared.models import Task
 
 
@@ -44,16 +44,8 @@ async def close_task(
     task.outcome = body.outcome
     task.closed_at = ctx.time
     await session.flush()
-    emit(
-        session,
-        type=EventType.TASK_UPDATED,
-        source=ctx.source,
-        subject=str(task.id),
-        partition_key=str(task.account_id),
-        data=TaskRead.model_validate(task).model_dump(mode="json"),
-        dataschema=dataschema("task"),
-        actor=ctx.actor,
-        time=ctx.time,
+    emit_task_event(
+        session, EventType.TASK_UPDATED, task, source=ctx.source, actor=ctx.actor, time=ctx.time
     )
     return task
 

@@ -7,13 +7,13 @@ record). Workers scale by partitions.
 
 **Effectively once.** Each `getmany` batch (at most `RENEWALS_KAFKA_BATCH_SIZE` records,
 waiting at most `RENEWALS_KAFKA_POLL_TIMEOUT_MS`) is applied in ONE database
-transaction through the embedded consumer's per-event step (`consumer.process_event`:
-`handler.apply_event` in a savepoint, the `engine` inbox key, dead letters), after the
-batch's accounts were read in a few queries for the whole batch (`consumer.preload`);
-the batch's inbox keys are written in one statement (`consumer.record_applied`). Only after
-that transaction committed are the offsets committed, explicitly: the batch's last
-offset + 1 per partition. A crash between the two redelivers the batch to whoever owns
-the partitions next, and the inbox turns every redelivered event into a duplicate.
+transaction through the step the embedded source takes too (`step.apply_batch`:
+`handle.apply_event` in a savepoint per event, the `engine` inbox keys written in one
+statement, dead letters), after the batch's accounts were read in a few queries for the
+whole batch. Only after that transaction committed are the offsets committed,
+explicitly: the batch's last offset + 1 per partition. A crash between the two
+redelivers the batch to whoever owns the partitions next, and the inbox turns every
+redelivered event into a duplicate.
 
 **Rebalances.** A batch runs from `getmany` to the offset commit under a lock; the
 rebalance listener takes the same lock in `on_partitions_revoked`, so a revocation waits
@@ -23,7 +23,7 @@ kicked out of the group mid-batch (it exceeded the session timeout) commits its 
 transaction but not its offsets; the new owner's redelivery is absorbed by the inbox.
 
 **Poison.** A record that is not JSON, not a CloudEvent, or makes the engine raise
-anything that is not transient (`errors.is_transient`) is published to `<topic>.dlq`
+anything that is not transient (`shared.runtime.transient`) is published to `<topic>.dlq`
 (same key and value, the original headers plus `error`, `original-topic`,
 `original-partition` and `original-offset`) and recorded as a `DeadLetter` row, so
 `GET /v1/admin/dead-letters` and `renewals dlq` cover both modes; the partition moves
@@ -47,44 +47,38 @@ flight is finished and committed, then the consumer leaves the group (`stop()`),
 partitions move to the other members at once.
 
 Inbox keys and expired idempotency keys are pruned every
-`RENEWALS_WORKER_PRUNE_INTERVAL_SECONDS` (deletes are idempotent, so several workers may).
+`RENEWALS_WORKER_PRUNE_INTERVAL_SECONDS` (`retention`; deletes are idempotent, so
+several workers may).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, TypeAlias
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
-from services.renewal_worker import consumer
-from services.renewal_worker.consumer import Incoming, Outcome
+from services.renewal_worker.sources import step
+from services.renewal_worker.sources.base import EventSource
+from services.renewal_worker.sources.kafka_records import Record, decode, dlq_headers
+from services.renewal_worker.sources.step import BatchResult, Outcome
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
-from shared.events.types import Stream
 from shared.runtime.kafka import ensure_topics, heartbeat_interval_ms
-from shared.runtime.steps import describe, run_steps
+from shared.runtime.steps import describe
 
 DLQ_SUFFIX = ".dlq"
-UNPARSEABLE = "unparseable"
-"""The `type` of a dead letter whose record was not a CloudEvent."""
 SHUTDOWN_GRACE_SECONDS = 10.0
 """How long a stopping worker waits for its last offset commit and for leaving the group
 while the broker does not answer."""
 REQUEST_TIMEOUT_MS = 40_000
-_MAX_ERROR_HEADER = 4000
 
 _log = structlog.get_logger("renewals.kafka_worker")
 
-Record: TypeAlias = ConsumerRecord  # [bytes, bytes]; aiokafka ships no types
 Batch = dict[TopicPartition, list[Record]]
 BeforeOffsetCommit = Callable[[Batch], Awaitable[None]]
 """A hook run after the DB commit and before the offset commit (tests crash there)."""
@@ -92,96 +86,6 @@ BeforeOffsetCommit = Callable[[Batch], Awaitable[None]]
 
 def dlq_topic(topic: str) -> str:
     return topic + DLQ_SUFFIX
-
-
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    records: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    dead_lettered: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    """A record as the engine's step sees it; `error` says why it is poison already."""
-
-    record: Record
-    incoming: Incoming
-    error: str | None
-
-
-def _text(value: object, limit: int) -> str | None:
-    return value[:limit] if isinstance(value, str) and value else None
-
-
-def decode(record: Record) -> Decoded:
-    """The CloudEvent of a record, or the reason it is none (the record is then keyed by
-    its position, which a redelivery repeats)."""
-    fallback_source = f"kafka:{record.topic}"[:200]
-    fallback_id = f"{record.partition}:{record.offset}"
-    try:
-        if record.value is None:
-            raise ValueError("the record has no value")
-        event = json.loads(record.value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raw = (record.value or b"").decode("utf-8", errors="replace")
-        document: dict[str, Any] = {
-            "topic": record.topic,
-            "partition": record.partition,
-            "offset": record.offset,
-            "key": record.key.decode("utf-8", errors="replace") if record.key else None,
-            "value": raw[:10_000],
-        }
-        error = f"not JSON: {describe(exc)}"
-        incoming = Incoming(
-            str(Stream.LIFECYCLE), fallback_source, fallback_id, UNPARSEABLE, document
-        )
-        return Decoded(record, incoming, error)
-    if not isinstance(event, dict):
-        document = {"topic": record.topic, "partition": record.partition, "value": event}
-        incoming = Incoming(
-            str(Stream.LIFECYCLE), fallback_source, fallback_id, UNPARSEABLE, document
-        )
-        return Decoded(record, incoming, "not a CloudEvent: the value is not a JSON object")
-    source = _text(event.get("source"), 200)
-    event_id = _text(event.get("id"), 200)
-    type = _text(event.get("type"), 100)
-    missing = [
-        name
-        for name, value in (
-            ("specversion", _text(event.get("specversion"), 10)),
-            ("id", event_id),
-            ("source", source),
-            ("type", type),
-        )
-        if value is None
-    ]
-    if missing or source is None or event_id is None or type is None:
-        incoming = Incoming(
-            str(Stream.LIFECYCLE),
-            source or fallback_source,
-            event_id or fallback_id,
-            type or UNPARSEABLE,
-            event,
-        )
-        return Decoded(record, incoming, f"not a CloudEvent: no {', '.join(missing)}")
-    return Decoded(record, Incoming(str(Stream.LIFECYCLE), source, event_id, type, event), None)
-
-
-def dlq_headers(record: Record, error: str) -> list[tuple[str, bytes]]:
-    """The original headers, then where the record came from and why it failed."""
-    original = [(k, v) for k, v in (record.headers or ()) if k not in _DLQ_HEADER_NAMES]
-    return [
-        *original,
-        ("error", error[:_MAX_ERROR_HEADER].encode()),
-        ("original-topic", record.topic.encode()),
-        ("original-partition", str(record.partition).encode()),
-        ("original-offset", str(record.offset).encode()),
-    ]
-
-
-_DLQ_HEADER_NAMES = frozenset({"error", "original-topic", "original-partition", "original-offset"})
 
 
 def new_producer(settings: Settings, client_id: str = "renewals-worker") -> AIOKafkaProducer:
@@ -212,7 +116,7 @@ def _names(partitions: set[TopicPartition]) -> list[str]:
     return sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)
 
 
-class KafkaWorker:
+class KafkaWorker(EventSource):
     """The consumer-group worker of one process; `run` loops until `stop` is set."""
 
     def __init__(
@@ -222,24 +126,23 @@ class KafkaWorker:
         *,
         before_offset_commit: BeforeOffsetCommit | None = None,
     ) -> None:
-        self.db = db
+        super().__init__(
+            db,
+            settings,
+            log=_log.bind(group=settings.kafka_group_id, topic=settings.kafka_topic),
+            idle_seconds=0,  # `getmany` waits when there is nothing
+        )
         self.settings = settings
         self.topic = settings.kafka_topic
         self.dlq = dlq_topic(settings.kafka_topic)
-        self.currency = settings.currency
         self.batch_size = settings.kafka_batch_size
         self.poll_timeout_ms = settings.kafka_poll_timeout_ms
-        self.initial_backoff = settings.worker_poll_seconds
-        self.max_backoff = settings.worker_max_backoff_seconds
-        self.retention = timedelta(days=settings.event_retention_days)
-        self.prune_interval = timedelta(seconds=settings.worker_prune_interval_seconds)
         self.before_offset_commit = before_offset_commit
         self.batch_lock = asyncio.Lock()
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.totals: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
-        self._pruned_at: datetime | None = None
-        self.log = _log.bind(group=settings.kafka_group_id, topic=self.topic)
+        self._stop: asyncio.Event | None = None
 
     # -- connection ------------------------------------------------------------------
 
@@ -321,42 +224,24 @@ class KafkaWorker:
 
     async def _apply(self, batch: Batch, stop: asyncio.Event | None) -> BatchResult:
         decoded = [decode(record) for records in batch.values() for record in records]
-        outcomes: list[tuple[str, Outcome]] = []
-        poison: list[tuple[Record, str]] = []
         async with self.db.transaction() as session:
-            seen = await consumer.load_seen(session, [d.incoming.key for d in decoded])
-            await consumer.preload(session, [d.incoming for d in decoded if d.error is None], seen)
-            for item in decoded:
-                key = item.incoming.key
-                if item.error is None:
-                    outcome, error = await consumer.process_event(
-                        session, item.incoming, seen, currency=self.currency
-                    )
-                elif key in seen:
-                    outcome, error = Outcome.DUPLICATE, None
-                else:
-                    await consumer.add_dead_letter(session, item.incoming, item.error, seen)
-                    outcome, error = Outcome.DEAD_LETTERED, item.error
-                if outcome is Outcome.DUPLICATE and key not in seen.applied:
-                    error = seen.dead_lettered.get(key)  # a poison record redelivered
-                if error is not None:
-                    poison.append((item.record, error))
-                outcomes.append((item.incoming.type, outcome))
-            await consumer.record_applied(session, seen)
-        consumer.count_outcomes(outcomes)
-        await self._publish_poison(poison)
-        tally = [outcome for _, outcome in outcomes]
-        for outcome in Outcome:
-            self.totals[outcome] += tally.count(outcome)
-        result = BatchResult(
-            records=len(decoded),
-            applied=tally.count(Outcome.APPLIED),
-            duplicates=tally.count(Outcome.DUPLICATE),
-            dead_lettered=tally.count(Outcome.DEAD_LETTERED),
+            processed = await step.apply_batch(
+                session, [item.incoming for item in decoded], currency=self.currency
+            )
+        result = step.settle(processed)
+        await self._publish_poison(
+            [
+                (item.record, done.error)
+                for item, done in zip(decoded, processed, strict=True)
+                if done.error is not None
+            ]
         )
+        self.totals[Outcome.APPLIED] += result.applied
+        self.totals[Outcome.DUPLICATE] += result.duplicates
+        self.totals[Outcome.DEAD_LETTERED] += result.dead_lettered
         self.log.info(
             "batch_processed",
-            records=result.records,
+            records=result.rows,
             applied=result.applied,
             duplicates=result.duplicates,
             dead_lettered=result.dead_lettered,
@@ -412,36 +297,28 @@ class KafkaWorker:
 
     async def prune_if_due(self) -> None:
         now = utcnow()
-        if self._pruned_at is not None and now - self._pruned_at < self.prune_interval:
+        if not self.pruner.due(now):
             return
-        self._pruned_at = now
         try:
-            _, inbox_keys = await consumer.prune(self.db, older_than=now - self.retention)
-            idempotency_keys = await consumer.prune_idempotency_keys(self.db, now=now)
+            pruned = await self.pruner.prune(now)
         except Exception as exc:
             self.log.warning("prune_failed", error=describe(exc))
             return
-        if inbox_keys or idempotency_keys:
-            self.log.info("pruned", inbox_keys=inbox_keys, idempotency_keys=idempotency_keys)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        async def turn() -> bool:
-            await self.step(stop)  # waits up to the poll timeout when there is nothing
-            await self.prune_if_due()
-            return True
-
-        try:
-            await run_steps(
-                stop,
-                turn,
-                log=self.log,
-                failure="batch_failed",
-                idle_seconds=0,
-                initial_backoff=self.initial_backoff,
-                max_backoff=self.max_backoff,
+        if pruned.inbox_keys or pruned.idempotency_keys:
+            self.log.info(
+                "pruned", inbox_keys=pruned.inbox_keys, idempotency_keys=pruned.idempotency_keys
             )
+
+    async def _turn(self) -> bool:
+        await self.step(self._stop)  # waits up to the poll timeout when there is nothing
+        await self.prune_if_due()
+        return True
+
+    async def run(self, stop: asyncio.Event, *, wake: asyncio.Event | None = None) -> None:
+        self._stop = stop
+        try:
+            await super().run(stop, wake=wake)
         finally:
-            await self.close()
             self.log.info(
                 "worker_stopped",
                 applied=self.totals[Outcome.APPLIED],

@@ -1,0 +1,303 @@
+"""The step both event sources take: a batch of events applied in ONE transaction.
+
+The embedded source (`embedded`) and the Kafka source (`kafka`) fetch and acknowledge
+their batches differently; they apply them through the same code, so both modes have
+the same inbox keys, savepoints and dead letters (DESIGN §2 "effectively-once"):
+
+- an event whose key (`source`, `id`) is already in the inbox of the `engine` consumer
+  is a redelivery and is skipped; so is a poison event that already has a dead letter
+  not yet replayed (a Kafka redelivery after a crash must not record it twice);
+- otherwise `handle.apply_event` runs inside a SAVEPOINT, and the key is written to the
+  inbox with the batch's other keys in one statement before the commit;
+- a poison event (it cannot be parsed, fails validation or makes the engine raise) has
+  its savepoint rolled back and becomes a `DeadLetter` row with the error; the batch
+  moves on. Its key is NOT written to the inbox: it was never applied, so a replay
+  (the same event handed back) is applied once the cause is fixed.
+
+A transient error (see `shared.runtime.transient`) propagates and aborts the batch. The
+metrics (`renewals_events_processed_total`, `renewals_dead_letters_total`) are counted
+by `settle` once the batch committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+import structlog
+from sqlalchemy import Select, insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.renewal_worker.apply import handle
+from services.renewal_worker.apply.decode import contract_log_ids
+from services.renewal_worker.apply.load import in_chunks
+from shared.clock import utcnow
+from shared.events.types import EventType
+from shared.metrics import DEAD_LETTERS, EVENTS_PROCESSED
+from shared.models import DeadLetter, InboxKey
+from shared.runtime.steps import describe
+from shared.runtime.transient import is_transient
+
+ENGINE_CONSUMER = "engine"
+"""The inbox `consumer` of lifecycle events applied by the engine."""
+
+_log = structlog.get_logger("renewals.worker")
+
+
+class Outcome(StrEnum):
+    """What became of one event (the `outcome` label of `renewals_events_processed_total`)."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """An event as a source received it: its inbox key (`source`, `event_id`), its type
+    and the structured-mode CloudEvent. `event` may be something else than a CloudEvent
+    for a Kafka record that could not be parsed; such an event carries the reason in
+    `poison` and is only dead-lettered."""
+
+    stream: str
+    source: str
+    event_id: str
+    type: str
+    event: dict[str, Any]
+    poison: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.event_id)
+
+
+@dataclass(slots=True)
+class Seen:
+    """The keys of a batch's events already applied (the `engine` inbox) or already
+    dead-lettered and not replayed (with their error); `process_event` adds to both as
+    it goes. `unrecorded` are the keys applied in this batch and not yet in the inbox
+    (see `record_applied`)."""
+
+    applied: set[tuple[str, str]] = field(default_factory=set)
+    dead_lettered: dict[tuple[str, str], str] = field(default_factory=dict)
+    unrecorded: list[tuple[str, str]] = field(default_factory=list)
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self.applied or key in self.dead_lettered
+
+
+class Processed(NamedTuple):
+    """What became of one event of a batch; `error` is a poison event's (dead-lettered
+    now, or earlier and redelivered), so a source can pass it on (the Kafka DLQ)."""
+
+    type: str
+    outcome: Outcome
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one batch did; `rows` counts the events it consumed (outbox rows marked
+    processed, or Kafka records)."""
+
+    rows: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+
+
+def pending_dead_letters(
+    event_ids: Sequence[str],
+) -> Select[str, str, str]:
+    """The dead letters not replayed yet among these event ids, by the partial index on
+    `event_id` (`ix_dead_letters_pending_event_id`): dead letters are kept after their
+    replay, and the worker asks once per batch."""
+    return select(DeadLetter.source, DeadLetter.event_id, DeadLetter.error).where(
+        DeadLetter.event_id.in_(event_ids), DeadLetter.replayed_at.is_(None)
+    )
+
+
+async def load_seen(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> Seen:
+    """What the inbox and the pending dead letters know of events with these keys. The
+    inbox is asked by whole key, which its primary key (`consumer`, `source`,
+    `event_id`) answers by lookups: by `event_id` alone it would be scanned, and it holds
+    `RENEWALS_EVENT_RETENTION_DAYS` of events."""
+    wanted = sorted(set(keys))
+    seen = Seen()
+    for chunk in in_chunks(wanted):
+        applied = await session.execute(
+            select(InboxKey.source, InboxKey.event_id).where(
+                InboxKey.consumer == ENGINE_CONSUMER,
+                tuple_(InboxKey.source, InboxKey.event_id).in_(chunk),
+            )
+        )
+        seen.applied.update((source, event_id) for source, event_id in applied)
+        dead = await session.execute(
+            pending_dead_letters(sorted({event_id for _, event_id in chunk}))
+        )
+        seen.dead_lettered.update(((source, event_id), error) for source, event_id, error in dead)
+    return seen
+
+
+async def preload(session: AsyncSession, batch: Iterable[Incoming], seen: Seen) -> None:
+    """Reads the accounts of a batch's new events at once (see `handle.preload`); call
+    after `load_seen`, before the batch's `process_event` calls."""
+    await handle.preload(
+        session, [incoming.event for incoming in batch if incoming.key not in seen]
+    )
+
+
+async def _apply(session: AsyncSession, incoming: Incoming, currency: str) -> Exception | None:
+    """Applies one event in a savepoint; returns the error of a poison event, or None.
+    Transient errors propagate and abort the batch."""
+    try:
+        async with session.begin_nested():
+            await handle.apply_event(session, incoming.event, currency=currency)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        return exc
+    return None
+
+
+async def add_dead_letter(
+    session: AsyncSession,
+    incoming: Incoming,
+    error: str,
+    seen: Seen | None = None,
+    *,
+    exc: BaseException | None = None,
+) -> None:
+    """Records a poison event, flushed at once: a failing insert is the batch's error,
+    never blamed on the next event's savepoint."""
+    _log.warning(
+        "event_dead_lettered",
+        event_id=incoming.event_id,
+        type=incoming.type,
+        outcome=str(Outcome.DEAD_LETTERED),
+        error=error,
+        exc_info=exc,
+    )
+    session.add(
+        DeadLetter(
+            stream=incoming.stream,
+            event_id=incoming.event_id,
+            source=incoming.source,
+            type=incoming.type,
+            event=incoming.event,
+            error=error,
+        )
+    )
+    await session.flush()
+    if seen is not None:
+        seen.dead_lettered[incoming.key] = error
+
+
+async def process_event(
+    session: AsyncSession, incoming: Incoming, seen: Seen, *, currency: str
+) -> tuple[Outcome, str | None]:
+    """One event, inside its batch's transaction:
+
+    - already applied, or already dead-lettered and not replayed: a duplicate, skipped;
+    - else `handle.apply_event` in a SAVEPOINT; its inbox key is written with the
+      batch's others by `record_applied`, before the batch commits;
+    - a poison event has its savepoint rolled back and becomes a `DeadLetter` row; its key
+      is NOT written to the inbox, so a replay is applied once the cause is fixed.
+
+    Returns the outcome and, for a dead letter, the error. Transient errors propagate."""
+    log = _log.bind(
+        event_id=incoming.event_id,
+        type=incoming.type,
+        **contract_log_ids(incoming.event),
+    )
+    if incoming.key in seen:
+        log.info("event_skipped", outcome=str(Outcome.DUPLICATE))
+        return Outcome.DUPLICATE, None
+    failure = await _apply(session, incoming, currency)
+    if failure is not None:
+        error = describe(failure)
+        await add_dead_letter(session, incoming, error, seen, exc=failure)
+        return Outcome.DEAD_LETTERED, error
+    seen.applied.add(incoming.key)
+    seen.unrecorded.append(incoming.key)
+    log.info("event_applied", outcome=str(Outcome.APPLIED))
+    return Outcome.APPLIED, None
+
+
+async def record_applied(session: AsyncSession, seen: Seen) -> None:
+    """Writes the inbox keys of the events the batch applied, in one statement, in the
+    batch's transaction: an event's effects and its key commit or roll back together. A
+    concurrent consumer that applied the same event makes this insert fail, and with it
+    the batch, which is retried and then sees a duplicate."""
+    if not seen.unrecorded:
+        return
+    now = utcnow()
+    await session.execute(
+        insert(InboxKey),
+        [
+            {
+                "consumer": ENGINE_CONSUMER,
+                "source": source,
+                "event_id": event_id,
+                "processed_at": now,
+            }
+            for source, event_id in seen.unrecorded
+        ],
+    )
+    seen.unrecorded.clear()
+
+
+async def apply_batch(
+    session: AsyncSession, batch: Sequence[Incoming], *, currency: str
+) -> list[Processed]:
+    """Applies a batch in the caller's transaction: what the inbox and the dead letters
+    know of it (`load_seen`), its accounts at once (`preload`), each event
+    (`process_event`; one that is poison already is only dead-lettered), then the inbox
+    keys of the applied ones (`record_applied`). Call `settle` once it committed."""
+    seen = await load_seen(session, [incoming.key for incoming in batch])
+    await preload(session, [incoming for incoming in batch if incoming.poison is None], seen)
+    processed: list[Processed] = []
+    for incoming in batch:
+        key = incoming.key
+        if incoming.poison is None:
+            outcome, error = await process_event(session, incoming, seen, currency=currency)
+        elif key in seen:
+            outcome, error = Outcome.DUPLICATE, None
+        else:
+            await add_dead_letter(session, incoming, incoming.poison, seen)
+            outcome, error = Outcome.DEAD_LETTERED, incoming.poison
+        if outcome is Outcome.DUPLICATE and key not in seen.applied:
+            error = seen.dead_lettered.get(key)  # a poison event redelivered
+        processed.append(Processed(incoming.type, outcome, error))
+    await record_applied(session, seen)
+    return processed
+
+
+_KNOWN_TYPES = frozenset(str(type) for type in EventType)
+
+
+def metric_type(type: str) -> str:
+    """The `type` label: known event types only, so garbage cannot explode the series."""
+    return type if type in _KNOWN_TYPES else "unknown"
+
+
+def count_outcomes(outcomes: Iterable[tuple[str, Outcome]]) -> None:
+    """Counts (type, outcome) pairs in the metrics; call only after the commit."""
+    for type, outcome in outcomes:
+        EVENTS_PROCESSED.labels(type=metric_type(type), outcome=str(outcome)).inc()
+        if outcome is Outcome.DEAD_LETTERED:
+            DEAD_LETTERS.inc()
+
+
+def settle(processed: Sequence[Processed]) -> BatchResult:
+    """Counts a committed batch in the metrics; what it did."""
+    count_outcomes((item.type, item.outcome) for item in processed)
+    tally = [item.outcome for item in processed]
+    return BatchResult(
+        rows=len(processed),
+        applied=tally.count(Outcome.APPLIED),
+        duplicates=tally.count(Outcome.DUPLICATE),
+        dead_lettered=tally.count(Outcome.DEAD_LETTERED),
+    )
