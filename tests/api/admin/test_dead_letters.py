@@ -5,8 +5,8 @@ import pytest
 from services.renewal_worker.apply import handle
 from services.renewal_worker.sources.embedded import process_batch
 from shared.events.types import EventType
+from tests.renewal_worker.helpers import FakeHandler, emit_events
 from tests.support.api import Harness
-from tests.worker.helpers import FakeHandler, emit_events
 
 
 async def test_poison_events_are_listed_as_dead_letters(

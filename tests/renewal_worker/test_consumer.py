@@ -17,7 +17,7 @@ from shared.domain.auth.service import create_key, parse_scopes
 from shared.events.outbox import build_event
 from shared.events.types import SOURCE_API, EventType
 from shared.models import IdempotencyKey, InboxKey, OutboxEvent
-from tests.worker.helpers import (
+from tests.renewal_worker.helpers import (
     FakeHandler,
     add_outbox_row,
     dead_letters,

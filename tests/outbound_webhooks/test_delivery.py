@@ -19,10 +19,10 @@ from shared.clock import utcnow
 from shared.events.types import EventType
 from shared.metrics import WEBHOOK_DELIVERIES
 from shared.models import OutboxEvent, WebhookDelivery, WebhookSubscription
+from tests.outbound_webhooks.conftest import delivering, running, settings_of
+from tests.outbound_webhooks.helpers import deliveries, notify, settled, subscribe, task_data
+from tests.outbound_webhooks.receiver import Receiver, Reply
 from tests.support.api import Harness
-from tests.webhooks.conftest import delivering, running, settings_of
-from tests.webhooks.helpers import deliveries, notify, settled, subscribe, task_data
-from tests.webhooks.receiver import Receiver, Reply
 
 Endpoints = Callable[[], Awaitable[Receiver]]
 

@@ -13,9 +13,9 @@ from shared.clock import utcnow
 from shared.db import Database
 from shared.models import Checkpoint, WorkerLease
 from shared.runtime import lease
+from tests.renewal_worker.helpers import add_checkpoint, outbox, wait_until
 from tests.support.cli import RENEWALS, cli_env, run_cli
 from tests.support.factories import make_account, make_contract
-from tests.worker.helpers import add_checkpoint, outbox, wait_until
 
 
 def _tick(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:

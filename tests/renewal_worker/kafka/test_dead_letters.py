@@ -17,7 +17,8 @@ from services.renewal_worker.sources.kafka import KafkaWorker, dlq_topic
 from shared.config import Settings
 from shared.db import Database
 from shared.models import Account, OutboxEvent
-from tests.kafka_worker.helpers import (
+from tests.renewal_worker.helpers import add_outbox_row
+from tests.renewal_worker.kafka.helpers import (
     committed_offsets,
     created_event,
     dead_letter_rows,
@@ -33,7 +34,6 @@ from tests.kafka_worker.helpers import (
 )
 from tests.support.broker import Broker, consume, value_of
 from tests.support.cli import RENEWALS, cli_env
-from tests.worker.helpers import add_outbox_row
 
 
 async def _cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:

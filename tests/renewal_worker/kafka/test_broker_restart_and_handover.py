@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from shared.db import Database
-from tests.kafka_worker.distributed import (
+from tests.relay.helpers import drained
+from tests.renewal_worker.kafka.distributed import (
     assert_planned_once,
     create_through_api,
     distributed_settings,
     relay_env_for,
 )
-from tests.kafka_worker.helpers import (
+from tests.renewal_worker.kafka.helpers import (
     PARTITIONS,
     assigned_partitions,
     created_event,
@@ -35,7 +36,6 @@ from tests.kafka_worker.helpers import (
     worker_process,
     worker_settings,
 )
-from tests.relay.helpers import drained
 from tests.support.api import open_harness
 from tests.support.broker import Broker
 

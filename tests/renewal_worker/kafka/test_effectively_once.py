@@ -13,7 +13,7 @@ from services.renewal_worker.apply import handle
 from services.renewal_worker.sources.kafka import KafkaWorker, dlq_topic
 from services.renewal_worker.sources.step import Outcome
 from shared.db import Database
-from tests.kafka_worker.helpers import (
+from tests.renewal_worker.kafka.helpers import (
     PARTITIONS,
     checkpoints_per_contract,
     committed_offsets,

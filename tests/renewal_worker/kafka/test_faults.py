@@ -12,7 +12,7 @@ from aiokafka.consumer.group_coordinator import GroupCoordinator
 
 from services.renewal_worker.sources.kafka import KafkaWorker
 from shared.db import Database
-from tests.kafka_worker.helpers import (
+from tests.renewal_worker.kafka.helpers import (
     checkpoints_per_contract,
     committed_offsets,
     created_event,

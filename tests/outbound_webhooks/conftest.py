@@ -13,9 +13,9 @@ import pytest
 from services.outbound_webhooks.dispatcher import OutboxDispatcher
 from services.outbound_webhooks.sender import Sender
 from shared.config import Settings
+from tests.outbound_webhooks.receiver import Receiver
 from tests.support.api import Harness, open_harness
 from tests.support.broker import kafka_broker  # noqa: F401
-from tests.webhooks.receiver import Receiver
 
 FAST = {
     "webhooks_allow_private": True,

@@ -12,7 +12,16 @@ from services.renewal_worker.engine.state import (
     Term,
     UsageFacts,
 )
-from tests.worker.engine.facts import SETTINGS, account, applied, contract, d, event, is_empty, run
+from tests.renewal_worker.engine.facts import (
+    SETTINGS,
+    account,
+    applied,
+    contract,
+    d,
+    event,
+    is_empty,
+    run,
+)
 
 CREATED = {"id": "c1", "account_id": "a1"}
 

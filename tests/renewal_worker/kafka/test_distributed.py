@@ -25,13 +25,14 @@ from services.relay.relay import Relay
 from services.renewal_worker.sources.kafka import KafkaWorker
 from shared.db import Database
 from shared.events.types import EventType
-from tests.kafka_worker.distributed import (
+from tests.relay.helpers import drained, outbox_count, relay_settings
+from tests.renewal_worker.kafka.distributed import (
     assert_planned_once,
     create_through_api,
     distributed_settings,
     relay_env_for,
 )
-from tests.kafka_worker.helpers import (
+from tests.renewal_worker.kafka.helpers import (
     assigned_partitions,
     checkpoint_plan,
     created_event,
@@ -48,7 +49,6 @@ from tests.kafka_worker.helpers import (
     worker_process,
     worker_settings,
 )
-from tests.relay.helpers import drained, outbox_count, relay_settings
 from tests.support.api import Harness, open_harness
 from tests.support.broker import Broker, consume, free_port
 from tests.support.databases import PostgresTemplates

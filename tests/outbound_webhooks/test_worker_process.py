@@ -9,11 +9,11 @@ import subprocess
 from sqlalchemy import select
 
 from shared.models import WebhookDelivery
+from tests.outbound_webhooks.conftest import FAST
+from tests.outbound_webhooks.helpers import notify, settled, subscribe
+from tests.outbound_webhooks.receiver import Receiver, Reply
 from tests.support.api import open_harness
 from tests.support.cli import RENEWALS, cli_env
-from tests.webhooks.conftest import FAST
-from tests.webhooks.helpers import notify, settled, subscribe
-from tests.webhooks.receiver import Receiver, Reply
 
 
 def start_worker(db_url: str) -> subprocess.Popen[str]:

@@ -12,7 +12,7 @@ from shared.db import Database
 from shared.events.types import EventType
 from shared.models import WorkerLease
 from shared.runtime import lease
-from tests.worker.helpers import FakeHandler, emit_events, fast_settings, outbox, wait_until
+from tests.renewal_worker.helpers import FakeHandler, emit_events, fast_settings, outbox, wait_until
 
 
 async def _acquire(db: Database, holder: str, **kwargs: object) -> bool:

@@ -13,11 +13,11 @@ from shared.clock import utcnow
 from shared.events.outbox import build_event
 from shared.events.types import SOURCE_WORKER, EventType, dataschema
 from shared.runtime.kafka import ensure_topics
+from tests.outbound_webhooks.conftest import FAST, running
+from tests.outbound_webhooks.helpers import settled, subscribe, task_data
+from tests.outbound_webhooks.receiver import Receiver
 from tests.support.api import open_harness
 from tests.support.broker import Broker, unique_topics
-from tests.webhooks.conftest import FAST, running
-from tests.webhooks.helpers import settled, subscribe, task_data
-from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.kafka
 

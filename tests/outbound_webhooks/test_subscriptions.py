@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 from shared.models import WebhookSubscription
+from tests.outbound_webhooks.helpers import ALL_TYPES, subscribe
 from tests.support.api import Harness, open_harness
-from tests.webhooks.helpers import ALL_TYPES, subscribe
 
 URL = "https://93.184.216.34/hooks"  # a public address literal: no DNS needed
 

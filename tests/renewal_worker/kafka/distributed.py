@@ -8,8 +8,12 @@ from typing import Any
 
 from shared.config import Settings
 from shared.db import Database
-from tests.kafka_worker.helpers import checkpoint_plan, checkpoints_per_contract, worker_settings
 from tests.relay.helpers import relay_env, relay_settings
+from tests.renewal_worker.kafka.helpers import (
+    checkpoint_plan,
+    checkpoints_per_contract,
+    worker_settings,
+)
 from tests.support.api import Harness
 
 CONTRACT_BODY = {"start_date": "2026-03-15", "end_date": "2027-03-15", "arr": "12000.00"}

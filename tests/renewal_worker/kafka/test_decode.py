@@ -8,7 +8,7 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from services.renewal_worker.sources.kafka_records import UNPARSEABLE, decode, dlq_headers
-from tests.kafka_worker.helpers import missing_account_event
+from tests.renewal_worker.kafka.helpers import missing_account_event
 
 
 def _record(value: bytes | None, *, offset: int = 7) -> ConsumerRecord[bytes, bytes]:

@@ -10,8 +10,8 @@ from sqlalchemy.orm import selectinload
 from services.renewal_worker.scheduler import next_term_end, sweep
 from shared.db import Database
 from shared.models import Checkpoint, Contract
+from tests.renewal_worker.helpers import add_checkpoint, outbox
 from tests.support.factories import make_account, make_contract
-from tests.worker.helpers import add_checkpoint, outbox
 
 AS_OF = date(2026, 6, 1)
 TIME = datetime(2026, 6, 1, tzinfo=UTC)

@@ -19,7 +19,15 @@ from services.renewal_worker.engine.state import (
     UsageFacts,
 )
 from shared.rules.calendar import add_months
-from tests.worker.engine.facts import SETTINGS, account, applied, contract, event, is_empty, run
+from tests.renewal_worker.engine.facts import (
+    SETTINGS,
+    account,
+    applied,
+    contract,
+    event,
+    is_empty,
+    run,
+)
 
 CREATED = {"id": "c1", "account_id": "a1"}
 ARRS = [Decimal(v) for v in ("500", "2000", "8000", "30000", "250000")]
