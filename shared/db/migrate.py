@@ -27,6 +27,18 @@ def alembic_config() -> Config:
     return config
 
 
+def _foreign_keys_off(connection: Connection) -> None:
+    """Batch mode rebuilds a SQLite table (copy, drop, rename), and dropping a table
+    others point at fails while foreign keys are enforced. The pragma only takes effect
+    outside a transaction, so it goes straight to the driver, before anything begins
+    one; the connection is discarded after the migrations."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("PRAGMA foreign_keys=OFF")
+    finally:
+        cursor.close()
+
+
 async def _run(url: str, action: str, revision: str) -> None:
     engine = create_unpooled_engine(url)
 
@@ -44,7 +56,9 @@ async def _run(url: str, action: str, revision: str) -> None:
                 await connection.execute(
                     text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
                 )
-            await connection.commit()
+                await connection.commit()
+            else:
+                await connection.run_sync(_foreign_keys_off)
             await connection.run_sync(migrate)
             await connection.commit()
     finally:

@@ -12,6 +12,7 @@ from shared.models.outbox import InboxKey, OutboxEvent
 from shared.models.partners import Partner
 from shared.models.stakeholders import Stakeholder
 from shared.models.tasks import Task
+from shared.models.trials import ContractTrial
 from shared.models.usage import UsageReport
 from shared.models.webhooks import WebhookDelivery, WebhookSubscription
 from shared.models.worker import DeadLetter, WorkerLease
@@ -22,6 +23,7 @@ __all__ = [
     "Checkpoint",
     "Contract",
     "ContractTerm",
+    "ContractTrial",
     "DeadLetter",
     "EventLogEntry",
     "ExternalRef",

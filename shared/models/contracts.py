@@ -48,6 +48,7 @@ class Contract(IdMixin, TimestampMixin, Base):
     churn_reason: Mapped[str | None] = mapped_column(String(32))
     cancellation_notice_on: Mapped[date | None] = mapped_column(Date)
     cancellation_reason: Mapped[str | None] = mapped_column(String(32))
+    cancellation_notice_late: Mapped[bool] = mapped_column(Boolean, default=False)
     health_score: Mapped[int] = mapped_column(Integer, default=100)
     health_band: Mapped[str] = mapped_column(String(8), default="green", index=True)
     health_signals: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base
@@ -21,6 +21,14 @@ class Task(IdMixin, TimestampMixin, Base):
     worker overwriting the user's outcome."""
 
     __tablename__ = "tasks"
+    __table_args__ = (
+        Index(
+            "ix_tasks_overdue_unnoted_due_date",
+            "due_date",
+            postgresql_where=text("status = 'open' AND overdue_noted_on IS NULL"),
+            sqlite_where=text("status = 'open' AND overdue_noted_on IS NULL"),
+        ),
+    )
 
     contract_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("contracts.id"), index=True)
     account_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("accounts.id"), index=True)
@@ -41,6 +49,9 @@ class Task(IdMixin, TimestampMixin, Base):
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
     source_event_id: Mapped[str | None] = mapped_column(String(200))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_noted_on: Mapped[date | None] = mapped_column(Date)
+    """The sweep day that told the engine this task is over 14 days overdue (so health
+    is recomputed then, not at the next event); cleared when the due date moves."""
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, by the mapper)

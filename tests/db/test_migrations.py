@@ -19,7 +19,6 @@ from shared.db.migrate import alembic_config, downgrade, upgrade
 from shared.db.types import UTCDateTime
 from shared.models import Task
 from tests.support.databases import PostgresTemplates
-from tests.support.factories import make_account, make_contract
 
 
 def test_the_chain_has_exactly_one_head() -> None:
@@ -90,7 +89,53 @@ async def test_tasks_stored_before_their_version_column_get_version_1(empty_db_u
     await upgrade(empty_db_url, "0005")
     db = Database(empty_db_url)
     try:
-        contract = await make_contract(db, await make_account(db))
+        account_id, contract_id = uuid.uuid4(), uuid.uuid4()
+        stamps = {"created_at": datetime(2026, 3, 1, tzinfo=UTC)} | {
+            "updated_at": datetime(2026, 3, 1, tzinfo=UTC)
+        }
+        accounts_at_0005 = table(
+            "accounts",
+            column("id", Uuid),
+            *(column(name) for name in ("name", "external_ids", "fiscal_year_start_month")),
+            column("budget_lead_days"),
+            *(column(name, UTCDateTime) for name in stamps),
+        )
+        contracts_at_0005 = table(
+            "contracts",
+            *(column(name, Uuid) for name in ("id", "account_id")),
+            *(column(name) for name in ("start_date", "end_date", "arr_minor", "auto_renew")),
+            *(column(name) for name in ("notice_period_days", "status", "health_score")),
+            *(column(name) for name in ("health_band", "health_signals", "external_ids")),
+            *(column(name, UTCDateTime) for name in stamps),
+        )
+        async with db.transaction() as session:
+            await session.execute(
+                insert(accounts_at_0005).values(
+                    id=account_id,
+                    name="Acme",
+                    external_ids="{}",
+                    fiscal_year_start_month=1,
+                    budget_lead_days=90,
+                    **stamps,
+                )
+            )
+            await session.execute(
+                insert(contracts_at_0005).values(
+                    id=contract_id,
+                    account_id=account_id,
+                    start_date=date(2026, 3, 15),
+                    end_date=date(2027, 3, 15),
+                    arr_minor=1_200_000,
+                    auto_renew=False,
+                    notice_period_days=0,
+                    status="active",
+                    health_score=100,
+                    health_band="green",
+                    health_signals="[]",
+                    external_ids="{}",
+                    **stamps,
+                )
+            )
         task_id = uuid.uuid4()
         tasks_at_0005 = table(  # the table as 0005 left it: no version
             "tasks",
@@ -103,8 +148,8 @@ async def test_tasks_stored_before_their_version_column_get_version_1(empty_db_u
             await session.execute(
                 insert(tasks_at_0005).values(
                     id=task_id,
-                    contract_id=contract.id,
-                    account_id=contract.account_id,
+                    contract_id=contract_id,
+                    account_id=account_id,
                     term=1,
                     kind="kickoff",
                     title="Kick off",

@@ -27,7 +27,11 @@ async def make_partner(db: Database, **overrides: Any) -> Partner:
 
 
 async def make_account(db: Database, **overrides: Any) -> Account:
-    values: dict[str, Any] = {"name": "Acme Corp", "owner": "am@vendor.example"}
+    values: dict[str, Any] = {
+        "name": "Acme Corp",
+        "owner": "am@vendor.example",
+        "fiscal_year_start_month": 1,
+    }
     account = Account(**(values | overrides))
     async with db.transaction() as session:
         session.add(account)
