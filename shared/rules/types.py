@@ -37,6 +37,7 @@ class CheckpointKind(StrEnum):
     TRIAL_ENDING = "trial_ending"
     KICKOFF = "kickoff"
     IMPLEMENTATION_CHECK = "implementation_check"
+    IMPLEMENTATION_FOLLOWUP = "implementation_followup"
     ADOPTION_REVIEW = "adoption_review"
     MID_TERM_REVIEW = "mid_term_review"
     ANNIVERSARY_REVIEW = "anniversary_review"

@@ -37,6 +37,11 @@ ADOPTION_REVIEW_MIN_TERM_DAYS = 180
 MID_TERM_REVIEW_MIN_TERM_DAYS = 120
 ANNIVERSARY_MIN_DISTANCE_FROM_MID_TERM_DAYS = 30
 SHORT_PILOT_DAYS = 14
+FOLLOWUP_EVERY_DAYS = 14
+FOLLOWUPS = 6
+FOLLOWUP_MIN_DISTANCE_FROM_CHECK_DAYS = 7
+IMPLEMENTATION_CHECK_DAYS = 30
+FOLLOWUP_SEGMENTS = frozenset({Segment.ENTERPRISE, Segment.MID_MARKET})
 SKIP_AFTER_DAYS = 14
 WINBACK_AFTER_MONTHS = 6
 
@@ -46,6 +51,7 @@ OPENS_DAYS_BEFORE: dict[CheckpointKind, int] = {
     _K.TRIAL_ENDING: 7,
     _K.KICKOFF: 7,
     _K.IMPLEMENTATION_CHECK: 7,
+    _K.IMPLEMENTATION_FOLLOWUP: 7,
     _K.ADOPTION_REVIEW: 7,
     _K.MID_TERM_REVIEW: 7,
     _K.ANNIVERSARY_REVIEW: 7,
@@ -201,6 +207,23 @@ def _anniversary_rows(inp: TermPlanInput, mid_term: date | None) -> list[Planned
     return rows
 
 
+def _followup_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
+    """During implementation follow-ups are more frequent: every two weeks from S + 14
+    to S + 84 for the larger customers, where a slow roll-out costs the most. One that
+    would fall within a week of the implementation check is left to the check, and none
+    is due on R or later: by then the renewal tasks speak for the contract."""
+    if inp.term_number != 1 or inp.segment not in FOLLOWUP_SEGMENTS:
+        return []
+    check = inp.start + timedelta(days=IMPLEMENTATION_CHECK_DAYS)
+    rows: list[PlannedCheckpoint] = []
+    for k in range(1, FOLLOWUPS + 1):
+        due = inp.start + timedelta(days=FOLLOWUP_EVERY_DAYS * k)
+        near_check = abs((due - check).days) <= FOLLOWUP_MIN_DISTANCE_FROM_CHECK_DAYS
+        if not near_check and due < inp.renewal:
+            rows.append(_checkpoint(_K.IMPLEMENTATION_FOLLOWUP, due, ordinal=k))
+    return rows
+
+
 def _onsite_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
     if inp.segment is not Segment.ENTERPRISE:
         return []
@@ -218,7 +241,10 @@ def _table_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
     rows = _pilot_and_trial_rows(inp)
     rows.append(_checkpoint(_K.KICKOFF, s + timedelta(days=3)))
     if inp.term_number == 1:
-        rows.append(_checkpoint(_K.IMPLEMENTATION_CHECK, s + timedelta(days=30)))
+        rows.append(
+            _checkpoint(_K.IMPLEMENTATION_CHECK, s + timedelta(days=IMPLEMENTATION_CHECK_DAYS))
+        )
+        rows.extend(_followup_rows(inp))
         if length >= ADOPTION_REVIEW_MIN_TERM_DAYS:
             rows.append(_checkpoint(_K.ADOPTION_REVIEW, s + timedelta(days=90)))
     mid_term: date | None = None

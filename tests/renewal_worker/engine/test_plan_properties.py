@@ -23,6 +23,7 @@ OPENS_DAYS_BEFORE = {
     K.TRIAL_ENDING: 7,
     K.KICKOFF: 7,
     K.IMPLEMENTATION_CHECK: 7,
+    K.IMPLEMENTATION_FOLLOWUP: 7,
     K.ADOPTION_REVIEW: 7,
     K.MID_TERM_REVIEW: 7,
     K.ANNIVERSARY_REVIEW: 7,
@@ -107,6 +108,7 @@ def expected_due(c: PlannedCheckpoint, inp: TermPlanInput) -> date:
     simple = {
         K.KICKOFF: s + days(3),
         K.IMPLEMENTATION_CHECK: s + days(30),
+        K.IMPLEMENTATION_FOLLOWUP: s + days(14 * c.ordinal),
         K.ADOPTION_REVIEW: s + days(90),
         K.MID_TERM_REVIEW: mid_term_due(inp),
         K.ANNIVERSARY_REVIEW: add_months(s, 12 * c.ordinal),
@@ -166,8 +168,11 @@ def test_lean_plans_keep_only_their_kinds(inp: TermPlanInput) -> None:
         assert found <= SHORT_TERM_KINDS | {K.RENEWAL_OUTREACH}
     if inp.segment is not Segment.ENTERPRISE:
         assert K.ONSITE_VISIT not in found
+    if inp.segment not in {Segment.ENTERPRISE, Segment.MID_MARKET}:
+        assert K.IMPLEMENTATION_FOLLOWUP not in found
     if inp.term_number > 1:
-        assert not found & {*PRE_START, K.IMPLEMENTATION_CHECK, K.ADOPTION_REVIEW}
+        onboarding = {K.IMPLEMENTATION_CHECK, K.IMPLEMENTATION_FOLLOWUP, K.ADOPTION_REVIEW}
+        assert not found & {*PRE_START, *onboarding}
 
 
 @given(inp=term_inputs())

@@ -29,6 +29,7 @@ _PLAYBOOKS: dict[str, Callable[[TaskContext], Playbook]] = {
     _K.TRIAL_ENDING: pilot.trial_ending,
     _K.KICKOFF: onboarding.kickoff,
     _K.IMPLEMENTATION_CHECK: onboarding.implementation_check,
+    _K.IMPLEMENTATION_FOLLOWUP: onboarding.implementation_followup,
     _K.ADOPTION_REVIEW: onboarding.adoption_review,
     _K.MID_TERM_REVIEW: reviews.mid_term_review,
     _K.ANNIVERSARY_REVIEW: reviews.anniversary_review,

@@ -63,3 +63,18 @@ def adoption_review(ctx: TaskContext) -> Playbook:
         ),
         done="Adoption and goals reviewed with the business owner; risks recorded.",
     )
+
+
+def implementation_followup(ctx: TaskContext) -> Playbook:
+    return Playbook(
+        title=f"Implementation follow-up with {ctx.account_name}",
+        why=f"The roll-out is in its first three months, when a stalled team is still easy "
+        f"to win back; this follow-up replaces the previous one. {usage(ctx)}",
+        steps=(
+            "Ask the champion which teams have started and which have not, and why.",
+            "Check the roll-out plan agreed at the kickoff: seats handed out, people trained.",
+            "Remove what blocks: training, access, integrations; agree who does what by when.",
+            f"Tell {owner(ctx)} where the roll-out stands.",
+        ),
+        done="Roll-out status recorded, with a date and an owner for every open blocker.",
+    )

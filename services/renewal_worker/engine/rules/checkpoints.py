@@ -115,3 +115,16 @@ def on_checkpoint_due(work: Work) -> None:
         checkpoint=identity,
         term=checkpoint.term,
     )
+    if checkpoint.kind == _K.IMPLEMENTATION_FOLLOWUP:
+        _supersede_followups(work, checkpoint)
+
+
+def _supersede_followups(work: Work, latest: CheckpointFacts) -> None:
+    """The follow-up that just opened takes over from the earlier ones still open: one
+    current follow-up per contract, so nobody works from a stale one."""
+    for task in work.open_tasks(contract_id=latest.contract_id, kind=latest.kind):
+        earlier = task.checkpoint is not None and task.checkpoint[3] < latest.ordinal
+        if earlier and task.term == latest.term:
+            work.close_task(
+                task, f"superseded: the next follow-up, due {latest.due_date}, has opened"
+            )
