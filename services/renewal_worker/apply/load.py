@@ -138,7 +138,8 @@ class LoadedAccount:
                 StakeholderFacts(str(s.id), s.name, s.role, s.status) for s in self.stakeholders
             ),
             goals=tuple(
-                GoalFacts(str(g.id), str(g.contract_id), g.name, g.status) for g in self.goals
+                GoalFacts(str(g.id), str(g.contract_id), g.name, g.status, g.target)
+                for g in self.goals
             ),
             latest_usage=self.latest_usage if latest_usage is None else latest_usage,
         )
@@ -224,7 +225,9 @@ async def load_accounts(
             select(Checkpoint).where(Checkpoint.contract_id.in_(chunk))
         ):
             owner[cp.contract_id].checkpoints[checkpoint_identity(cp)] = cp
-        for goal in await session.scalars(select(Goal).where(Goal.contract_id.in_(chunk))):
+        for goal in await session.scalars(
+            select(Goal).where(Goal.contract_id.in_(chunk)).order_by(Goal.id)
+        ):
             owner[goal.contract_id].goals.append(goal)
     latest = await _latest_usage(session, contract_ids, None)
     for contract_id, (report_id, usage) in latest.items():

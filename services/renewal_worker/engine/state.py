@@ -110,6 +110,7 @@ class GoalFacts:
     contract_id: str
     name: str
     status: str
+    target: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,13 @@ from shared.rules.types import Segment
 
 
 @dataclass(frozen=True, slots=True)
+class GoalLine:
+    name: str
+    target: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class TaskContext:
     """What the texts quote; the caller gathers it, the engine only formats it.
 
@@ -16,6 +23,8 @@ class TaskContext:
     is the deployment's concern. ``budget_fixed_on`` is FYS(R) minus the
     account's budget lead days. ``pilot_end`` and ``trial_end`` are only
     needed by the pilot and trial texts, ``health_signals`` by renewal_at_risk.
+    ``goals`` are all of the contract's goals; ``goal_name`` and ``goal_status`` the one
+    a goal_at_risk task is about.
     """
 
     account_name: str
@@ -40,6 +49,7 @@ class TaskContext:
     pilot_end: date | None = None
     trial_end: date | None = None
     health_signals: tuple[str, ...] = ()
+    goals: tuple[GoalLine, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +83,23 @@ def days_to_renewal(ctx: TaskContext) -> str:
 
 
 def goal(ctx: TaskContext) -> str:
-    if ctx.goal_name is None:
-        return "No goal is recorded yet."
-    return f"Goal '{ctx.goal_name}' is {ctx.goal_status or 'without a status'}."
+    """The goal a goal_at_risk task is about."""
+    return f"Goal '{ctx.goal_name or 'unnamed goal'}' is {ctx.goal_status or 'without a status'}."
+
+
+def goals(ctx: TaskContext) -> str:
+    """Every goal of the contract with its target and status, so a checkpoint goes
+    through each one; without goals, what to do about it."""
+    if not ctx.goals:
+        return (
+            f"No goal is recorded yet: agree the business goals, each with a measurable "
+            f"target, with {owner(ctx)} and record them on the contract."
+        )
+    lines = "\n".join(
+        f"- {g.name} (target: {g.target or 'none recorded'}): {g.status.replace('_', ' ')}"
+        for g in ctx.goals
+    )
+    return f"Goals:\n{lines}"
 
 
 def people(ctx: TaskContext) -> str:

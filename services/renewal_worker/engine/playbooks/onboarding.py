@@ -5,7 +5,7 @@ from __future__ import annotations
 from services.renewal_worker.engine.playbooks.context import (
     Playbook,
     TaskContext,
-    goal,
+    goals,
     owner,
     usage,
 )
@@ -54,7 +54,7 @@ def adoption_review(ctx: TaskContext) -> Playbook:
     return Playbook(
         title=f"Adoption review with {ctx.account_name}",
         why=f"Ninety days in, adoption shows whether this contract will renew. {usage(ctx)} "
-        f"{goal(ctx)}",
+        f"{goals(ctx)}",
         steps=(
             f"Review active users against seats with {owner(ctx)}.",
             "Check the goals and metrics: which are met, which are at risk.",

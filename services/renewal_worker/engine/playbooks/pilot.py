@@ -7,7 +7,7 @@ from datetime import timedelta
 from services.renewal_worker.engine.playbooks.context import (
     Playbook,
     TaskContext,
-    goal,
+    goals,
     owner,
     usage,
 )
@@ -35,7 +35,7 @@ def pilot_review(ctx: TaskContext) -> Playbook:
     ends = f"The pilot ends on {ctx.pilot_end}" if ctx.pilot_end else "The pilot is ending"
     return Playbook(
         title=f"Pilot review with the business owner of {ctx.account_name}",
-        why=f"{ends}; review it against the agreed metrics. {goal(ctx)} {usage(ctx)}",
+        why=f"{ends}; review it against the agreed metrics. {usage(ctx)} {goals(ctx)}",
         steps=(
             f"Meet {owner(ctx)} and go through every business metric against its target.",
             "A sign-off from support or IT is not enough: the business owner must confirm "

@@ -6,6 +6,7 @@ from services.renewal_worker.engine.playbooks.context import (
     Playbook,
     TaskContext,
     days_to_renewal,
+    goals,
     owner,
     usage,
 )
@@ -24,7 +25,7 @@ def budget_confirmation(ctx: TaskContext) -> Playbook:
     return Playbook(
         title=f"Confirm the renewal is in {ctx.account_name}'s budget",
         why=f"The renewal on {ctx.renewal} is paid from the fiscal year starting "
-        f"{ctx.fiscal_year_start}. {timing}",
+        f"{ctx.fiscal_year_start}. {timing} {goals(ctx)}",
         steps=(
             f"Ask {owner(ctx)} whether the renewal ({ctx.arr}) is in the budget for the "
             f"fiscal year starting {ctx.fiscal_year_start}.",
@@ -43,9 +44,10 @@ def renewal_outreach(ctx: TaskContext) -> Playbook:
         else ""
     )
     if ctx.segment is Segment.SELF_SERVE:
+        recorded = f" {goals(ctx)}" if ctx.goals else ""
         return Playbook(
             title=f"Send the renewal notice to {ctx.account_name}",
-            why=f"The contract renews on {ctx.renewal}.{notice}",
+            why=f"The contract renews on {ctx.renewal}.{notice}{recorded}",
             steps=(
                 "Send a short digital renewal notice (e-mail or in-app): renewal date, "
                 "price and how to change or cancel.",
@@ -55,7 +57,7 @@ def renewal_outreach(ctx: TaskContext) -> Playbook:
     return Playbook(
         title=f"Open the renewal with {ctx.account_name}: book an in-person meeting",
         why=f"Two months before renewal is the time to start, not two weeks. "
-        f"{days_to_renewal(ctx)}{notice} {usage(ctx)}",
+        f"{days_to_renewal(ctx)}{notice} {usage(ctx)} {goals(ctx)}",
         steps=(
             f"Contact {owner(ctx)} and ask for an in-person meeting"
             + (f" before {ctx.notice_deadline}." if ctx.notice_deadline else "."),

@@ -6,7 +6,7 @@ from services.renewal_worker.engine.playbooks.context import (
     Playbook,
     TaskContext,
     days_to_renewal,
-    goal,
+    goals,
     owner,
     usage,
 )
@@ -25,7 +25,7 @@ def review_steps(ctx: TaskContext) -> tuple[str, ...]:
 def mid_term_review(ctx: TaskContext) -> Playbook:
     return Playbook(
         title=f"Mid-term review with {ctx.account_name}",
-        why=f"Half the term is gone. {days_to_renewal(ctx)} {usage(ctx)} {goal(ctx)}",
+        why=f"Half the term is gone. {days_to_renewal(ctx)} {usage(ctx)} {goals(ctx)}",
         steps=(f"Meet {owner(ctx)}.", *review_steps(ctx)),
         done="Stakeholders, budget status, goal status and expansion ideas recorded.",
     )
@@ -34,7 +34,7 @@ def mid_term_review(ctx: TaskContext) -> Playbook:
 def anniversary_review(ctx: TaskContext) -> Playbook:
     return Playbook(
         title=f"Anniversary review with {ctx.account_name}",
-        why=f"Another contract year is over. {days_to_renewal(ctx)} {usage(ctx)}",
+        why=f"Another contract year is over. {days_to_renewal(ctx)} {usage(ctx)} {goals(ctx)}",
         steps=(f"Meet {owner(ctx)} to review the year.", *review_steps(ctx)),
         done="Stakeholders, budget status, goal status and expansion ideas recorded.",
     )
@@ -43,7 +43,7 @@ def anniversary_review(ctx: TaskContext) -> Playbook:
 def onsite_visit(ctx: TaskContext) -> Playbook:
     return Playbook(
         title=f"On-site visit to {ctx.account_name}",
-        why=f"Enterprise customers get a visit twice a year. {usage(ctx)} {goal(ctx)}",
+        why=f"Enterprise customers get a visit twice a year. {usage(ctx)} {goals(ctx)}",
         steps=(
             f"Book the visit with {owner(ctx)} and the executive sponsor.",
             "Present the results against the goals, with usage figures.",
