@@ -24,7 +24,10 @@ class TaskContext:
     account's budget lead days. ``pilot_end`` and ``trial_end`` are only
     needed by the pilot and trial texts, ``health_signals`` by renewal_at_risk.
     ``goals`` are all of the contract's goals; ``goal_name`` and ``goal_status`` the one
-    a goal_at_risk task is about.
+    a goal_at_risk task is about. The ``stakeholder_*`` and ``role_*`` fields describe
+    the change a stakeholder_change task opened on: the key role, the person, the
+    change as a sentence, and who still holds that role (vacant when nobody active
+    does).
     """
 
     account_name: str
@@ -50,6 +53,11 @@ class TaskContext:
     trial_end: date | None = None
     health_signals: tuple[str, ...] = ()
     goals: tuple[GoalLine, ...] = ()
+    stakeholder_role: str | None = None
+    stakeholder_name: str | None = None
+    stakeholder_change: str | None = None
+    role_holders: tuple[str, ...] = ()
+    role_vacant: bool = False
 
 
 @dataclass(frozen=True, slots=True)
