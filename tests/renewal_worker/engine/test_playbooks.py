@@ -154,8 +154,8 @@ def test_reviews_ask_about_owners_budget_metrics_and_expansion(kind: str) -> Non
 
 
 def test_onsite_visit_meets_in_person_and_looks_for_expansion() -> None:
-    body = text("onsite_visit")
-    assert "visit" in body
+    body = text("onsite_visit", replace(CTX, segment=Segment.ENTERPRISE))
+    assert "on-site visit" in body
     assert "executive sponsor" in body
 
 

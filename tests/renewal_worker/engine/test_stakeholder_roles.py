@@ -48,7 +48,7 @@ def test_departed_champion_names_the_role_and_the_person_and_finds_a_successor()
     assert steps(task.description) == [
         "1. Find the successor: ask your contacts at Globex who is the champion now, and "
         "record them as a stakeholder.",
-        "2. Meet the new champion: introduce the product and the results so far.",
+        "2. Meet the new champion on a video call: introduce the product and the results so far.",
         "3. Re-align on the business goals and metrics.",
     ]
     assert changes(decision) == [
@@ -70,7 +70,8 @@ def test_departure_beside_another_holder_meets_the_one_who_remains() -> None:
     assert task.title == "Business owner change at Globex: Ada Owner"
     assert "The person who owns the business outcome" in task.description
     assert steps(task.description)[0] == (
-        "1. Meet Ben Budget (business owner now): introduce the product and the results so far."
+        "1. Meet Ben Budget (business owner now) on a video call: introduce the product and "
+        "the results so far."
     )
     assert "Find the successor" not in task.description
     assert changes(decision) == ["- 2026-05-01: Ada Owner (business owner) left."]

@@ -110,6 +110,47 @@ def goals(ctx: TaskContext) -> str:
     return f"Goals:\n{lines}"
 
 
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """How the account manager meets the customer: ``title`` names it, ``noun`` is what
+    to book, ``verb`` meets ``{who}``."""
+
+    title: str
+    noun: str
+    verb: str
+
+
+_VISIT = Meeting("On-site visit", "an on-site visit", "Visit {who} on site")
+_IN_PERSON = Meeting("In-person meeting", "an in-person meeting", "Meet {who} in person")
+_VIDEO = Meeting("Video call", "a video call", "Meet {who} on a video call")
+_DIGITAL = Meeting(
+    "Digital check-in",
+    "a digital check-in (e-mail or in-app message)",
+    "Write to {who} by e-mail or in-app message",
+)
+_MEETINGS: dict[Segment, tuple[Meeting, Meeting]] = {
+    Segment.ENTERPRISE: (_VISIT, _VISIT),
+    Segment.MID_MARKET: (_IN_PERSON, _IN_PERSON),
+    Segment.GROWTH: (_VIDEO, _IN_PERSON),
+    Segment.SCALE: (_VIDEO, _VIDEO),
+    Segment.SELF_SERVE: (_DIGITAL, _DIGITAL),
+}
+
+
+def meeting(ctx: TaskContext, *, decisive: bool = False) -> Meeting:
+    """The meeting a contract's value pays for. Enterprise customers are visited;
+    mid-market ones met in person. Growth customers are met by video, except for the
+    meetings that decide the renewal (``decisive``: opening it, rescuing it), which are
+    worth the trip. Scale customers get video calls, self-serve ones digital touches:
+    travel would cost more than they pay."""
+    routine, deciding = _MEETINGS[ctx.segment]
+    return deciding if decisive else routine
+
+
+def meet(ctx: TaskContext, who: str, *, decisive: bool = False) -> str:
+    return meeting(ctx, decisive=decisive).verb.format(who=who)
+
+
 def people(ctx: TaskContext) -> str:
     lines = [
         "Business owner: "

@@ -7,6 +7,7 @@ from services.renewal_worker.engine.playbooks.context import (
     TaskContext,
     days_to_renewal,
     goal,
+    meet,
     names,
     owner,
     usage,
@@ -33,12 +34,14 @@ def stakeholder_change(ctx: TaskContext) -> Playbook:
         first: tuple[str, ...] = (
             f"Find the successor: ask your contacts at {ctx.account_name} who is the {role} "
             "now, and record them as a stakeholder.",
-            f"Meet the new {role}: introduce the product and the results so far.",
+            f"{meet(ctx, f'the new {role}')}: introduce the product and the results so far.",
         )
         done = f"The new {role} recorded and met; goals and metrics re-confirmed and recorded."
     else:
         holders = f"{names(ctx.role_holders)} ({role} now)" if ctx.role_holders else None
-        first = (f"Meet {holders or f'the {role}'}: introduce the product and the results so far.",)
+        first = (
+            f"{meet(ctx, holders or f'the {role}')}: introduce the product and the results so far.",
+        )
         done = f"Met the {role}; goals and metrics re-confirmed and recorded."
     person = f": {ctx.stakeholder_name}" if ctx.stakeholder_name else ""
     return Playbook(
@@ -108,7 +111,7 @@ def renewal_at_risk(ctx: TaskContext) -> Playbook:
         why=f"Health is red ({signals}). {days_to_renewal(ctx)}",
         steps=(
             "Address each health signal with an owner and a date.",
-            f"Meet {owner(ctx)} in person.",
+            f"{meet(ctx, owner(ctx), decisive=True)}.",
             "Tell your manager and sales.",
         ),
         done="A recovery plan agreed with the business owner and the signals addressed.",

@@ -7,11 +7,16 @@ from services.renewal_worker.engine.playbooks.context import (
     TaskContext,
     days_to_renewal,
     goals,
+    meeting,
     owner,
     usage,
 )
 from shared.rules.stage import LAPSE_GRACE
 from shared.rules.types import Segment
+
+ORGANISATION_MAPPED = frozenset({Segment.ENTERPRISE, Segment.MID_MARKET})
+"""Segments whose renewal is signed, used and paid for by different people: the outreach
+maps who does which before the meeting."""
 
 
 def budget_confirmation(ctx: TaskContext) -> Playbook:
@@ -54,18 +59,28 @@ def renewal_outreach(ctx: TaskContext) -> Playbook:
             ),
             done="Renewal notice sent.",
         )
+    renewal_meeting = meeting(ctx, decisive=True)
+    organisation = (
+        (
+            f"Map {ctx.account_name}'s organisation: who signs the renewal, who uses the "
+            "product, who pays for it; record each of them as a stakeholder.",
+        )
+        if ctx.segment in ORGANISATION_MAPPED
+        else ()
+    )
     return Playbook(
-        title=f"Open the renewal with {ctx.account_name}: book an in-person meeting",
+        title=f"Open the renewal with {ctx.account_name}: book {renewal_meeting.noun}",
         why=f"Two months before renewal is the time to start, not two weeks. "
         f"{days_to_renewal(ctx)}{notice} {usage(ctx)} {goals(ctx)}",
         steps=(
-            f"Contact {owner(ctx)} and ask for an in-person meeting"
+            f"Contact {owner(ctx)} and ask for {renewal_meeting.noun}"
             + (f" before {ctx.notice_deadline}." if ctx.notice_deadline else "."),
+            *organisation,
             "Prepare the results of this term: usage, goals met, value delivered.",
             "Check the renewal is in the customer's budget.",
             "Bring an expansion proposal if usage supports it.",
         ),
-        done="In-person renewal meeting booked with the business owner.",
+        done=f"{renewal_meeting.title} for the renewal booked with the business owner.",
     )
 
 
