@@ -44,6 +44,8 @@ class ContractFacts:
     health_band: str = "green"
     health_score: int = 100
     health_signals: tuple[tuple[str, int], ...] = ()
+    partner_name: str | None = None
+    """The name of the partner who sold it, when `partner_id` is set."""
 
     @property
     def term(self) -> Term:

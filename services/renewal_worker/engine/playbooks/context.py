@@ -27,7 +27,7 @@ class TaskContext:
     a goal_at_risk task is about. The ``stakeholder_*`` and ``role_*`` fields describe
     the change a stakeholder_change task opened on: the key role, the person, the
     change as a sentence, and who still holds that role (vacant when nobody active
-    does).
+    does). ``partner_name`` is set for partner-sold contracts.
     """
 
     account_name: str
@@ -58,6 +58,7 @@ class TaskContext:
     stakeholder_change: str | None = None
     role_holders: tuple[str, ...] = ()
     role_vacant: bool = False
+    partner_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +162,8 @@ def people(ctx: TaskContext) -> str:
         ),
         "Champion: " + (names(ctx.champions) if ctx.champions else "none on record"),
     ]
+    if ctx.partner_name is not None:
+        lines.append(f"Partner: {ctx.partner_name} (sold this contract)")
     return "\n".join(f"- {line}" for line in lines)
 
 

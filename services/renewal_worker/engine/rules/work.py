@@ -138,6 +138,7 @@ class Work:
                 for g in account.goals
                 if g.contract_id == contract.id
             ),
+            "partner_name": contract.partner_name,
         }
         fields.update(extra)
         return TaskContext(**fields)  # type: ignore[arg-type]
