@@ -162,11 +162,12 @@ async def test_departed_business_owner_opens_one_task_that_folds_in_the_successo
         tasks = await crm.tasks(account_id=accounts[label])
         assert summary(tasks) == [("stakeholder_change", due, priority, "open")], label
         (task,) = tasks
-        assert_playbook(task, "Meet the new business owner", "2027-03-15")
+        assert task["title"] == f"Business owner change at Acme {label}: Alice {label}"
+        assert_playbook(task, f"Meet Bob {label} (business owner now)", "2027-03-15")
         changes = task["description"].split("\n\nChanges:\n")[1].splitlines()
         assert changes == [  # the first owner's and the champion's arrival are no change
             f"- {departs_on}: Alice {label} (business owner) left.",
-            f"- {successor_on}: Bob {label} was added as a new business owner.",
+            f"- {successor_on}: Bob {label} was added as the new business owner.",
         ]
 
     await crm.tick_again_adds_nothing("2026-03-01")

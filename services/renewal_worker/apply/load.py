@@ -35,6 +35,7 @@ from shared.models import (
     Checkpoint,
     Contract,
     Goal,
+    Partner,
     Stakeholder,
     Task,
     UsageReport,
@@ -52,7 +53,9 @@ def in_chunks(values: Sequence[_V]) -> Iterator[list[_V]]:
         yield list(values[start : start + IN_CHUNK])
 
 
-def _contract_facts(contract: Contract, currency: str) -> ContractFacts:
+def _contract_facts(
+    contract: Contract, currency: str, partner_names: dict[uuid.UUID, str]
+) -> ContractFacts:
     return ContractFacts(
         id=str(contract.id),
         account_id=str(contract.account_id),
@@ -73,6 +76,7 @@ def _contract_facts(contract: Contract, currency: str) -> ContractFacts:
         health_band=contract.health_band,
         health_score=contract.health_score,
         health_signals=tuple((s["signal"], int(s["points"])) for s in contract.health_signals),
+        partner_name=partner_names.get(contract.partner_id) if contract.partner_id else None,
     )
 
 
@@ -97,6 +101,8 @@ class LoadedAccount:
     latest_usage_ids: dict[str, uuid.UUID] = field(default_factory=dict)
     """The id of each contract's latest report, to tell whether it was received after
     the report an event is about."""
+    partner_names: dict[uuid.UUID, str] = field(default_factory=dict)
+    """The names of the partners its contracts were sold by, for the task texts."""
 
     def contract(self, contract_id: str) -> Contract | None:
         return next((c for c in self.contracts if str(c.id) == contract_id), None)
@@ -115,7 +121,9 @@ class LoadedAccount:
             owner=account.owner,
             fiscal_year_start_month=account.fiscal_year_start_month,
             budget_lead_days=account.budget_lead_days,
-            contracts=tuple(_contract_facts(c, currency) for c in self.contracts),
+            contracts=tuple(
+                _contract_facts(c, currency, self.partner_names) for c in self.contracts
+            ),
             checkpoints=tuple(
                 CheckpointFacts(*identity, cp.due_date, cp.opens_on, cp.status)
                 for identity, cp in checkpoints
@@ -138,7 +146,8 @@ class LoadedAccount:
                 StakeholderFacts(str(s.id), s.name, s.role, s.status) for s in self.stakeholders
             ),
             goals=tuple(
-                GoalFacts(str(g.id), str(g.contract_id), g.name, g.status) for g in self.goals
+                GoalFacts(str(g.id), str(g.contract_id), g.name, g.status, g.target)
+                for g in self.goals
             ),
             latest_usage=self.latest_usage if latest_usage is None else latest_usage,
         )
@@ -176,6 +185,19 @@ async def _latest_usage(
             usage = UsageFacts(str(contract_id), active_users, seats, as_of)
             latest[str(contract_id)] = (report_id, usage)
     return latest
+
+
+async def _partner_names(
+    session: AsyncSession, partner_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The names of these partners, in one query per chunk."""
+    names: dict[uuid.UUID, str] = {}
+    for chunk in in_chunks(sorted(partner_ids)):
+        for partner_id, name in await session.execute(
+            select(Partner.id, Partner.name).where(Partner.id.in_(chunk))
+        ):
+            names[partner_id] = name
+    return names
 
 
 async def usage_up_to(
@@ -224,8 +246,18 @@ async def load_accounts(
             select(Checkpoint).where(Checkpoint.contract_id.in_(chunk))
         ):
             owner[cp.contract_id].checkpoints[checkpoint_identity(cp)] = cp
-        for goal in await session.scalars(select(Goal).where(Goal.contract_id.in_(chunk))):
+        for goal in await session.scalars(
+            select(Goal).where(Goal.contract_id.in_(chunk)).order_by(Goal.id)
+        ):
             owner[goal.contract_id].goals.append(goal)
+    partners = await _partner_names(
+        session,
+        {c.partner_id for rows in loaded.values() for c in rows.contracts if c.partner_id},
+    )
+    for rows in loaded.values():
+        for contract in rows.contracts:
+            if contract.partner_id in partners:
+                rows.partner_names[contract.partner_id] = partners[contract.partner_id]
     latest = await _latest_usage(session, contract_ids, None)
     for contract_id, (report_id, usage) in latest.items():
         rows = owner[uuid.UUID(contract_id)]

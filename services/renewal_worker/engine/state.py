@@ -44,6 +44,8 @@ class ContractFacts:
     health_band: str = "green"
     health_score: int = 100
     health_signals: tuple[tuple[str, int], ...] = ()
+    partner_name: str | None = None
+    """The name of the partner who sold it, when `partner_id` is set."""
 
     @property
     def term(self) -> Term:
@@ -110,6 +112,7 @@ class GoalFacts:
     contract_id: str
     name: str
     status: str
+    target: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,8 +154,8 @@ def test_reviews_ask_about_owners_budget_metrics_and_expansion(kind: str) -> Non
 
 
 def test_onsite_visit_meets_in_person_and_looks_for_expansion() -> None:
-    body = text("onsite_visit")
-    assert "visit" in body
+    body = text("onsite_visit", replace(CTX, segment=Segment.ENTERPRISE))
+    assert "on-site visit" in body
     assert "executive sponsor" in body
 
 
@@ -170,7 +170,14 @@ def test_winback_names_the_churn_reason() -> None:
 
 
 def test_stakeholder_change_meets_the_new_business_owner() -> None:
-    body = text("stakeholder_change")
+    ctx = replace(
+        CTX,
+        stakeholder_role="business_owner",
+        stakeholder_name="Ada Owner",
+        stakeholder_change="Ada Owner (business owner) left; no active business owner remains",
+        role_vacant=True,
+    )
+    body = text("stakeholder_change", ctx)
     assert "Meet the new business owner" in body
     assert "Re-align on the business goals and metrics" in body
 

@@ -52,17 +52,32 @@ _PLAYBOOKS: dict[str, Callable[[TaskContext], Playbook]] = {
 TASK_KINDS = frozenset(_PLAYBOOKS)
 
 
+def partner_steps(ctx: TaskContext) -> tuple[str, ...]:
+    """The partner who sold the contract knows the customer and may be doing part of
+    the work: the last step keeps them in the loop, so nobody does it twice or not at
+    all."""
+    if ctx.partner_name is None:
+        return ()
+    return (
+        f"Involve the partner {ctx.partner_name}: share this task with them and agree who "
+        "does which step.",
+    )
+
+
 def render_task(kind: str, ctx: TaskContext) -> tuple[str, str]:
     """Title and markdown description for a task of ``kind``.
 
     An unknown kind raises ValueError: a task without a playbook would leave
-    the account manager guessing.
+    the account manager guessing. A partner-sold contract's partner is named and
+    involved here, for every kind, rather than in each playbook.
     """
     build = _PLAYBOOKS.get(kind)
     if build is None:
         raise ValueError(f"no playbook for task kind {kind!r}")
     playbook = build(ctx)
-    steps = "\n".join(f"{i}. {step}" for i, step in enumerate(playbook.steps, start=1))
+    steps = "\n".join(
+        f"{i}. {step}" for i, step in enumerate((*playbook.steps, *partner_steps(ctx)), start=1)
+    )
     description = (
         f"**Why now:** {playbook.why}\n\n"
         f"**People:**\n{people(ctx)}\n\n"

@@ -9,6 +9,13 @@ from shared.rules.types import Segment
 
 
 @dataclass(frozen=True, slots=True)
+class GoalLine:
+    name: str
+    target: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class TaskContext:
     """What the texts quote; the caller gathers it, the engine only formats it.
 
@@ -16,6 +23,11 @@ class TaskContext:
     is the deployment's concern. ``budget_fixed_on`` is FYS(R) minus the
     account's budget lead days. ``pilot_end`` and ``trial_end`` are only
     needed by the pilot and trial texts, ``health_signals`` by renewal_at_risk.
+    ``goals`` are all of the contract's goals; ``goal_name`` and ``goal_status`` the one
+    a goal_at_risk task is about. The ``stakeholder_*`` and ``role_*`` fields describe
+    the change a stakeholder_change task opened on: the key role, the person, the
+    change as a sentence, and who still holds that role (vacant when nobody active
+    does). ``partner_name`` is set for partner-sold contracts.
     """
 
     account_name: str
@@ -40,6 +52,13 @@ class TaskContext:
     pilot_end: date | None = None
     trial_end: date | None = None
     health_signals: tuple[str, ...] = ()
+    goals: tuple[GoalLine, ...] = ()
+    stakeholder_role: str | None = None
+    stakeholder_name: str | None = None
+    stakeholder_change: str | None = None
+    role_holders: tuple[str, ...] = ()
+    role_vacant: bool = False
+    partner_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +92,64 @@ def days_to_renewal(ctx: TaskContext) -> str:
 
 
 def goal(ctx: TaskContext) -> str:
-    if ctx.goal_name is None:
-        return "No goal is recorded yet."
-    return f"Goal '{ctx.goal_name}' is {ctx.goal_status or 'without a status'}."
+    """The goal a goal_at_risk task is about."""
+    return f"Goal '{ctx.goal_name or 'unnamed goal'}' is {ctx.goal_status or 'without a status'}."
+
+
+def goals(ctx: TaskContext) -> str:
+    """Every goal of the contract with its target and status, so a checkpoint goes
+    through each one; without goals, what to do about it."""
+    if not ctx.goals:
+        return (
+            f"No goal is recorded yet: agree the business goals, each with a measurable "
+            f"target, with {owner(ctx)} and record them on the contract."
+        )
+    lines = "\n".join(
+        f"- {g.name} (target: {g.target or 'none recorded'}): {g.status.replace('_', ' ')}"
+        for g in ctx.goals
+    )
+    return f"Goals:\n{lines}"
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """How the account manager meets the customer: ``title`` names it, ``noun`` is what
+    to book, ``verb`` meets ``{who}``."""
+
+    title: str
+    noun: str
+    verb: str
+
+
+_VISIT = Meeting("On-site visit", "an on-site visit", "Visit {who} on site")
+_IN_PERSON = Meeting("In-person meeting", "an in-person meeting", "Meet {who} in person")
+_VIDEO = Meeting("Video call", "a video call", "Meet {who} on a video call")
+_DIGITAL = Meeting(
+    "Digital check-in",
+    "a digital check-in (e-mail or in-app message)",
+    "Write to {who} by e-mail or in-app message",
+)
+_MEETINGS: dict[Segment, tuple[Meeting, Meeting]] = {
+    Segment.ENTERPRISE: (_VISIT, _VISIT),
+    Segment.MID_MARKET: (_IN_PERSON, _IN_PERSON),
+    Segment.GROWTH: (_VIDEO, _IN_PERSON),
+    Segment.SCALE: (_VIDEO, _VIDEO),
+    Segment.SELF_SERVE: (_DIGITAL, _DIGITAL),
+}
+
+
+def meeting(ctx: TaskContext, *, decisive: bool = False) -> Meeting:
+    """The meeting a contract's value pays for. Enterprise customers are visited;
+    mid-market ones met in person. Growth customers are met by video, except for the
+    meetings that decide the renewal (``decisive``: opening it, rescuing it), which are
+    worth the trip. Scale customers get video calls, self-serve ones digital touches:
+    travel would cost more than they pay."""
+    routine, deciding = _MEETINGS[ctx.segment]
+    return deciding if decisive else routine
+
+
+def meet(ctx: TaskContext, who: str, *, decisive: bool = False) -> str:
+    return meeting(ctx, decisive=decisive).verb.format(who=who)
 
 
 def people(ctx: TaskContext) -> str:
@@ -88,6 +162,8 @@ def people(ctx: TaskContext) -> str:
         ),
         "Champion: " + (names(ctx.champions) if ctx.champions else "none on record"),
     ]
+    if ctx.partner_name is not None:
+        lines.append(f"Partner: {ctx.partner_name} (sold this contract)")
     return "\n".join(f"- {line}" for line in lines)
 
 

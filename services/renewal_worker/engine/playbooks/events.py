@@ -7,22 +7,48 @@ from services.renewal_worker.engine.playbooks.context import (
     TaskContext,
     days_to_renewal,
     goal,
+    meet,
+    names,
     owner,
     usage,
 )
 
+_ROLE_AT_STAKE = {
+    "business_owner": "The person who owns the business outcome may no longer be there to "
+    "renew it.",
+    "champion": "Nobody may be left to drive adoption and speak for the product inside the "
+    "customer.",
+    "executive_sponsor": "The renewal may have lost its backing at the top.",
+}
+
 
 def stakeholder_change(ctx: TaskContext) -> Playbook:
+    """Told by the role that changed: a vacant role needs its successor found before
+    anyone can be met; otherwise the account manager meets whoever holds it now."""
+    role = (ctx.stakeholder_role or "key stakeholder").replace("_", " ")
+    change = ctx.stakeholder_change or f"A {role} left or changed role"
+    at_stake = _ROLE_AT_STAKE.get(
+        ctx.stakeholder_role or "", "The people this renewal depends on have changed."
+    )
+    if ctx.role_vacant:
+        first: tuple[str, ...] = (
+            f"Find the successor: ask your contacts at {ctx.account_name} who is the {role} "
+            "now, and record them as a stakeholder.",
+            f"{meet(ctx, f'the new {role}')}: introduce the product and the results so far.",
+        )
+        done = f"The new {role} recorded and met; goals and metrics re-confirmed and recorded."
+    else:
+        holders = f"{names(ctx.role_holders)} ({role} now)" if ctx.role_holders else None
+        first = (
+            f"{meet(ctx, holders or f'the {role}')}: introduce the product and the results so far.",
+        )
+        done = f"Met the {role}; goals and metrics re-confirmed and recorded."
+    person = f": {ctx.stakeholder_name}" if ctx.stakeholder_name else ""
     return Playbook(
-        title=f"Key stakeholder change at {ctx.account_name}",
-        why=f"A key stakeholder left or changed role. {days_to_renewal(ctx)} "
-        "The person who bought the product may no longer be there to renew it.",
-        steps=(
-            "Meet the new business owner.",
-            "Introduce the product and the results so far.",
-            "Re-align on the business goals and metrics.",
-        ),
-        done="Met the new business owner; goals and metrics re-confirmed and recorded.",
+        title=f"{role.capitalize()} change at {ctx.account_name}{person}",
+        why=f"{change}. {at_stake} {days_to_renewal(ctx)}",
+        steps=(*first, "Re-align on the business goals and metrics."),
+        done=done,
     )
 
 
@@ -85,7 +111,7 @@ def renewal_at_risk(ctx: TaskContext) -> Playbook:
         why=f"Health is red ({signals}). {days_to_renewal(ctx)}",
         steps=(
             "Address each health signal with an owner and a date.",
-            f"Meet {owner(ctx)} in person.",
+            f"{meet(ctx, owner(ctx), decisive=True)}.",
             "Tell your manager and sales.",
         ),
         done="A recovery plan agreed with the business owner and the signals addressed.",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from services.renewal_worker.engine.playbooks.context import (
     Playbook,
     TaskContext,
-    goal,
+    goals,
+    meet,
     owner,
     usage,
 )
@@ -17,7 +18,8 @@ def kickoff(ctx: TaskContext) -> Playbook:
             title=f"Kickoff with {ctx.account_name}",
             why=f"The contract started on {ctx.term_start}; the first weeks decide adoption.",
             steps=(
-                f"Meet {owner(ctx)} and the champion; confirm who owns the business outcome.",
+                f"{meet(ctx, f'{owner(ctx)} and the champion')}; confirm who owns the "
+                "business outcome.",
                 "Agree the business goals and metrics and record them on the contract.",
                 "Agree the roll-out plan: who gets seats, by when, and who trains them.",
                 "Agree that users report results to the business owners, and how often.",
@@ -28,7 +30,7 @@ def kickoff(ctx: TaskContext) -> Playbook:
         title=f"Term {ctx.term_number} kickoff with {ctx.account_name}",
         why=f"Term {ctx.term_number} started on {ctx.term_start}. {usage(ctx)}",
         steps=(
-            f"Meet {owner(ctx)}: review what the last term achieved against its goals.",
+            f"{meet(ctx, owner(ctx))}: review what the last term achieved against its goals.",
             "Confirm the business owners and champions are still the same people.",
             "Set the goals and metrics for this term and record them.",
         ),
@@ -54,7 +56,7 @@ def adoption_review(ctx: TaskContext) -> Playbook:
     return Playbook(
         title=f"Adoption review with {ctx.account_name}",
         why=f"Ninety days in, adoption shows whether this contract will renew. {usage(ctx)} "
-        f"{goal(ctx)}",
+        f"{goals(ctx)}",
         steps=(
             f"Review active users against seats with {owner(ctx)}.",
             "Check the goals and metrics: which are met, which are at risk.",

@@ -7,7 +7,8 @@ from datetime import timedelta
 from services.renewal_worker.engine.playbooks.context import (
     Playbook,
     TaskContext,
-    goal,
+    goals,
+    meet,
     owner,
     usage,
 )
@@ -22,7 +23,7 @@ def pilot_kickoff(ctx: TaskContext) -> Playbook:
             "agreed now, nobody can say at the end whether it worked."
         ),
         steps=(
-            f"Meet {owner(ctx)} and agree the business goals of the pilot.",
+            f"{meet(ctx, owner(ctx))} and agree the business goals of the pilot.",
             "For each goal write down a measurable metric, its target and how it is measured.",
             "Agree the review date and who decides go or no-go.",
             "Record the goals on the contract.",
@@ -35,9 +36,9 @@ def pilot_review(ctx: TaskContext) -> Playbook:
     ends = f"The pilot ends on {ctx.pilot_end}" if ctx.pilot_end else "The pilot is ending"
     return Playbook(
         title=f"Pilot review with the business owner of {ctx.account_name}",
-        why=f"{ends}; review it against the agreed metrics. {goal(ctx)} {usage(ctx)}",
+        why=f"{ends}; review it against the agreed metrics. {usage(ctx)} {goals(ctx)}",
         steps=(
-            f"Meet {owner(ctx)} and go through every business metric against its target.",
+            f"{meet(ctx, owner(ctx))} and go through every business metric against its target.",
             "A sign-off from support or IT is not enough: the business owner must confirm "
             "the business metrics were met.",
             "Decide go or no-go, with the reasons.",

@@ -6,11 +6,17 @@ from services.renewal_worker.engine.playbooks.context import (
     Playbook,
     TaskContext,
     days_to_renewal,
+    goals,
+    meeting,
     owner,
     usage,
 )
 from shared.rules.stage import LAPSE_GRACE
 from shared.rules.types import Segment
+
+ORGANISATION_MAPPED = frozenset({Segment.ENTERPRISE, Segment.MID_MARKET})
+"""Segments whose renewal is signed, used and paid for by different people: the outreach
+maps who does which before the meeting."""
 
 
 def budget_confirmation(ctx: TaskContext) -> Playbook:
@@ -24,7 +30,7 @@ def budget_confirmation(ctx: TaskContext) -> Playbook:
     return Playbook(
         title=f"Confirm the renewal is in {ctx.account_name}'s budget",
         why=f"The renewal on {ctx.renewal} is paid from the fiscal year starting "
-        f"{ctx.fiscal_year_start}. {timing}",
+        f"{ctx.fiscal_year_start}. {timing} {goals(ctx)}",
         steps=(
             f"Ask {owner(ctx)} whether the renewal ({ctx.arr}) is in the budget for the "
             f"fiscal year starting {ctx.fiscal_year_start}.",
@@ -43,27 +49,38 @@ def renewal_outreach(ctx: TaskContext) -> Playbook:
         else ""
     )
     if ctx.segment is Segment.SELF_SERVE:
+        recorded = f" {goals(ctx)}" if ctx.goals else ""
         return Playbook(
             title=f"Send the renewal notice to {ctx.account_name}",
-            why=f"The contract renews on {ctx.renewal}.{notice}",
+            why=f"The contract renews on {ctx.renewal}.{notice}{recorded}",
             steps=(
                 "Send a short digital renewal notice (e-mail or in-app): renewal date, "
                 "price and how to change or cancel.",
             ),
             done="Renewal notice sent.",
         )
+    renewal_meeting = meeting(ctx, decisive=True)
+    organisation = (
+        (
+            f"Map {ctx.account_name}'s organisation: who signs the renewal, who uses the "
+            "product, who pays for it; record each of them as a stakeholder.",
+        )
+        if ctx.segment in ORGANISATION_MAPPED
+        else ()
+    )
     return Playbook(
-        title=f"Open the renewal with {ctx.account_name}: book an in-person meeting",
+        title=f"Open the renewal with {ctx.account_name}: book {renewal_meeting.noun}",
         why=f"Two months before renewal is the time to start, not two weeks. "
-        f"{days_to_renewal(ctx)}{notice} {usage(ctx)}",
+        f"{days_to_renewal(ctx)}{notice} {usage(ctx)} {goals(ctx)}",
         steps=(
-            f"Contact {owner(ctx)} and ask for an in-person meeting"
+            f"Contact {owner(ctx)} and ask for {renewal_meeting.noun}"
             + (f" before {ctx.notice_deadline}." if ctx.notice_deadline else "."),
+            *organisation,
             "Prepare the results of this term: usage, goals met, value delivered.",
             "Check the renewal is in the customer's budget.",
             "Bring an expansion proposal if usage supports it.",
         ),
-        done="In-person renewal meeting booked with the business owner.",
+        done=f"{renewal_meeting.title} for the renewal booked with the business owner.",
     )
 
 

@@ -6,7 +6,9 @@ from services.renewal_worker.engine.playbooks.context import (
     Playbook,
     TaskContext,
     days_to_renewal,
-    goal,
+    goals,
+    meet,
+    meeting,
     owner,
     usage,
 )
@@ -25,8 +27,8 @@ def review_steps(ctx: TaskContext) -> tuple[str, ...]:
 def mid_term_review(ctx: TaskContext) -> Playbook:
     return Playbook(
         title=f"Mid-term review with {ctx.account_name}",
-        why=f"Half the term is gone. {days_to_renewal(ctx)} {usage(ctx)} {goal(ctx)}",
-        steps=(f"Meet {owner(ctx)}.", *review_steps(ctx)),
+        why=f"Half the term is gone. {days_to_renewal(ctx)} {usage(ctx)} {goals(ctx)}",
+        steps=(f"{meet(ctx, owner(ctx))}.", *review_steps(ctx)),
         done="Stakeholders, budget status, goal status and expansion ideas recorded.",
     )
 
@@ -34,21 +36,23 @@ def mid_term_review(ctx: TaskContext) -> Playbook:
 def anniversary_review(ctx: TaskContext) -> Playbook:
     return Playbook(
         title=f"Anniversary review with {ctx.account_name}",
-        why=f"Another contract year is over. {days_to_renewal(ctx)} {usage(ctx)}",
-        steps=(f"Meet {owner(ctx)} to review the year.", *review_steps(ctx)),
+        why=f"Another contract year is over. {days_to_renewal(ctx)} {usage(ctx)} {goals(ctx)}",
+        steps=(f"{meet(ctx, owner(ctx))} to review the year.", *review_steps(ctx)),
         done="Stakeholders, budget status, goal status and expansion ideas recorded.",
     )
 
 
 def onsite_visit(ctx: TaskContext) -> Playbook:
+    visit = meeting(ctx)
     return Playbook(
-        title=f"On-site visit to {ctx.account_name}",
-        why=f"Enterprise customers get a visit twice a year. {usage(ctx)} {goal(ctx)}",
+        title=f"{visit.title} with {ctx.account_name}",
+        why=f"Twice a year this customer gets {visit.noun} to review the results. {usage(ctx)} "
+        f"{goals(ctx)}",
         steps=(
-            f"Book the visit with {owner(ctx)} and the executive sponsor.",
+            f"Book {visit.noun} with {owner(ctx)} and the executive sponsor.",
             "Present the results against the goals, with usage figures.",
-            "Meet users on site; collect what works and what does not.",
+            "Talk to users; collect what works and what does not.",
             "Look for expansion: more seats, other branches, more modules.",
         ),
-        done="Visit held; notes, stakeholder changes and expansion leads recorded.",
+        done=f"{visit.title} held; notes, stakeholder changes and expansion leads recorded.",
     )

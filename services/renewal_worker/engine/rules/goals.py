@@ -17,6 +17,7 @@ def on_goal(work: Work) -> None:
         contract_id=str(data.get("contract_id")),
         name=str(data.get("name")),
         status=str(data.get("status")),
+        target=str(data.get("target", "")),
     )
     current = next((g for g in work.account.goals if g.id == goal.id), goal)
     contract = work.account.contract(current.contract_id)

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from services.renewal_worker.engine.playbooks import TaskContext, render_task
+from services.renewal_worker.engine.playbooks.context import GoalLine
 from services.renewal_worker.engine.priority import task_priority
 from services.renewal_worker.engine.rules.decision import (
     Decision,
@@ -132,6 +133,12 @@ class Work:
             "churn_reason": contract.churn_reason,
             "pilot_end": contract.pilot_end,
             "trial_end": contract.trial_end,
+            "goals": tuple(
+                GoalLine(g.name, g.target, g.status)
+                for g in account.goals
+                if g.contract_id == contract.id
+            ),
+            "partner_name": contract.partner_name,
         }
         fields.update(extra)
         return TaskContext(**fields)  # type: ignore[arg-type]
