@@ -28,12 +28,14 @@ from services.renewal_worker.engine.state import (
     StakeholderFacts,
     TaskFacts,
     Term,
+    TrialFacts,
     UsageFacts,
 )
 from shared.models import (
     Account,
     Checkpoint,
     Contract,
+    ContractTrial,
     Goal,
     Stakeholder,
     Task,
@@ -52,7 +54,9 @@ def in_chunks(values: Sequence[_V]) -> Iterator[list[_V]]:
         yield list(values[start : start + IN_CHUNK])
 
 
-def _contract_facts(contract: Contract, currency: str) -> ContractFacts:
+def _contract_facts(
+    contract: Contract, currency: str, trials: Sequence[ContractTrial] = ()
+) -> ContractFacts:
     return ContractFacts(
         id=str(contract.id),
         account_id=str(contract.account_id),
@@ -73,6 +77,11 @@ def _contract_facts(contract: Contract, currency: str) -> ContractFacts:
         health_band=contract.health_band,
         health_score=contract.health_score,
         health_signals=tuple((s["signal"], int(s["points"])) for s in contract.health_signals),
+        trials=tuple(
+            TrialFacts(str(t.id), t.name, t.started_on, t.ends_on)
+            for t in trials
+            if t.contract_id == contract.id
+        ),
     )
 
 
@@ -97,6 +106,8 @@ class LoadedAccount:
     latest_usage_ids: dict[str, uuid.UUID] = field(default_factory=dict)
     """The id of each contract's latest report, to tell whether it was received after
     the report an event is about."""
+    trials: list[ContractTrial] = field(default_factory=list)
+    """The add-on trials of its contracts, in the order they were recorded (by id)."""
 
     def contract(self, contract_id: str) -> Contract | None:
         return next((c for c in self.contracts if str(c.id) == contract_id), None)
@@ -115,7 +126,7 @@ class LoadedAccount:
             owner=account.owner,
             fiscal_year_start_month=account.fiscal_year_start_month,
             budget_lead_days=account.budget_lead_days,
-            contracts=tuple(_contract_facts(c, currency) for c in self.contracts),
+            contracts=tuple(_contract_facts(c, currency, self.trials) for c in self.contracts),
             checkpoints=tuple(
                 CheckpointFacts(*identity, cp.due_date, cp.opens_on, cp.status)
                 for identity, cp in checkpoints
@@ -226,6 +237,12 @@ async def load_accounts(
             owner[cp.contract_id].checkpoints[checkpoint_identity(cp)] = cp
         for goal in await session.scalars(select(Goal).where(Goal.contract_id.in_(chunk))):
             owner[goal.contract_id].goals.append(goal)
+        for trial in await session.scalars(
+            select(ContractTrial)
+            .where(ContractTrial.contract_id.in_(chunk))
+            .order_by(ContractTrial.id)
+        ):
+            owner[trial.contract_id].trials.append(trial)
     latest = await _latest_usage(session, contract_ids, None)
     for contract_id, (report_id, usage) in latest.items():
         rows = owner[uuid.UUID(contract_id)]

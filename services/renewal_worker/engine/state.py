@@ -27,6 +27,16 @@ class Term:
 
 
 @dataclass(frozen=True, slots=True)
+class TrialFacts:
+    """An add-on trial of more users or modules, on any term."""
+
+    id: str
+    name: str
+    started_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class ContractFacts:
     id: str
     account_id: str
@@ -44,6 +54,8 @@ class ContractFacts:
     health_band: str = "green"
     health_score: int = 100
     health_signals: tuple[tuple[str, int], ...] = ()
+    trials: tuple[TrialFacts, ...] = ()
+    """Add-on trials in the order they were recorded: the k-th is `trial_ending` ordinal k."""
 
     @property
     def term(self) -> Term:

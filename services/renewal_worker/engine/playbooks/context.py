@@ -16,6 +16,7 @@ class TaskContext:
     is the deployment's concern. ``budget_fixed_on`` is FYS(R) minus the
     account's budget lead days. ``pilot_end`` and ``trial_end`` are only
     needed by the pilot and trial texts, ``health_signals`` by renewal_at_risk.
+    ``trial_name`` is set for an add-on trial, whose end ``trial_end`` then is.
     """
 
     account_name: str
@@ -40,6 +41,7 @@ class TaskContext:
     pilot_end: date | None = None
     trial_end: date | None = None
     health_signals: tuple[str, ...] = ()
+    trial_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
