@@ -12,6 +12,7 @@ from services.api.accounts.router import router as accounts_router
 from services.api.admin.router import router as admin_router
 from services.api.contracts.history_router import router as contract_history_router
 from services.api.contracts.router import router as contracts_router
+from services.api.contracts.trials_router import router as contract_trials_router
 from services.api.goals.router import router as goals_router
 from services.api.idempotency import IdempotencyMiddleware
 from services.api.inbound_webhooks.router import inbound_router
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
         accounts_router,
         contracts_router,
         contract_history_router,
+        contract_trials_router,
         stakeholders_router,
         goals_router,
         usage_router,

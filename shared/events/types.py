@@ -23,6 +23,7 @@ class EventType(StrEnum):
     CONTRACT_CHURNED = "contract.churned"
     CONTRACT_CANCELLATION_NOTICED = "contract.cancellation_noticed"
     CONTRACT_CANCELLATION_WITHDRAWN = "contract.cancellation_withdrawn"
+    CONTRACT_TRIAL_STARTED = "contract.trial_started"
     STAKEHOLDER_ADDED = "stakeholder.added"
     STAKEHOLDER_UPDATED = "stakeholder.updated"
     STAKEHOLDER_DEPARTED = "stakeholder.departed"
@@ -48,6 +49,7 @@ API_LIFECYCLE_TYPES = frozenset(
         EventType.CONTRACT_CHURNED,
         EventType.CONTRACT_CANCELLATION_NOTICED,
         EventType.CONTRACT_CANCELLATION_WITHDRAWN,
+        EventType.CONTRACT_TRIAL_STARTED,
         EventType.STAKEHOLDER_ADDED,
         EventType.STAKEHOLDER_UPDATED,
         EventType.STAKEHOLDER_DEPARTED,

@@ -106,6 +106,8 @@ UNEXPRESSIBLE: dict[str, frozenset[str]] = {
     ),
     # The new renewal date must follow the stored one.
     "POST /v1/contracts/{contract_id}/renew": frozenset({"end_date", "arr"}),
+    # A trial may not end before it starts.
+    "POST /v1/contracts/{contract_id}/trials": frozenset({"ends_on"}),
     # At most one day ahead of today: the clock decides.
     "POST /v1/contracts/{contract_id}/usage": frozenset({"as_of"}),
     # email-validator also refuses special-use domains (`.test`, `.local`), which the

@@ -77,7 +77,8 @@ async def get_brief(
 ) -> Any:
     """One page for the renewal meeting: account and contract, goals, usage trend,
     stakeholders and their changes, ARR per term, health, budget, notice and renewal
-    dates, open tasks. Markdown with `Accept: text/markdown`."""
+    dates, open tasks, and the current term's done tasks with their outcomes (most
+    recently closed first). Markdown with `Accept: text/markdown`."""
     brief = await brief_service.build_brief(
         session, contract_id, settings.currency, as_of or today()
     )

@@ -39,13 +39,15 @@ def account_id_of(event: dict[str, Any]) -> uuid.UUID | None:
 
 def contract_log_ids(event: dict[str, Any]) -> dict[str, str]:
     """`{"contract_id": ...}` for the log lines of an event about one contract (contract
-    events name it `id`; usage, goal and checkpoint events `contract_id`), else `{}`.
-    Never raises: it runs before the event is known to be valid."""
+    events name it `id`, except `contract.trial_started`, whose `id` is the trial's;
+    usage, goal, trial and checkpoint events `contract_id`), else `{}`. Never raises: it
+    runs before the event is known to be valid."""
     data = event.get("data")
     if not isinstance(data, dict):
         return {}
     kind = str(event.get("type", ""))
-    value = data.get("id") if kind.startswith("contract.") else data.get("contract_id")
+    named_by_id = kind.startswith("contract.") and kind != EventType.CONTRACT_TRIAL_STARTED
+    value = data.get("id") if named_by_id else data.get("contract_id")
     return {"contract_id": value} if isinstance(value, str) and value else {}
 
 

@@ -28,12 +28,14 @@ from services.renewal_worker.engine.state import (
     StakeholderFacts,
     TaskFacts,
     Term,
+    TrialFacts,
     UsageFacts,
 )
 from shared.models import (
     Account,
     Checkpoint,
     Contract,
+    ContractTrial,
     Goal,
     Partner,
     Stakeholder,
@@ -54,7 +56,10 @@ def in_chunks(values: Sequence[_V]) -> Iterator[list[_V]]:
 
 
 def _contract_facts(
-    contract: Contract, currency: str, partner_names: dict[uuid.UUID, str]
+    contract: Contract,
+    currency: str,
+    partner_names: dict[uuid.UUID, str],
+    trials: Sequence[ContractTrial] = (),
 ) -> ContractFacts:
     return ContractFacts(
         id=str(contract.id),
@@ -77,6 +82,11 @@ def _contract_facts(
         health_score=contract.health_score,
         health_signals=tuple((s["signal"], int(s["points"])) for s in contract.health_signals),
         partner_name=partner_names.get(contract.partner_id) if contract.partner_id else None,
+        trials=tuple(
+            TrialFacts(str(t.id), t.name, t.started_on, t.ends_on)
+            for t in trials
+            if t.contract_id == contract.id
+        ),
     )
 
 
@@ -103,6 +113,8 @@ class LoadedAccount:
     the report an event is about."""
     partner_names: dict[uuid.UUID, str] = field(default_factory=dict)
     """The names of the partners its contracts were sold by, for the task texts."""
+    trials: list[ContractTrial] = field(default_factory=list)
+    """The add-on trials of its contracts, in the order they were recorded (by id)."""
 
     def contract(self, contract_id: str) -> Contract | None:
         return next((c for c in self.contracts if str(c.id) == contract_id), None)
@@ -122,7 +134,8 @@ class LoadedAccount:
             fiscal_year_start_month=account.fiscal_year_start_month,
             budget_lead_days=account.budget_lead_days,
             contracts=tuple(
-                _contract_facts(c, currency, self.partner_names) for c in self.contracts
+                _contract_facts(c, currency, self.partner_names, self.trials)
+                for c in self.contracts
             ),
             checkpoints=tuple(
                 CheckpointFacts(*identity, cp.due_date, cp.opens_on, cp.status)
@@ -250,6 +263,12 @@ async def load_accounts(
             select(Goal).where(Goal.contract_id.in_(chunk)).order_by(Goal.id)
         ):
             owner[goal.contract_id].goals.append(goal)
+        for trial in await session.scalars(
+            select(ContractTrial)
+            .where(ContractTrial.contract_id.in_(chunk))
+            .order_by(ContractTrial.id)
+        ):
+            owner[trial.contract_id].trials.append(trial)
     partners = await _partner_names(
         session,
         {c.partner_id for rows in loaded.values() for c in rows.contracts if c.partner_id},

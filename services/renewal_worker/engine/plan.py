@@ -19,6 +19,7 @@ Boundaries the spec leaves open, decided here:
   mid-term review on either side (absolute distance, 30 inclusive).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -301,3 +302,21 @@ def skipped_at_creation(checkpoint: PlannedCheckpoint, event_date: date) -> bool
 def winback_checkpoint(churned_on: date) -> PlannedCheckpoint:
     """Six months after a churn, long enough for the customer's situation to change."""
     return _checkpoint(_K.WINBACK, add_months(churned_on, WINBACK_AFTER_MONTHS))
+
+
+def trial_rows(inp: TermPlanInput, trial_ends: Sequence[date]) -> list[PlannedCheckpoint]:
+    """The `trial_ending` rows of the contract's add-on trials that this term plans.
+
+    ``trial_ends`` are the trials' end dates in the order they were recorded; the k-th
+    trial is ordinal k (the contract's own trial keeps 0 in term 1), so recording a
+    trial, even a backdated one, never renumbers the others. Each row is planned by
+    exactly one term, the first whose R is on or after its due date: due in (S, R], and
+    term 1 also takes the ones due on or before S, like its own trial. A trial due after
+    R is planned by the renewal that creates its term. The lean plans keep trial_ending.
+    """
+    rows: list[PlannedCheckpoint] = []
+    for ordinal, ends_on in enumerate(trial_ends, start=1):
+        row = _checkpoint(_K.TRIAL_ENDING, ends_on - timedelta(days=7), ordinal=ordinal)
+        if _kept(row, inp) and (inp.term_number == 1 or row.due_date > inp.start):
+            rows.append(row)
+    return rows

@@ -27,6 +27,16 @@ class Term:
 
 
 @dataclass(frozen=True, slots=True)
+class TrialFacts:
+    """An add-on trial of more users or modules, on any term."""
+
+    id: str
+    name: str
+    started_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class ContractFacts:
     id: str
     account_id: str
@@ -46,6 +56,8 @@ class ContractFacts:
     health_signals: tuple[tuple[str, int], ...] = ()
     partner_name: str | None = None
     """The name of the partner who sold it, when `partner_id` is set."""
+    trials: tuple[TrialFacts, ...] = ()
+    """Add-on trials in the order they were recorded: the k-th is `trial_ending` ordinal k."""
 
     @property
     def term(self) -> Term:

@@ -330,6 +330,12 @@ def _cancellation_noticed(data: dict[str, Any]) -> str:
     return f"{head} ({reason})" if reason else head
 
 
+def _trial_started(data: dict[str, Any]) -> str:
+    name, start, end = (_field(data, key) for key in ("name", "started_on", "ends_on"))
+    head = _sentence("Trial started: ", name)
+    return f"{head} ({start} to {end})" if start and end else head
+
+
 def _stakeholder(head: str) -> Callable[[dict[str, Any]], str]:
     return lambda data: _sentence(head, _words(_field(data, "role")))
 
@@ -384,6 +390,7 @@ _EVENT_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "contract.churned": _contract_churned,
     "contract.cancellation_noticed": _cancellation_noticed,
     "contract.cancellation_withdrawn": _fixed("Cancellation notice withdrawn"),
+    "contract.trial_started": _trial_started,
     "stakeholder.added": _stakeholder("Stakeholder added: "),
     "stakeholder.updated": _stakeholder_updated,
     "stakeholder.departed": _stakeholder("Stakeholder departed: "),

@@ -14,6 +14,7 @@ from shared.domain.accounts import service as accounts
 from shared.domain.accounts.schemas import AccountCreate, AccountUpdate
 from shared.domain.context import Context
 from shared.domain.contracts import service as contracts
+from shared.domain.contracts import trials
 from shared.domain.contracts.schemas import (
     CancellationNotice,
     CancellationWithdrawal,
@@ -90,6 +91,9 @@ ROUTES: dict[str, EventRoute] = {
     ),
     EventType.CONTRACT_CANCELLATION_WITHDRAWN: EventRoute(
         contracts.withdraw_cancellation, CancellationWithdrawal, (CONTRACT,)
+    ),
+    EventType.CONTRACT_TRIAL_STARTED: EventRoute(
+        trials.start_trial, trials.TrialCreate, (PARENT_CONTRACT,)
     ),
     EventType.STAKEHOLDER_ADDED: EventRoute(
         stakeholders.add_stakeholder, StakeholderCreate, (PARENT_ACCOUNT,)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from shared.domain.views.schemas import (
     BriefDates,
     BriefGoal,
     BriefHealth,
+    BriefOutcome,
     BriefSignal,
     BriefStakeholder,
     BriefStakeholderChange,
@@ -96,6 +97,13 @@ async def build_brief(
             select(Task).where(Task.contract_id == contract.id, Task.status == TaskStatus.OPEN)
         )
     ).all()
+    done = await session.scalars(
+        select(Task).where(
+            Task.contract_id == contract.id,
+            Task.term == read.term,
+            Task.status == TaskStatus.DONE,
+        )
+    )
 
     return Brief(
         as_of=as_of,
@@ -159,6 +167,23 @@ async def build_brief(
             )
             for t in sorted(tasks, key=lambda t: (t.due_date, priority_rank(t.priority), t.title))
         ],
+        done_tasks=[_outcome(t) for t in sorted(done, key=_closed, reverse=True)],
+    )
+
+
+def _closed(task: Task) -> tuple[datetime, uuid.UUID]:
+    """When a task was closed; `closed_at` is nullable, and a done task without one is
+    dated by its last change. Sorted here, as NULLs sort differently per database."""
+    return (task.closed_at or task.updated_at, task.id)
+
+
+def _outcome(task: Task) -> BriefOutcome:
+    return BriefOutcome(
+        id=task.id,
+        kind=task.kind,
+        title=task.title,
+        closed_on=_closed(task)[0].astimezone(UTC).date(),
+        outcome=task.outcome or None,
     )
 
 
@@ -275,6 +300,15 @@ def to_markdown(brief: Brief) -> str:
         ["Due", "Priority", "Task", "Owner"],
         [[t.due_date.isoformat(), t.priority, t.title, t.owner or "—"] for t in brief.open_tasks],
         "No open tasks.",
+    )
+    lines += ["", "## Done this term", ""]
+    lines += _table(
+        ["Closed", "Task", "Outcome"],
+        [
+            [t.closed_on.isoformat(), t.title, t.outcome or "no outcome recorded"]
+            for t in brief.done_tasks
+        ],
+        "Nothing done yet this term.",
     )
     return "\n".join(lines) + "\n"
 

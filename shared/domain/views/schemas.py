@@ -101,6 +101,14 @@ class BriefTask(OutputModel):
     owner: str | None
 
 
+class BriefOutcome(OutputModel):
+    id: uuid.UUID
+    kind: str
+    title: str
+    closed_on: date = Field(description="The day (UTC) the task was marked done")
+    outcome: str | None = Field(description="What was learned; null when none was recorded")
+
+
 class Brief(OutputModel):
     as_of: date
     account: BriefAccount
@@ -114,6 +122,10 @@ class Brief(OutputModel):
     budget: BriefBudget
     dates: BriefDates
     open_tasks: list[BriefTask]
+    done_tasks: list[BriefOutcome] = Field(
+        description="The current term's done tasks with their outcomes, most recently "
+        "closed first; those closed without an outcome too, with null"
+    )
 
 
 class AgendaItem(OutputModel):

@@ -385,6 +385,12 @@ async def test_timeline_limit_defaults_to_200_and_accepts_up_to_1000(api: Harnes
             "Checkpoint opened: Renewal outreach (due 2027-01-15)",
         ),
         ("contract.renewed", {}, "Contract renewed"),
+        (
+            "contract.trial_started",
+            {"name": "Reporting module", "started_on": "2026-06-01", "ends_on": "2026-07-01"},
+            "Trial started: Reporting module (2026-06-01 to 2026-07-01)",
+        ),
+        ("contract.trial_started", {"name": "Reporting module"}, "Trial started: Reporting module"),
         ("usage.reported", {"seats": 10}, "Usage reported"),
     ],
 )

@@ -72,6 +72,12 @@ async def _lifecycle_changes(api: Harness) -> dict[str, Any]:
         )
     )
     await _ok(await client.patch(f"/v1/goals/{goal['id']}", json={"status": "at_risk"}))
+    await _ok(
+        await client.post(
+            f"/v1/contracts/{contract['id']}/trials",
+            json={"name": "20 more users", "started_on": "2026-06-01"},
+        )
+    )
     notice = f"/v1/contracts/{contract['id']}/cancellation-notice"
     await _ok(await client.post(notice, json={"received_on": "2026-12-01"}))
     await _ok(await client.delete(notice))

@@ -28,6 +28,7 @@ class TaskContext:
     the change a stakeholder_change task opened on: the key role, the person, the
     change as a sentence, and who still holds that role (vacant when nobody active
     does). ``partner_name`` is set for partner-sold contracts.
+    ``trial_name`` is set for an add-on trial, whose end ``trial_end`` then is.
     """
 
     account_name: str
@@ -59,6 +60,7 @@ class TaskContext:
     role_holders: tuple[str, ...] = ()
     role_vacant: bool = False
     partner_name: str | None = None
+    trial_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Pilots and trials: the checkpoints before a contract starts (DESIGN §3.1, term 1)."""
+"""Pilots and trials: the checkpoints before a contract starts (DESIGN §3.1, term 1), and
+the add-on trials of more users or modules on any term."""
 
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def pilot_review(ctx: TaskContext) -> Playbook:
 
 
 def trial_ending(ctx: TaskContext) -> Playbook:
+    if ctx.trial_name is not None:
+        return addon_trial_ending(ctx, ctx.trial_name)
     ends = ctx.trial_end or ctx.due_date + timedelta(days=7)
     return Playbook(
         title=f"Trial of {ctx.account_name} ends on {ends}",
@@ -63,4 +66,27 @@ def trial_ending(ctx: TaskContext) -> Playbook:
         ),
         done=f"Contract signed or trial extended before {ends}, or the customer has "
         "confirmed in writing that they accept the block.",
+    )
+
+
+def addon_trial_ending(ctx: TaskContext, name: str) -> Playbook:
+    """The customer tried more users or modules on a running contract: the contract goes
+    on, but what the trial unlocked is blocked when it ends without an order."""
+    ends = ctx.trial_end or ctx.due_date + timedelta(days=7)
+    return Playbook(
+        title=f"Trial of {name} at {ctx.account_name} ends on {ends}",
+        why=(
+            f"The trial of {name} ends on {ends}. Warning: without an order by then, "
+            f"{name} is blocked in the customer's database and their users lose access to it."
+        ),
+        steps=(
+            f"Confirm the order or the quote for {name} with {owner(ctx)} "
+            "(and with the partner, when a partner sold the contract).",
+            f"Tell {owner(ctx)} what happens on {ends}: without an order, {name} is "
+            "blocked; agree an extension of the trial if the decision needs more time.",
+            f"If they will not order, agree what happens to the work done with {name} "
+            "before it is blocked.",
+        ),
+        done=f"Order placed or quote signed for {name} before {ends}, the trial extended, "
+        "or the customer has confirmed in writing that they accept the block.",
     )

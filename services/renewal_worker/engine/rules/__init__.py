@@ -12,7 +12,11 @@ changes them) and return a `decision`.
 
 from __future__ import annotations
 
-from services.renewal_worker.engine.rules.checkpoints import on_checkpoint_due, replan
+from services.renewal_worker.engine.rules.checkpoints import (
+    on_checkpoint_due,
+    on_trial_started,
+    replan,
+)
 from services.renewal_worker.engine.rules.decision import (
     Decision,
     EngineSettings,
@@ -53,6 +57,8 @@ def decide(account: AccountFacts, event: EngineEvent, settings: EngineSettings) 
         on_cancellation_noticed(work, contract)
     elif kind == "contract.cancellation_withdrawn" and contract is not None:
         on_cancellation_withdrawn(work, contract)
+    elif kind == "contract.trial_started":
+        on_trial_started(work)
     elif kind == "checkpoint.due":
         on_checkpoint_due(work)
     elif kind.startswith("stakeholder.") and kind != "stakeholder.erased":

@@ -1,14 +1,22 @@
 """The checkpoint plan kept up to date (DESIGN §3.1), and a due checkpoint's task.
 
-`contract.created` and `contract.updated` (re)plan the current term; `checkpoint.due`,
-sent by the scheduler once a checkpoint opens, creates the checkpoint's task.
+`contract.created`, `contract.updated` and `contract.trial_started` (re)plan the current
+term; `checkpoint.due`, sent by the scheduler once a checkpoint opens, creates the
+checkpoint's task.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
+from typing import TypedDict
 
-from services.renewal_worker.engine.plan import TermPlanInput, plan_term, skipped_at_creation
+from services.renewal_worker.engine.plan import (
+    TermPlanInput,
+    plan_term,
+    skipped_at_creation,
+    trial_rows,
+)
 from services.renewal_worker.engine.rules.decision import TaskChange
 from services.renewal_worker.engine.rules.work import (
     CANCELLED,
@@ -55,9 +63,10 @@ def replan(work: Work, contract: ContractFacts) -> None:
     if contract.churned_on is not None:
         return
     term = contract.term.number
+    inp = plan_input(work.account, contract)
     planned = {
         (contract.id, term, str(p.kind), p.ordinal): p
-        for p in plan_term(plan_input(work.account, contract))
+        for p in [*plan_term(inp), *trial_rows(inp, [t.ends_on for t in contract.trials])]
     }
     existing = {
         identity: cp
@@ -114,6 +123,7 @@ def on_checkpoint_due(work: Work) -> None:
         checkpoint_task_key(identity),
         checkpoint=identity,
         term=checkpoint.term,
+        **addon_trial_context(contract, checkpoint),
     )
     if checkpoint.kind == _K.IMPLEMENTATION_FOLLOWUP:
         _supersede_followups(work, checkpoint)
@@ -128,3 +138,48 @@ def _supersede_followups(work: Work, latest: CheckpointFacts) -> None:
             work.close_task(
                 task, f"superseded: the next follow-up, due {latest.due_date}, has opened"
             )
+
+
+def is_addon_trial(checkpoint: CheckpointFacts) -> bool:
+    """Ordinal 0 is the contract's own trial; 1, 2, … its add-on trials."""
+    return checkpoint.kind == _K.TRIAL_ENDING and checkpoint.ordinal > 0
+
+
+class AddOnTrialText(TypedDict, total=False):
+    trial_name: str
+    trial_end: date
+
+
+def addon_trial_context(contract: ContractFacts, checkpoint: CheckpointFacts) -> AddOnTrialText:
+    """What the task of an add-on trial's checkpoint quotes: the trial's name and its own
+    end date, in place of the contract's `trial_end`."""
+    if not is_addon_trial(checkpoint) or checkpoint.ordinal > len(contract.trials):
+        return {}
+    trial = contract.trials[checkpoint.ordinal - 1]
+    return {"trial_name": trial.name, "trial_end": trial.ends_on}
+
+
+def on_trial_started(work: Work) -> None:
+    """A trial recorded on a contract: the current term's plan gains its row. A trial due
+    in an earlier term (recorded after an early renewal, or late) gets its row there, as
+    re-plans of the current term never touch those."""
+    contract = work.account.contract(str(work.event.data.get("contract_id", "")))
+    if contract is None or contract.churned_on is not None:
+        return
+    inp = plan_input(work.account, contract)
+    ends = [t.ends_on for t in contract.trials]
+    for term in contract.terms[:-1]:
+        earlier = replace(inp, term_number=term.number, start=term.start, renewal=term.end)
+        for row in trial_rows(earlier, ends):
+            identity = (contract.id, term.number, str(row.kind), row.ordinal)
+            if identity in work.checkpoints:
+                continue
+            work.write_checkpoint(
+                CheckpointFacts(
+                    *identity,
+                    due_date=row.due_date,
+                    opens_on=row.opens_on,
+                    status=SKIPPED if skipped_at_creation(row, work.day) else PLANNED,
+                )
+            )
+    replan(work, contract)

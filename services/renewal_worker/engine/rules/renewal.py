@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from services.renewal_worker.engine.plan import winback_checkpoint
-from services.renewal_worker.engine.rules.checkpoints import replan
+from services.renewal_worker.engine.rules.checkpoints import is_addon_trial, replan
 from services.renewal_worker.engine.rules.work import CANCELLED, PLANNED, SKIPPED, Work
 from services.renewal_worker.engine.state import CheckpointFacts, ContractFacts
 from shared.rules.types import CheckpointKind
@@ -31,9 +31,13 @@ SAVE_ATTEMPT_DAYS = 3
 
 
 def on_renewed(work: Work, contract: ContractFacts) -> None:
+    """An add-on trial ending in the old term still ends after an early renewal, so its
+    checkpoint stays planned."""
     current = contract.term.number
     for cp in list(work.checkpoints.values()):
         if cp.contract_id == contract.id and cp.term < current and cp.status in {PLANNED, SKIPPED}:
+            if is_addon_trial(cp):
+                continue
             work.write_checkpoint(replace(cp, status=CANCELLED))
     for task in work.open_tasks(contract_id=contract.id):
         if task.term < current and task.kind in RENEWAL_TASK_KINDS:
