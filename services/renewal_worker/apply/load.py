@@ -73,6 +73,7 @@ def _contract_facts(contract: Contract, currency: str) -> ContractFacts:
         health_band=contract.health_band,
         health_score=contract.health_score,
         health_signals=tuple((s["signal"], int(s["points"])) for s in contract.health_signals),
+        external_ids=tuple(sorted((str(k), str(v)) for k, v in contract.external_ids.items())),
     )
 
 

@@ -44,6 +44,8 @@ class ContractFacts:
     health_band: str = "green"
     health_score: int = 100
     health_signals: tuple[tuple[str, int], ...] = ()
+    external_ids: tuple[tuple[str, str], ...] = ()
+    """(system, id) pairs, sorted: how the customer's CRM names the contract."""
 
     @property
     def term(self) -> Term:
@@ -129,7 +131,8 @@ class AccountFacts:
     id: str
     name: str
     owner: str | None
-    fiscal_year_start_month: int
+    fiscal_year_start_month: int | None
+    """None while nobody has found out: then the engine asks instead of guessing."""
     budget_lead_days: int
     contracts: tuple[ContractFacts, ...] = ()
     checkpoints: tuple[CheckpointFacts, ...] = ()

@@ -109,7 +109,11 @@ class Work:
                 for s in account.stakeholders
                 if s.role == role and s.status == "active" and s.name
             )
-            for role in (StakeholderRole.BUSINESS_OWNER, StakeholderRole.CHAMPION)
+            for role in (
+                StakeholderRole.BUSINESS_OWNER,
+                StakeholderRole.CHAMPION,
+                StakeholderRole.BUDGET_HOLDER,
+            )
         }
         fiscal_month, lead_days = account.fiscal_year_start_month, account.budget_lead_days
         fields: dict[str, object] = {
@@ -121,7 +125,9 @@ class Work:
             "segment": segment_on(account, contract, term.start),
             "renewal": renewal,
             "due_date": due,
-            "fiscal_year_start": fiscal_year_start(renewal, fiscal_month),
+            "fiscal_year_start": (
+                fiscal_year_start(renewal, fiscal_month) if fiscal_month is not None else None
+            ),
             "budget_fixed_on": budget_fixed_on(renewal, fiscal_month, lead_days),
             "auto_renew": contract.auto_renew,
             "notice_deadline": notice_deadline(renewal, contract.notice_period_days),
@@ -132,6 +138,7 @@ class Work:
             "churn_reason": contract.churn_reason,
             "pilot_end": contract.pilot_end,
             "trial_end": contract.trial_end,
+            "budget_holders": people[StakeholderRole.BUDGET_HOLDER],
         }
         fields.update(extra)
         return TaskContext(**fields)  # type: ignore[arg-type]
