@@ -24,6 +24,7 @@ from services.demo.mixes import (
     CONTRACTS_PER_ACCOUNT,
     EXPANSION_SHARE,
     FISCAL_MONTH_WEIGHTS,
+    FISCAL_YEAR_UNKNOWN_SHARE,
     GOAL_SLIPS,
     GOALS_PER_CONTRACT,
     LAPSE_SHARE,
@@ -170,7 +171,11 @@ def generate(accounts: int, seed: int, as_of: date, days: int = 364) -> Portfoli
         key = f"a{i}"
         segment = _pick(rng, SEGMENT_WEIGHTS)
         name = f"{rng.choice(_COMPANY_A)} {rng.choice(_COMPANY_B)} {rng.choice(_COMPANY_C)} {i}"
-        fiscal = int(_pick(rng, {str(m): w for m, w in FISCAL_MONTH_WEIGHTS.items()}))
+        fiscal = (
+            None
+            if rng.random() < FISCAL_YEAR_UNKNOWN_SHARE
+            else int(_pick(rng, {str(m): w for m, w in FISCAL_MONTH_WEIGHTS.items()}))
+        )
         account = Account(
             key=key,
             name=name,

@@ -3,7 +3,8 @@ might see. Module constants, so tests and benchmarks check the generated portfol
 against them (services/demo/generator.py draws it):
 
 - segments (by account ARR, DESIGN §3) and their ARR ranges, drawn log-uniformly;
-- fiscal years starting in January for most customers, April/July/October for many;
+- fiscal years starting in January for most customers, April/July/October for many,
+  and not yet known for some (nobody asked);
 - pilots ahead of new enterprise and mid-market deals, trials ahead of small ones;
 - terms of one to five years, longer for larger customers; auto-renewal mostly for
   small customers, with a notice period;
@@ -38,6 +39,7 @@ CONTRACTS_PER_ACCOUNT = {  # at most this many contracts share the account's ARR
 }
 FISCAL_MONTH_WEIGHTS = {1: 0.55, 4: 0.15, 7: 0.15, 10: 0.10, 2: 0.01, 3: 0.01, 5: 0.01, 6: 0.01,
                         8: 0.004, 9: 0.003, 11: 0.003}  # fmt: skip
+FISCAL_YEAR_UNKNOWN_SHARE = 0.15
 TERM_YEARS = (1, 2, 3, 4, 5)
 TERM_WEIGHTS = {  # per segment, over TERM_YEARS
     "enterprise": (0.30, 0.20, 0.30, 0.05, 0.15),

@@ -36,7 +36,7 @@ class Account:
     name: str
     segment: str
     owner: str
-    fiscal_year_start_month: int
+    fiscal_year_start_month: int | None
     budget_lead_days: int
     partner: str | None
     stakeholders: tuple[Stakeholder, ...]

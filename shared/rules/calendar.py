@@ -36,13 +36,18 @@ def fiscal_year_start(on_or_before: date, start_month: int) -> date:
     return date(year, start_month, 1)
 
 
-def budget_fixed_on(renewal: date, fiscal_year_start_month: int, budget_lead_days: int) -> date:
+def budget_fixed_on(
+    renewal: date, fiscal_year_start_month: int | None, budget_lead_days: int
+) -> date | None:
     """FYS(R) - budget_lead_days: by this day the customer's budget for the fiscal year that
-    pays the renewal on R must include it (DESIGN §3 "Account").
+    pays the renewal on R must include it (DESIGN §3 "Account"); None while the customer's
+    fiscal year is unknown, because any date would be a guess presented as a fact.
 
     The plan's budget_confirmation, the task texts, the brief and the calendar feed all
     take the date from here.
     """
+    if fiscal_year_start_month is None:
+        return None
     return fiscal_year_start(renewal, fiscal_year_start_month) - timedelta(days=budget_lead_days)
 
 

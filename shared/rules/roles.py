@@ -13,6 +13,9 @@ class StakeholderRole(StrEnum):
     EXECUTIVE_SPONSOR = "executive_sponsor"
     USER = "user"
     OTHER = "other"
+    BUDGET_HOLDER = "budget_holder"
+    """Approves the customer's budget: named in budget tasks, but not a key role (the
+    renewal does not depend on them the way it depends on its owner and champions)."""
 
 
 KEY_ROLES = frozenset(

@@ -49,3 +49,4 @@ class CheckpointKind(StrEnum):
     RENEWAL_OVERDUE = "renewal_overdue"
     AUTO_RENEWAL = "auto_renewal"
     WINBACK = "winback"
+    AUTO_RENEWAL_CONFIRMATION = "auto_renewal_confirmation"

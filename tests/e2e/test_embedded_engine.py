@@ -383,12 +383,12 @@ async def test_renewal_closes_old_renewal_tasks_and_plans_the_next_term(api: Har
 async def test_auto_renewing_contract_renews_at_r_for_the_same_length_and_arr(
     api: Harness,
 ) -> None:
-    """Imported on 2026-11-20 with `auto_renew`. The tick at R opens the outreach and the
-    auto_renewal checkpoints, renews, then sweeps R again for term 2's plan, whose
-    kickoff opened on R - 4 days. The term-1 tasks describe term 1 although the engine
-    applies them after the renewal, and the renewal auto-closes them: the spec closes
-    the old term's renewal tasks, and auto_renewal is one (so its task only records
-    the renewal; nobody is asked to do anything)."""
+    """Imported on 2026-11-20 with `auto_renew`. The tick at R opens the outreach, the
+    auto_renewal_confirmation and the auto_renewal checkpoints, renews, then sweeps R again
+    for term 2's plan, whose kickoff opened on R - 4 days. The term-1 tasks describe term 1
+    although the engine applies them after the renewal, and the renewal auto-closes them:
+    the spec closes the old term's renewal tasks. The auto_renewal checkpoint renews and
+    opens no task: nobody would have anything to do."""
     crm = Crm(api)
     account = await crm.account("Acme")
     contract = await crm.import_contract(account, "2026-11-20T10:00:00Z", auto_renew=True)
@@ -411,13 +411,13 @@ async def test_auto_renewing_contract_renews_at_r_for_the_same_length_and_arr(
     reason = "renewed: term 2 runs 2027-03-15 to 2028-03-15"
     assert [(t["kind"], t["due_date"], t["status"], t["status_reason"]) for t in tasks] == [
         ("renewal_outreach", "2027-01-15", "auto_closed", reason),
-        ("auto_renewal", "2027-03-15", "auto_closed", reason),
+        ("auto_renewal_confirmation", "2027-03-01", "auto_closed", reason),
         ("kickoff", "2027-03-18", "open", None),
     ]
-    outreach, auto_renewal, kickoff = tasks
-    for task in (outreach, auto_renewal):
+    outreach, confirmation, kickoff = tasks
+    for task in (outreach, confirmation):
         assert_playbook(task, "Term 1: 2026-03-15 to 2027-03-15 (renews automatically)")
-    assert auto_renewal["title"] == "Acme renews automatically on 2027-03-15"
+    assert confirmation["title"] == "Confirm the automatic renewal of Acme on 2027-03-15"
     assert kickoff["title"] == "Term 2 kickoff with Acme"
     assert_playbook(kickoff, "Term 2: 2027-03-15 to 2028-03-15")
 

@@ -87,6 +87,7 @@ def _contract_facts(
             for t in trials
             if t.contract_id == contract.id
         ),
+        external_ids=tuple(sorted((str(k), str(v)) for k, v in contract.external_ids.items())),
     )
 
 

@@ -17,6 +17,14 @@ Boundaries the spec leaves open, decided here:
   date even when a lean plan drops the outreach itself.
 - An anniversary review is dropped when it lies within 30 days of the
   mid-term review on either side (absolute distance, 30 inclusive).
+- While the customer's fiscal year is unknown, budget_confirmation is planned
+  at R - 6 calendar months and then follows the same move and drop rules.
+- auto_renewal_confirmation is not among the rows the lean plans keep, so
+  short terms and self_serve accounts do not get it.
+- On-site visits are planned per account, not per term (`onsite_visits`); the
+  rules put them on one anchor contract.
+- A renewal outreach already due when the plan is made, before R, is not
+  skipped: it opens at once, due that day (`opens_late`).
 """
 
 from collections.abc import Sequence
@@ -37,6 +45,10 @@ SHORT_TERM_DAYS = 90
 ADOPTION_REVIEW_MIN_TERM_DAYS = 180
 MID_TERM_REVIEW_MIN_TERM_DAYS = 120
 ANNIVERSARY_MIN_DISTANCE_FROM_MID_TERM_DAYS = 30
+UNKNOWN_FISCAL_YEAR_BUDGET_MONTHS = 6
+ONSITE_FIRST_AFTER_MONTHS = 2
+ONSITE_EVERY_MONTHS = 6
+ONSITE_STOP_MONTHS_BEFORE_RENEWAL = 2
 SHORT_PILOT_DAYS = 14
 FOLLOWUP_EVERY_DAYS = 14
 FOLLOWUPS = 6
@@ -65,6 +77,7 @@ OPENS_DAYS_BEFORE: dict[CheckpointKind, int] = {
     _K.AUTO_RENEWAL: 0,
     # Two weeks, like the other conversations that need a meeting booked.
     _K.WINBACK: 14,
+    _K.AUTO_RENEWAL_CONFIRMATION: 14,
 }
 
 PRE_START_KINDS = frozenset({_K.PILOT_KICKOFF, _K.PILOT_REVIEW, _K.TRIAL_ENDING})
@@ -91,7 +104,7 @@ class TermPlanInput:
     start: date
     renewal: date
     segment: Segment
-    fiscal_year_start_month: int
+    fiscal_year_start_month: int | None
     budget_lead_days: int
     auto_renew: bool
     notice_period_days: int
@@ -105,7 +118,7 @@ class TermPlanInput:
             raise ValueError(f"term_number must be >= 1, got {self.term_number}")
         if self.renewal <= self.start:
             raise ValueError(f"renewal {self.renewal} must be after start {self.start}")
-        if not 1 <= self.fiscal_year_start_month <= 12:
+        if self.fiscal_year_start_month is not None and not 1 <= self.fiscal_year_start_month <= 12:
             raise ValueError(
                 f"fiscal_year_start_month must be 1..12, got {self.fiscal_year_start_month}"
             )
@@ -171,9 +184,12 @@ def budget_confirmation_due(inp: TermPlanInput) -> date | None:
 
     A budget fixed before the term began is confirmed at the kickoff, the
     first chance to ask. One fixed on or after the outreach is left to the
-    outreach, which then covers the budget.
+    outreach, which then covers the budget. With the fiscal year unknown, six
+    months before R leaves time to find out and still get into the budget.
     """
     fixed_on = budget_fixed_on(inp.renewal, inp.fiscal_year_start_month, inp.budget_lead_days)
+    if fixed_on is None:
+        fixed_on = add_months(inp.renewal, -UNKNOWN_FISCAL_YEAR_BUDGET_MONTHS)
     kickoff = inp.start + timedelta(days=3)
     due = max(fixed_on, kickoff)
     if due >= renewal_outreach_due(inp.renewal, inp.notice_period_days):
@@ -225,14 +241,23 @@ def _followup_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
     return rows
 
 
-def _onsite_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
-    if inp.segment is not Segment.ENTERPRISE:
-        return []
-    limit = add_months(inp.renewal, -2)
+def onsite_visits(first_start: date, window_start: date, renewal: date) -> list[PlannedCheckpoint]:
+    """An account's on-site visits from `window_start` until two months before `renewal`
+    (the anchor contract's R, when the renewal outreach's in-person meeting takes over).
+
+    Visit k is due `first_start` + 2 + 6k months, `first_start` being the start of the
+    account's earliest active contract; k is the ordinal, so a visit keeps its identity
+    however the window moves. Whether the account is enterprise on a visit's day is the
+    caller's to judge: it depends on the account's other contracts.
+    """
+    limit = add_months(renewal, -ONSITE_STOP_MONTHS_BEFORE_RENEWAL)
     rows: list[PlannedCheckpoint] = []
     k = 0
-    while (due := add_months(inp.start, 2 + 6 * k)) < limit:
-        rows.append(_checkpoint(_K.ONSITE_VISIT, due, ordinal=k))
+    while (
+        due := add_months(first_start, ONSITE_FIRST_AFTER_MONTHS + ONSITE_EVERY_MONTHS * k)
+    ) < limit:
+        if due >= window_start:
+            rows.append(_checkpoint(_K.ONSITE_VISIT, due, ordinal=k))
         k += 1
     return rows
 
@@ -253,13 +278,13 @@ def _table_rows(inp: TermPlanInput) -> list[PlannedCheckpoint]:
         mid_term = s + timedelta(days=length // 2)
         rows.append(_checkpoint(_K.MID_TERM_REVIEW, mid_term))
     rows.extend(_anniversary_rows(inp, mid_term))
-    rows.extend(_onsite_rows(inp))
     if (budget := budget_confirmation_due(inp)) is not None:
         rows.append(_checkpoint(_K.BUDGET_CONFIRMATION, budget))
     rows.append(_checkpoint(_K.RENEWAL_OUTREACH, renewal_outreach_due(r, inp.notice_period_days)))
     if (deadline := notice_deadline(r, inp.notice_period_days)) is not None:
         rows.append(_checkpoint(_K.NOTICE_DEADLINE, deadline))
     if inp.auto_renew:
+        rows.append(_checkpoint(_K.AUTO_RENEWAL_CONFIRMATION, r - timedelta(days=14)))
         rows.append(_checkpoint(_K.AUTO_RENEWAL, r))
     else:
         rows.append(_checkpoint(_K.RENEWAL_DUE, r - timedelta(days=14)))
@@ -297,6 +322,17 @@ def skipped_at_creation(checkpoint: PlannedCheckpoint, event_date: date) -> bool
     if checkpoint.kind in NEVER_SKIPPED_KINDS:
         return False
     return (event_date - checkpoint.due_date).days > SKIP_AFTER_DAYS
+
+
+def opens_late(checkpoint: PlannedCheckpoint, event_date: date, renewal: date) -> bool:
+    """Whether a renewal outreach is already due when the plan is made, with R still ahead.
+
+    Skipping it, or leaving it for the next sweep with a past due date, would leave a
+    contract heading for its renewal without anyone opening the conversation; the
+    caller opens it at once, due on the event's day. Other checkpoints are skipped
+    or opened as usual.
+    """
+    return checkpoint.kind is _K.RENEWAL_OUTREACH and checkpoint.due_date < event_date < renewal
 
 
 def winback_checkpoint(churned_on: date) -> PlannedCheckpoint:

@@ -58,6 +58,8 @@ class ContractFacts:
     """The name of the partner who sold it, when `partner_id` is set."""
     trials: tuple[TrialFacts, ...] = ()
     """Add-on trials in the order they were recorded: the k-th is `trial_ending` ordinal k."""
+    external_ids: tuple[tuple[str, str], ...] = ()
+    """(system, id) pairs, sorted: how the customer's CRM names the contract."""
 
     @property
     def term(self) -> Term:
@@ -144,7 +146,8 @@ class AccountFacts:
     id: str
     name: str
     owner: str | None
-    fiscal_year_start_month: int
+    fiscal_year_start_month: int | None
+    """None while nobody has found out: then the engine asks instead of guessing."""
     budget_lead_days: int
     contracts: tuple[ContractFacts, ...] = ()
     checkpoints: tuple[CheckpointFacts, ...] = ()

@@ -10,7 +10,13 @@ from shared.domain.schemas import ExternalIds, InputModel, Name, OutputModel, Up
 from shared.rules.types import Segment
 
 FiscalYearStartMonth = Annotated[
-    int, Field(ge=1, le=12, description="The month the customer's fiscal year starts, 1-12")
+    int,
+    Field(
+        ge=1,
+        le=12,
+        description="The month the customer's fiscal year starts, 1-12; null while unknown "
+        "(the tasks then ask for it, and the budget is checked six months before renewal)",
+    ),
 ]
 BudgetLeadDays = Annotated[
     int,
@@ -25,7 +31,7 @@ Owner = Annotated[EmailStr, Field(max_length=320, description="The account manag
 
 class AccountCreate(InputModel):
     name: Name
-    fiscal_year_start_month: FiscalYearStartMonth = 1
+    fiscal_year_start_month: FiscalYearStartMonth | None = None
     budget_lead_days: BudgetLeadDays = 90
     owner: Owner | None = None
     partner_id: uuid.UUID | None = Field(
@@ -35,7 +41,9 @@ class AccountCreate(InputModel):
 
 
 class AccountUpdate(UpdateModel):
-    nullable: ClassVar[frozenset[str]] = frozenset({"owner", "partner_id"})
+    nullable: ClassVar[frozenset[str]] = frozenset(
+        {"owner", "partner_id", "fiscal_year_start_month"}
+    )
 
     name: Name | None = None
     fiscal_year_start_month: FiscalYearStartMonth | None = None
@@ -48,7 +56,7 @@ class AccountUpdate(UpdateModel):
 class AccountRead(OutputModel):
     id: uuid.UUID
     name: str
-    fiscal_year_start_month: int
+    fiscal_year_start_month: int | None
     budget_lead_days: int
     owner: str | None
     partner_id: uuid.UUID | None

@@ -43,7 +43,7 @@ DEFAULT_PROPERTIES: dict[str, dict[str, str]] = {
 # HubSpot's buying roles (`hs_buying_role`, a multiple checkbox) onto ours.
 DEFAULT_ROLES: dict[str, StakeholderRole] = {
     "EXECUTIVE_SPONSOR": StakeholderRole.EXECUTIVE_SPONSOR,
-    "BUDGET_HOLDER": StakeholderRole.BUSINESS_OWNER,
+    "BUDGET_HOLDER": StakeholderRole.BUDGET_HOLDER,
     "DECISION_MAKER": StakeholderRole.BUSINESS_OWNER,
     "CHAMPION": StakeholderRole.CHAMPION,
     "END_USER": StakeholderRole.USER,
@@ -53,11 +53,13 @@ DEFAULT_ROLES: dict[str, StakeholderRole] = {
     "OTHER": StakeholderRole.OTHER,
 }
 
-# A contact with several buying roles takes the one whose departure risks most.
+# A contact with several buying roles takes the one whose departure risks most; the
+# budget holder, not a key role, comes after the key roles.
 ROLE_PRIORITY = (
     StakeholderRole.EXECUTIVE_SPONSOR,
     StakeholderRole.BUSINESS_OWNER,
     StakeholderRole.CHAMPION,
+    StakeholderRole.BUDGET_HOLDER,
     StakeholderRole.USER,
     StakeholderRole.OTHER,
 )

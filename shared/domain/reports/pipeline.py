@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -17,8 +17,8 @@ from shared.domain.reports.queries import (
     text_id,
 )
 from shared.domain.reports.schemas import PipelineReport
-from shared.enums import ContractStatus, HealthBand, TaskStatus
-from shared.models import Account, Contract, ContractTerm, Task
+from shared.enums import CheckpointStatus, ContractStatus, HealthBand, TaskStatus
+from shared.models import Account, Checkpoint, Contract, ContractTerm, Task
 from shared.money import format_minor
 from shared.rules.calendar import notice_deadline
 
@@ -32,7 +32,10 @@ async def pipeline_report(
     """Contracts not churned whose R lies in [as_of, as_of + within_days], soonest first,
     with totals; ARR at risk is that of yellow and red contracts. Outreach and budget
     count when a task of that kind is done for the current term (the term ending at the
-    contract's R). Two queries: the totals, then the contracts with their done tasks."""
+    contract's R); the budget also when the account's done budget task is due on the
+    current term's budget day, since one task confirms the budget of every contract of
+    the account due that day. Two queries: the totals, then the contracts with their
+    done tasks."""
     in_window = and_(
         Contract.status != ContractStatus.CHURNED,
         Contract.end_date >= as_of,
@@ -52,6 +55,31 @@ async def pipeline_report(
                 Task.kind == kind,
                 Task.status == TaskStatus.DONE,
                 current.end_date == Contract.end_date,
+            )
+            .exists()
+        )
+
+    def budget_day_done() -> ColumnElement[bool]:
+        return (
+            select(Task.id)
+            .join(
+                current,
+                and_(current.contract_id == Contract.id, current.end_date == Contract.end_date),
+            )
+            .join(
+                Checkpoint,
+                and_(
+                    Checkpoint.contract_id == Contract.id,
+                    Checkpoint.term == current.number,
+                    Checkpoint.kind == BUDGET,
+                    Checkpoint.status != CheckpointStatus.CANCELLED,
+                ),
+            )
+            .where(
+                Task.account_id == Contract.account_id,
+                Task.kind == BUDGET,
+                Task.status == TaskStatus.DONE,
+                Task.due_date == Checkpoint.due_date,
             )
             .exists()
         )
@@ -77,7 +105,7 @@ async def pipeline_report(
             Account.owner,
             Contract.notice_period_days,
             done(OUTREACH),
-            done(BUDGET),
+            or_(done(BUDGET), budget_day_done()),
         )
         .join(Account, Account.id == Contract.account_id)
         .where(in_window)

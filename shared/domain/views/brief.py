@@ -47,9 +47,15 @@ def display_name(person: Stakeholder | None) -> str:
     return person.name
 
 
-def budget_dates(renewal: date, fiscal_start_month: int, lead_days: int) -> BriefBudget:
+def budget_dates(renewal: date, fiscal_start_month: int | None, lead_days: int) -> BriefBudget:
+    """Both dates are null while the customer's fiscal year is unknown: a January
+    default would put a made-up deadline in front of the account manager."""
     return BriefBudget(
-        fiscal_year_start=fiscal_year_start(renewal, fiscal_start_month),
+        fiscal_year_start=(
+            fiscal_year_start(renewal, fiscal_start_month)
+            if fiscal_start_month is not None
+            else None
+        ),
         budget_fixed_on=budget_fixed_on(renewal, fiscal_start_month, lead_days),
     )
 
@@ -235,9 +241,7 @@ def to_markdown(brief: Brief) -> str:
         "",
         "## Dates",
         "",
-        f"- Budget fixed on: {brief.budget.budget_fixed_on.isoformat()} "
-        f"(fiscal year starting {brief.budget.fiscal_year_start.isoformat()}, "
-        f"{a.budget_lead_days} days ahead)",
+        _budget_line(brief),
         "- Notice deadline: "
         + (brief.dates.notice_deadline.isoformat() if brief.dates.notice_deadline else "none"),
         f"- Renewal date: {brief.dates.renewal_date.isoformat()} "
@@ -311,6 +315,20 @@ def to_markdown(brief: Brief) -> str:
         "Nothing done yet this term.",
     )
     return "\n".join(lines) + "\n"
+
+
+def _budget_line(brief: Brief) -> str:
+    budget = brief.budget
+    if budget.budget_fixed_on is None or budget.fiscal_year_start is None:
+        return (
+            "- Budget fixed on: unknown - the customer's fiscal year start is not recorded; "
+            "find out and record it on the account"
+        )
+    return (
+        f"- Budget fixed on: {budget.budget_fixed_on.isoformat()} "
+        f"(fiscal year starting {budget.fiscal_year_start.isoformat()}, "
+        f"{brief.account.budget_lead_days} days ahead)"
+    )
 
 
 def _role_change(before: str | None, after: str | None) -> str:

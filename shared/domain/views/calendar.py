@@ -77,6 +77,7 @@ async def build_calendar(session: AsyncSession, owner: str, as_of: date, stamp: 
     for contract, account in contracts:
         ref = _reference(account.name, contract.id)
         renewal = contract.end_date
+        # An unknown fiscal year has no budget date to show: the tasks ask for it instead.
         budget = budget_dates(renewal, account.fiscal_year_start_month, account.budget_lead_days)
         dates: list[tuple[str, date | None, str, str]] = [
             (

@@ -14,7 +14,7 @@ class BriefAccount(OutputModel):
     id: uuid.UUID
     name: str
     owner: str | None
-    fiscal_year_start_month: int
+    fiscal_year_start_month: int | None = Field(description="null while unknown")
     budget_lead_days: int
 
 
@@ -82,8 +82,13 @@ class BriefHealth(OutputModel):
 
 
 class BriefBudget(OutputModel):
-    fiscal_year_start: date = Field(description="FYS(R): the budget year that pays the renewal")
-    budget_fixed_on: date = Field(description="FYS(R) - budget_lead_days")
+    fiscal_year_start: date | None = Field(
+        description="FYS(R): the budget year that pays the renewal; null while the "
+        "customer's fiscal year is unknown"
+    )
+    budget_fixed_on: date | None = Field(
+        description="FYS(R) - budget_lead_days; null while the fiscal year is unknown"
+    )
 
 
 class BriefDates(OutputModel):

@@ -21,7 +21,7 @@ async def test_account_is_created_with_defaults_and_read_back(api: Harness) -> N
     created = await api.client.post("/v1/accounts", json={"name": "Acme"})
     assert created.status_code == 201, created.text
     account = created.json()
-    assert account["fiscal_year_start_month"] == 1
+    assert account["fiscal_year_start_month"] is None
     assert account["budget_lead_days"] == 90
     assert account["owner"] is None
     assert account["partner_id"] is None
@@ -58,6 +58,12 @@ async def test_account_update_changes_only_the_fields_sent(api: Harness) -> None
 
     cleared = await api.client.patch(f"/v1/accounts/{account['id']}", json={"partner_id": None})
     assert cleared.json()["partner_id"] is None
+
+    unknown = await api.client.patch(
+        f"/v1/accounts/{account['id']}", json={"fiscal_year_start_month": None}
+    )
+    assert unknown.status_code == 200, unknown.text
+    assert unknown.json()["fiscal_year_start_month"] is None
 
 
 async def test_account_events_carry_the_read_as_data(api: Harness) -> None:

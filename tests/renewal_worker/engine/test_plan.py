@@ -84,7 +84,6 @@ def test_april_fiscal_year_moves_budget_confirmation_to_kickoff() -> None:
         (K.ADOPTION_REVIEW, 7),
         (K.MID_TERM_REVIEW, 7),
         (K.ANNIVERSARY_REVIEW, 7),
-        (K.ONSITE_VISIT, 14),
         (K.BUDGET_CONFIRMATION, 30),
         (K.RENEWAL_OUTREACH, 14),
         (K.NOTICE_DEADLINE, 14),
@@ -115,8 +114,9 @@ def test_each_row_opens_its_offset_before_its_due_date(
 
 def test_auto_renewal_replaces_renewal_due_and_overdue() -> None:
     plan = plan_term(term(auto_renew=True))
-    assert [c for c in plan if c.kind is K.AUTO_RENEWAL] == [
-        PlannedCheckpoint(K.AUTO_RENEWAL, 0, R, R)
+    assert [c for c in plan if c.kind in {K.AUTO_RENEWAL, K.AUTO_RENEWAL_CONFIRMATION}] == [
+        PlannedCheckpoint(K.AUTO_RENEWAL_CONFIRMATION, 0, d("2027-03-01"), d("2027-02-15")),
+        PlannedCheckpoint(K.AUTO_RENEWAL, 0, R, R),
     ]
     assert not {K.RENEWAL_DUE, K.RENEWAL_OVERDUE} & {c.kind for c in plan}
 
@@ -337,7 +337,7 @@ def test_mid_term_review_is_half_the_term_rounded_down() -> None:
     )
 
 
-# --- anniversaries and onsite visits -----------------------------------------------------
+# --- anniversaries ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -377,53 +377,17 @@ def test_anniversaries_of_a_leap_day_start_fall_on_february_28() -> None:
     }
 
 
-def test_enterprise_gets_an_onsite_visit_every_six_months() -> None:
-    visits = [c for c in plan_term(term(segment=Segment.ENTERPRISE)) if c.kind is K.ONSITE_VISIT]
-    assert visits == [
-        PlannedCheckpoint(K.ONSITE_VISIT, 0, d("2026-05-15"), d("2026-05-01")),
-        PlannedCheckpoint(K.ONSITE_VISIT, 1, d("2026-11-15"), d("2026-11-01")),
-    ]
-
-
-def test_onsite_visits_are_computed_from_start_at_month_end() -> None:
-    inp = term(segment=Segment.ENTERPRISE, start=d("2026-08-31"), renewal=d("2028-08-31"))
-    visits = {key: due for key, due in dues(inp).items() if key[0] is K.ONSITE_VISIT}
-    assert visits == {
-        (K.ONSITE_VISIT, 0): d("2026-10-31"),
-        (K.ONSITE_VISIT, 1): d("2027-04-30"),
-        (K.ONSITE_VISIT, 2): d("2027-10-31"),
-        (K.ONSITE_VISIT, 3): d("2028-04-30"),
-    }
-
-
-@pytest.mark.parametrize(
-    ("renewal", "visits"),
-    [
-        pytest.param(d("2027-01-15"), 1, id="on-R-minus-2-months"),
-        pytest.param(d("2027-01-16"), 2, id="day-before-R-minus-2-months"),
-    ],
-)
-def test_onsite_visit_strictly_before_two_months_ahead_of_renewal(
-    renewal: date, visits: int
-) -> None:
-    plan = plan_term(term(segment=Segment.ENTERPRISE, renewal=renewal))
-    assert sum(c.kind is K.ONSITE_VISIT for c in plan) == visits
-
-
 # --- segments ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("segment", [Segment.MID_MARKET, Segment.GROWTH, Segment.SCALE], ids=str)
-def test_middle_segments_get_the_standard_plan(segment: Segment) -> None:
-    """Mid-market adds only its implementation follow-ups (tested on their own)."""
+@pytest.mark.parametrize(
+    "segment", [Segment.ENTERPRISE, Segment.MID_MARKET, Segment.GROWTH, Segment.SCALE], ids=str
+)
+def test_segments_above_self_serve_get_the_standard_plan(segment: Segment) -> None:
+    """On-site visits are the account's (`onsite_visits`), not a term's; enterprise and
+    mid-market add only their implementation follow-ups (tested on their own)."""
     plan = [row for row in rows(term(segment=segment)) if row[0] is not K.IMPLEMENTATION_FOLLOWUP]
     assert plan == WORKED_EXAMPLE
-
-
-def test_enterprise_adds_only_onsite_visits() -> None:
-    enterprise = rows(term(segment=Segment.ENTERPRISE))
-    added = {K.ONSITE_VISIT, K.IMPLEMENTATION_FOLLOWUP}
-    assert [row for row in enterprise if row[0] not in added] == WORKED_EXAMPLE
 
 
 def test_self_serve_gets_a_lean_plan() -> None:

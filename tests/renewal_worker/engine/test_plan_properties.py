@@ -27,13 +27,13 @@ OPENS_DAYS_BEFORE = {
     K.ADOPTION_REVIEW: 7,
     K.MID_TERM_REVIEW: 7,
     K.ANNIVERSARY_REVIEW: 7,
-    K.ONSITE_VISIT: 14,
     K.BUDGET_CONFIRMATION: 30,
     K.RENEWAL_OUTREACH: 14,
     K.NOTICE_DEADLINE: 14,
     K.RENEWAL_DUE: 0,
     K.RENEWAL_OVERDUE: 0,
     K.AUTO_RENEWAL: 0,
+    K.AUTO_RENEWAL_CONFIRMATION: 14,
 }
 PRE_START = {K.PILOT_KICKOFF, K.PILOT_REVIEW, K.TRIAL_ENDING}
 SHORT_TERM_KINDS = {
@@ -63,7 +63,7 @@ def term_inputs(draw: st.DrawFn) -> TermPlanInput:
         start=start,
         renewal=add_months(start, draw(st.integers(min_value=1, max_value=60))),
         segment=draw(st.sampled_from(Segment)),
-        fiscal_year_start_month=draw(st.integers(min_value=1, max_value=12)),
+        fiscal_year_start_month=draw(st.none() | st.integers(min_value=1, max_value=12)),
         budget_lead_days=draw(st.integers(min_value=0, max_value=180)),
         auto_renew=draw(st.booleans()),
         notice_period_days=draw(st.integers(min_value=0, max_value=120)),
@@ -86,6 +86,8 @@ def mid_term_due(inp: TermPlanInput) -> date:
 
 
 def budget_due(inp: TermPlanInput) -> date:
+    if inp.fiscal_year_start_month is None:
+        return max(add_months(inp.renewal, -6), inp.start + days(3))
     fys = fiscal_year_start(inp.renewal, inp.fiscal_year_start_month)
     return max(fys - days(inp.budget_lead_days), inp.start + days(3))
 
@@ -112,13 +114,13 @@ def expected_due(c: PlannedCheckpoint, inp: TermPlanInput) -> date:
         K.ADOPTION_REVIEW: s + days(90),
         K.MID_TERM_REVIEW: mid_term_due(inp),
         K.ANNIVERSARY_REVIEW: add_months(s, 12 * c.ordinal),
-        K.ONSITE_VISIT: add_months(s, 2 + 6 * c.ordinal),
         K.BUDGET_CONFIRMATION: budget_due(inp),
         K.RENEWAL_OUTREACH: outreach_due(inp),
         K.NOTICE_DEADLINE: r - days(inp.notice_period_days),
         K.RENEWAL_DUE: r - days(14),
         K.RENEWAL_OVERDUE: r + days(1),
         K.AUTO_RENEWAL: r,
+        K.AUTO_RENEWAL_CONFIRMATION: r - days(14),
     }
     return simple[c.kind]
 
@@ -166,8 +168,7 @@ def test_lean_plans_keep_only_their_kinds(inp: TermPlanInput) -> None:
         assert found <= SHORT_TERM_KINDS
     if inp.segment is Segment.SELF_SERVE:
         assert found <= SHORT_TERM_KINDS | {K.RENEWAL_OUTREACH}
-    if inp.segment is not Segment.ENTERPRISE:
-        assert K.ONSITE_VISIT not in found
+    assert K.ONSITE_VISIT not in found  # the account's, not a term's
     if inp.segment not in {Segment.ENTERPRISE, Segment.MID_MARKET}:
         assert K.IMPLEMENTATION_FOLLOWUP not in found
     if inp.term_number > 1:
@@ -179,6 +180,8 @@ def test_lean_plans_keep_only_their_kinds(inp: TermPlanInput) -> None:
 def test_renewal_date_rows_follow_auto_renew(inp: TermPlanInput) -> None:
     found = {c.kind for c in plan_term(inp)}
     assert (K.AUTO_RENEWAL in found) is inp.auto_renew
+    full_plan = not is_short(inp) and inp.segment is not Segment.SELF_SERVE
+    assert (K.AUTO_RENEWAL_CONFIRMATION in found) is (inp.auto_renew and full_plan)
     assert (K.RENEWAL_OVERDUE in found) is not inp.auto_renew
     renewal_due_in_term = inp.renewal - days(14) >= inp.start
     assert (K.RENEWAL_DUE in found) is (not inp.auto_renew and renewal_due_in_term)
@@ -197,10 +200,8 @@ def test_budget_confirmation_exists_exactly_when_its_rule_says(inp: TermPlanInpu
 def test_repeated_rows_are_all_there(inp: TermPlanInput) -> None:
     plan = plan_term(inp)
     anniversaries = [c.ordinal for c in plan if c.kind is K.ANNIVERSARY_REVIEW]
-    visits = [c.ordinal for c in plan if c.kind is K.ONSITE_VISIT]
     if is_short(inp) or inp.segment is Segment.SELF_SERVE:
         assert not anniversaries
-        assert not visits
         return
     has_mid_term = (inp.renewal - inp.start).days >= 120
     expected_anniversaries = [
@@ -212,9 +213,6 @@ def test_repeated_rows_are_all_there(inp: TermPlanInput) -> None:
         )
     ]
     assert anniversaries == expected_anniversaries
-    if inp.segment is Segment.ENTERPRISE:
-        limit = add_months(inp.renewal, -2)
-        assert visits == [k for k in range(10) if add_months(inp.start, 2 + 6 * k) < limit]
 
 
 @given(inp=term_inputs(), event_offset=st.integers(min_value=-400, max_value=800))

@@ -151,16 +151,16 @@ def test_renewal_closes_old_renewal_tasks_and_plans_the_new_term() -> None:
 
 
 def test_a_checkpoint_applied_after_an_auto_renewal_describes_its_own_term() -> None:
-    """The sweep at R opens the auto_renewal checkpoint and renews in one go, so the
-    engine applies the checkpoint when the contract is already in term 2."""
+    """A sweep at R that opens a late checkpoint renews in the same go, so the engine
+    applies the checkpoint when the contract is already in term 2."""
     auto = contract(auto_renew=True)
     facts = run(account(auto), event("contract.created", "2026-03-01", CREATED))
     renewed = replace(
         facts.contracts[0],
         terms=(*auto.terms, Term(2, d("2027-03-15"), d("2028-03-15"), Decimal(15000))),
     )
-    facts = opened(replace(facts, contracts=(renewed,)), "auto_renewal")
-    task = next(t for t in facts.tasks if t.kind == "auto_renewal")
+    facts = opened(replace(facts, contracts=(renewed,)), "auto_renewal_confirmation")
+    task = next(t for t in facts.tasks if t.kind == "auto_renewal_confirmation")
     assert task.term == 1
     assert "Term 1: 2026-03-15 to 2027-03-15" in task.description
     assert "12,000.00 USD" in task.description

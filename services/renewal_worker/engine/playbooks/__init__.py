@@ -16,10 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.renewal_worker.engine.playbooks import events, onboarding, pilot, renewal, reviews
-from services.renewal_worker.engine.playbooks.context import Playbook, TaskContext, people, stakes
+from services.renewal_worker.engine.playbooks.context import (
+    ContractLine,
+    Playbook,
+    TaskContext,
+    people,
+    stakes,
+)
 from shared.rules.types import CheckpointKind
 
-__all__ = ["TASK_KINDS", "TaskContext", "render_task"]
+__all__ = ["TASK_KINDS", "ContractLine", "TaskContext", "render_task"]
 
 _K = CheckpointKind
 
@@ -39,7 +45,7 @@ _PLAYBOOKS: dict[str, Callable[[TaskContext], Playbook]] = {
     _K.NOTICE_DEADLINE: renewal.notice_deadline,
     _K.RENEWAL_DUE: renewal.renewal_due,
     _K.RENEWAL_OVERDUE: renewal.renewal_overdue,
-    _K.AUTO_RENEWAL: renewal.auto_renewal,
+    _K.AUTO_RENEWAL_CONFIRMATION: renewal.auto_renewal_confirmation,
     _K.WINBACK: renewal.winback,
     "stakeholder_change": events.stakeholder_change,
     "adoption_risk": events.adoption_risk,
@@ -80,7 +86,7 @@ def render_task(kind: str, ctx: TaskContext) -> tuple[str, str]:
     )
     description = (
         f"**Why now:** {playbook.why}\n\n"
-        f"**People:**\n{people(ctx)}\n\n"
+        f"**People:**\n{people(ctx, playbook.people)}\n\n"
         f"**At stake:**\n{stakes(ctx)}\n\n"
         f"**Steps:**\n{steps}\n\n"
         f"**Done when:** {playbook.done}\n"

@@ -16,18 +16,30 @@ class GoalLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ContractLine:
+    """One contract of a task that covers several (account-level budget and visits)."""
+
+    id: str
+    external_ids: tuple[tuple[str, str], ...]
+    arr: str
+    renewal: date
+
+
+@dataclass(frozen=True, slots=True)
 class TaskContext:
     """What the texts quote; the caller gathers it, the engine only formats it.
 
     ``arr`` is preformatted (currency and separators) because formatting money
     is the deployment's concern. ``budget_fixed_on`` is FYS(R) minus the
-    account's budget lead days. ``pilot_end`` and ``trial_end`` are only
-    needed by the pilot and trial texts, ``health_signals`` by renewal_at_risk.
-    ``goals`` are all of the contract's goals; ``goal_name`` and ``goal_status`` the one
-    a goal_at_risk task is about. The ``stakeholder_*`` and ``role_*`` fields describe
-    the change a stakeholder_change task opened on: the key role, the person, the
-    change as a sentence, and who still holds that role (vacant when nobody active
-    does). ``partner_name`` is set for partner-sold contracts.
+    account's budget lead days; both are None while the customer's fiscal year
+    is unknown. ``pilot_end`` and ``trial_end`` are only needed by the pilot
+    and trial texts, ``health_signals`` by renewal_at_risk. ``contracts`` and
+    ``total_arr`` are set for the tasks that cover several of an account's
+    contracts. ``goals`` are all of the contract's goals; ``goal_name`` and
+    ``goal_status`` the one a goal_at_risk task is about. The ``stakeholder_*`` and
+    ``role_*`` fields describe the change a stakeholder_change task opened on: the key
+    role, the person, the change as a sentence, and who still holds that role (vacant
+    when nobody active does). ``partner_name`` is set for partner-sold contracts.
     ``trial_name`` is set for an add-on trial, whose end ``trial_end`` then is.
     """
 
@@ -39,8 +51,8 @@ class TaskContext:
     segment: Segment
     renewal: date
     due_date: date
-    fiscal_year_start: date
-    budget_fixed_on: date
+    fiscal_year_start: date | None
+    budget_fixed_on: date | None
     auto_renew: bool
     notice_deadline: date | None = None
     business_owners: tuple[str, ...] = ()
@@ -61,6 +73,9 @@ class TaskContext:
     role_vacant: bool = False
     partner_name: str | None = None
     trial_name: str | None = None
+    budget_holders: tuple[str, ...] = ()
+    contracts: tuple[ContractLine, ...] = ()
+    total_arr: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +84,8 @@ class Playbook:
     why: str
     steps: tuple[str, ...]
     done: str
+    people: tuple[str, ...] = ()
+    """Lines added to the People section, for the people only this task needs."""
 
 
 def names(people: tuple[str, ...]) -> str:
@@ -154,7 +171,27 @@ def meet(ctx: TaskContext, who: str, *, decisive: bool = False) -> str:
     return meeting(ctx, decisive=decisive).verb.format(who=who)
 
 
-def people(ctx: TaskContext) -> str:
+def fiscal_year_question(ctx: TaskContext) -> tuple[str, ...]:
+    """The step that asks for an unknown fiscal year: without it the budget date is a guess."""
+    if ctx.fiscal_year_start is not None:
+        return ()
+    return (
+        "Ask when the customer's fiscal year starts and how many days before it their "
+        "budget is fixed; record both on the account (fiscal year start month, budget "
+        "lead days).",
+    )
+
+
+def contract_line(line: ContractLine) -> str:
+    refs = ", ".join(f"{system}: {value}" for system, value in line.external_ids)
+    return (
+        f"Contract {line.id}"
+        + (f" ({refs})" if refs else "")
+        + (f": {line.arr} ARR, renews {line.renewal}")
+    )
+
+
+def people(ctx: TaskContext, extra: tuple[str, ...] = ()) -> str:
     lines = [
         "Business owner: "
         + (
@@ -163,6 +200,7 @@ def people(ctx: TaskContext) -> str:
             else "none on record - find out who owns the outcome"
         ),
         "Champion: " + (names(ctx.champions) if ctx.champions else "none on record"),
+        *extra,
     ]
     if ctx.partner_name is not None:
         lines.append(f"Partner: {ctx.partner_name} (sold this contract)")
@@ -170,16 +208,31 @@ def people(ctx: TaskContext) -> str:
 
 
 def stakes(ctx: TaskContext) -> str:
-    lines = [
-        f"ARR at stake: {ctx.arr} ({ctx.segment.value.replace('_', ' ')} segment)",
-        f"Term {ctx.term_number}: {ctx.term_start} to {ctx.renewal}"
-        + (" (renews automatically)" if ctx.auto_renew else ""),
-    ]
-    if ctx.notice_deadline is not None:
-        lines.append(f"Cancellation notice deadline: {ctx.notice_deadline}")
-    lines.append(
-        f"Customer fiscal year paying the renewal starts {ctx.fiscal_year_start}; "
-        f"its budget is fixed by {ctx.budget_fixed_on}"
-    )
-    lines.append(f"Contract: {ctx.contract_id}")
+    segment = ctx.segment.value.replace("_", " ")
+    if ctx.contracts:
+        count = len(ctx.contracts)
+        lines = [
+            f"ARR at stake: {ctx.total_arr} over {count} "
+            f"{'contract' if count == 1 else 'contracts'} ({segment} segment)",
+            *(contract_line(line) for line in ctx.contracts),
+        ]
+    else:
+        lines = [
+            f"ARR at stake: {ctx.arr} ({segment} segment)",
+            f"Term {ctx.term_number}: {ctx.term_start} to {ctx.renewal}"
+            + (" (renews automatically)" if ctx.auto_renew else ""),
+        ]
+        if ctx.notice_deadline is not None:
+            lines.append(f"Cancellation notice deadline: {ctx.notice_deadline}")
+    if ctx.fiscal_year_start is None:
+        lines.append(
+            "Customer fiscal year: unknown - find out when it starts and record it on the account"
+        )
+    else:
+        lines.append(
+            f"Customer fiscal year paying the renewal starts {ctx.fiscal_year_start}; "
+            f"its budget is fixed by {ctx.budget_fixed_on}"
+        )
+    if not ctx.contracts:
+        lines.append(f"Contract: {ctx.contract_id}")
     return "\n".join(f"- {line}" for line in lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.renewal_worker.engine.playbooks.context import (
     Playbook,
     TaskContext,
+    fiscal_year_question,
     goals,
     meet,
     owner,
@@ -23,6 +24,7 @@ def kickoff(ctx: TaskContext) -> Playbook:
                 "Agree the business goals and metrics and record them on the contract.",
                 "Agree the roll-out plan: who gets seats, by when, and who trains them.",
                 "Agree that users report results to the business owners, and how often.",
+                *fiscal_year_question(ctx),
             ),
             done="Goals recorded, roll-out plan and reporting agreed with the business owner.",
         )
@@ -33,6 +35,7 @@ def kickoff(ctx: TaskContext) -> Playbook:
             f"{meet(ctx, owner(ctx))}: review what the last term achieved against its goals.",
             "Confirm the business owners and champions are still the same people.",
             "Set the goals and metrics for this term and record them.",
+            *fiscal_year_question(ctx),
         ),
         done="Stakeholders confirmed and this term's goals recorded.",
     )

@@ -6,8 +6,10 @@ from services.renewal_worker.engine.playbooks.context import (
     Playbook,
     TaskContext,
     days_to_renewal,
+    fiscal_year_question,
     goals,
     meeting,
+    names,
     owner,
     usage,
 )
@@ -20,26 +22,93 @@ maps who does which before the meeting."""
 
 
 def budget_confirmation(ctx: TaskContext) -> Playbook:
-    if ctx.budget_fixed_on < ctx.term_start:
-        timing = (
-            f"The budget that pays this renewal was fixed on {ctx.budget_fixed_on}, "
-            "before this term began, so confirm now that it includes the renewal."
-        )
-    else:
-        timing = f"That budget is fixed by {ctx.budget_fixed_on}."
-    return Playbook(
-        title=f"Confirm the renewal is in {ctx.account_name}'s budget",
-        why=f"The renewal on {ctx.renewal} is paid from the fiscal year starting "
-        f"{ctx.fiscal_year_start}. {timing} {goals(ctx)}",
-        steps=(
-            f"Ask {owner(ctx)} whether the renewal ({ctx.arr}) is in the budget for the "
-            f"fiscal year starting {ctx.fiscal_year_start}.",
-            f"If not, get it added before {ctx.budget_fixed_on}, with any planned expansion.",
-            "Ask who approves the budget and record them as a stakeholder.",
-        ),
-        done=f"The business owner confirmed in writing that the renewal is in the budget "
-        f"for the fiscal year starting {ctx.fiscal_year_start}.",
+    """Who to ask and what to ask depend on what is known: the fiscal year may be
+    unknown, and a budget fixed before the term began can no longer take the renewal
+    the usual way, so the task offers what can still be done."""
+    renewals = _renewals(ctx)
+    amount = ctx.total_arr or ctx.arr
+    who = names(ctx.budget_holders) if ctx.budget_holders else owner(ctx)
+    holder = "Budget holder: " + (
+        names(ctx.budget_holders)
+        if ctx.budget_holders
+        else "none on record - ask who holds the budget"
     )
+    find_holder = (
+        ()
+        if ctx.budget_holders
+        else (
+            f"Ask {owner(ctx)} who holds the budget and record them as a stakeholder with "
+            "the role budget_holder.",
+        )
+    )
+    title = f"Confirm the renewal is in {ctx.account_name}'s budget"
+    if ctx.fiscal_year_start is None or ctx.budget_fixed_on is None:
+        return Playbook(
+            title=title,
+            why=f"The customer's budget has to include {renewals} ({amount}), and nobody has "
+            "recorded when their fiscal year starts, so nobody knows when that budget is "
+            "fixed. Ask now, while there is time to get the renewal into it. "
+            f"{goals(ctx)}",
+            steps=(
+                *fiscal_year_question(ctx),
+                f"Ask {who} whether the budget that will pay for {renewals} covers "
+                f"{amount}; if not, get it added before that budget is fixed, with any "
+                "planned expansion.",
+                *find_holder,
+            ),
+            done="The customer's fiscal year start is recorded on the account, and the "
+            f"budget holder confirmed in writing that the budget includes {renewals}.",
+            people=(holder,),
+        )
+    fys, fixed_on = ctx.fiscal_year_start, ctx.budget_fixed_on
+    if fixed_on < ctx.due_date:
+        before = (
+            "before the contract was signed"
+            if ctx.term_number == 1
+            else "before this term began"
+            if fixed_on < ctx.term_start
+            else "in the first days of this term"
+        )
+        return Playbook(
+            title=title,
+            why=f"The customer pays {renewals} from the fiscal year starting {fys}, whose "
+            f"budget was fixed on {fixed_on}, {before}: it may well not include the "
+            f"renewal, and that budget can no longer simply be amended. {goals(ctx)}",
+            steps=(
+                f"Ask {who} whether the budget fixed on {fixed_on} includes {renewals} "
+                f"({amount}) anyway.",
+                "If it does not, agree one of the real options: a mid-year reallocation "
+                "within that budget; paying the renewal from this year's budget; or "
+                "aligning the next term's dates with the customer's fiscal year (it starts "
+                f"on the 1st of {fys:%B}), so that the next renewal is budgeted in time.",
+                "Record the option agreed, who decides it and by when.",
+                *find_holder,
+            ),
+            done=f"The budget holder confirmed in writing how {renewals} is paid: from "
+            f"the budget fixed on {fixed_on}, by a mid-year reallocation, from this "
+            "year's budget, or with the next term aligned with the fiscal year.",
+            people=(holder,),
+        )
+    return Playbook(
+        title=title,
+        why=f"The customer pays {renewals} from the fiscal year starting {fys}. That budget "
+        f"is fixed by {fixed_on}. {goals(ctx)}",
+        steps=(
+            f"Ask {who} whether the budget for the fiscal year starting {fys} includes "
+            f"{renewals} ({amount}).",
+            f"If not, get it added before {fixed_on}, with any planned expansion.",
+            *find_holder,
+        ),
+        done=f"The budget holder confirmed in writing that the budget for the fiscal year "
+        f"starting {fys} includes {renewals}.",
+        people=(holder,),
+    )
+
+
+def _renewals(ctx: TaskContext) -> str:
+    if len(ctx.contracts) > 1:
+        return f"the renewals of the {len(ctx.contracts)} contracts listed under At stake"
+    return f"the renewal on {ctx.renewal}"
 
 
 def renewal_outreach(ctx: TaskContext) -> Playbook:
@@ -125,16 +194,27 @@ def renewal_overdue(ctx: TaskContext) -> Playbook:
     )
 
 
-def auto_renewal(ctx: TaskContext) -> Playbook:
+def auto_renewal_confirmation(ctx: TaskContext) -> Playbook:
+    notice = (
+        f" The customer's last day to give notice is {ctx.notice_deadline}."
+        if ctx.notice_deadline
+        else ""
+    )
     return Playbook(
-        title=f"{ctx.account_name} renews automatically on {ctx.renewal}",
-        why="The contract renews for the same length and ARR unless it churned or a "
-        "cancellation notice is pending.",
+        title=f"Confirm the automatic renewal of {ctx.account_name} on {ctx.renewal}",
+        why=f"The contract renews automatically on {ctx.renewal} for the same length and "
+        f"ARR ({ctx.arr}) unless a cancellation notice is pending.{notice} Two weeks ahead "
+        "there is still time to get the invoice and the price right and tell the customer.",
         steps=(
-            f"Let {owner(ctx)} know the contract has renewed.",
-            "Check the new term's dates and ARR.",
+            "Check the invoice for the new term: amount, billing contact, and a purchase "
+            "order number if the customer needs one.",
+            f"Confirm the price for the new term ({ctx.arr} in this term), with any agreed "
+            "increase or change of seats.",
+            f"Tell {owner(ctx)} that the contract renews on {ctx.renewal}, at what price and "
+            "for how long.",
         ),
-        done="Customer informed and the new term checked.",
+        done=f"Invoice checked, the price for the new term confirmed, and the customer "
+        f"informed of the renewal on {ctx.renewal}.",
     )
 
 

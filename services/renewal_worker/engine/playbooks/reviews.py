@@ -15,10 +15,17 @@ from services.renewal_worker.engine.playbooks.context import (
 
 
 def review_steps(ctx: TaskContext) -> tuple[str, ...]:
+    budget = (
+        f"Confirm the fiscal year starting {ctx.fiscal_year_start} and whether the renewal "
+        f"is in its budget, fixed by {ctx.budget_fixed_on}."
+        if ctx.fiscal_year_start is not None
+        else "Find out when the customer's fiscal year starts and how many days before it "
+        "their budget is fixed; record both on the account, and ask whether the renewal "
+        "is in the budget that pays it."
+    )
     return (
         "Check that the business owners are still the same people; record any change.",
-        f"Confirm the fiscal year starting {ctx.fiscal_year_start} and whether the renewal "
-        f"is in its budget, fixed by {ctx.budget_fixed_on}.",
+        budget,
         "Review the metrics: are the goals met, are users happy?",
         "Look for room to expand: more seats, branches, modules.",
     )

@@ -5,17 +5,19 @@ rows, new tasks, task changes, health) and the worker writes it. Tasks are ident
 by deterministic dedupe keys, so deciding twice on the same facts changes nothing.
 
 One module per family of events: `checkpoints` (the plan and `checkpoint.due`),
-`renewal` (renewal, churn, cancellation notices), `stakeholders`, `usage`, `goals` and
-`owner`; `health` runs after every event. They share `work` (the facts as the decision
-changes them) and return a `decision`.
+`account` (the work planned once per account), `renewal` (renewal, churn, cancellation
+notices), `stakeholders`, `usage`, `goals` and `owner`; `health` runs after every event.
+They share `work` (the facts as the decision changes them) and return a `decision`.
 """
 
 from __future__ import annotations
 
+from services.renewal_worker.engine.rules.account import plan_account
 from services.renewal_worker.engine.rules.checkpoints import (
     on_checkpoint_due,
     on_trial_started,
     replan,
+    replan_budgets,
 )
 from services.renewal_worker.engine.rules.decision import (
     Decision,
@@ -49,6 +51,7 @@ def decide(account: AccountFacts, event: EngineEvent, settings: EngineSettings) 
     )
     if kind in {"contract.created", "contract.updated"} and contract is not None:
         replan(work, contract)
+        plan_account(work, "the checkpoint left the plan when a contract of the account changed")
     elif kind == "contract.renewed" and contract is not None:
         on_renewed(work, contract)
     elif kind == "contract.churned" and contract is not None:
@@ -69,5 +72,6 @@ def decide(account: AccountFacts, event: EngineEvent, settings: EngineSettings) 
         on_goal(work)
     elif kind == "account.updated":
         on_owner_changed(work)
+        replan_budgets(work, "the checkpoint left the plan when the account's fiscal year changed")
     update_health(work)
     return work.finish()

@@ -1,8 +1,11 @@
 """The checkpoint plan kept up to date (DESIGN §3.1), and a due checkpoint's task.
 
 `contract.created`, `contract.updated` and `contract.trial_started` (re)plan the current
-term; `checkpoint.due`, sent by the scheduler once a checkpoint opens, creates the
-checkpoint's task.
+term; `account.updated` re-plans the budget rows, which follow the account's fiscal
+year; `checkpoint.due`, sent by the scheduler once a checkpoint opens, creates the
+checkpoint's task (the budget and visit tasks are the account's: `account`). The
+auto_renewal checkpoint opens no task: the sweep renews the contract, and
+auto_renewal_confirmation is the task people act on.
 """
 
 from __future__ import annotations
@@ -12,10 +15,17 @@ from datetime import date
 from typing import TypedDict
 
 from services.renewal_worker.engine.plan import (
+    PlannedCheckpoint,
     TermPlanInput,
+    opens_late,
     plan_term,
     skipped_at_creation,
     trial_rows,
+)
+from services.renewal_worker.engine.rules.account import (
+    ACCOUNT_TASK_KINDS,
+    open_account_task,
+    reconcile_budget,
 )
 from services.renewal_worker.engine.rules.decision import TaskChange
 from services.renewal_worker.engine.rules.work import (
@@ -38,6 +48,10 @@ from shared.rules.types import CheckpointKind
 
 _K = CheckpointKind
 
+NOT_TERM_PLANNED_KINDS = frozenset({_K.WINBACK, _K.ONSITE_VISIT})
+"""Rows the term's plan does not make: the winback (a churn's) and the visits (the
+account's), so re-planning the term leaves them alone."""
+
 
 def plan_input(account: AccountFacts, contract: ContractFacts) -> TermPlanInput:
     term = contract.term
@@ -59,7 +73,8 @@ def plan_input(account: AccountFacts, contract: ContractFacts) -> TermPlanInput:
 def replan(work: Work, contract: ContractFacts) -> None:
     """(Re)computes the current term's plan: planned rows move, open tasks follow their
     checkpoint's new due date, done tasks never change, rows no longer planned are
-    cancelled; rows due more than 14 days ago are skipped (DESIGN §3.1)."""
+    cancelled; rows due more than 14 days ago are skipped (DESIGN §3.1), except a
+    renewal outreach with R still ahead, which opens now (`plan.opens_late`)."""
     if contract.churned_on is not None:
         return
     term = contract.term.number
@@ -71,11 +86,16 @@ def replan(work: Work, contract: ContractFacts) -> None:
     existing = {
         identity: cp
         for identity, cp in work.checkpoints.items()
-        if cp.contract_id == contract.id and cp.term == term and cp.kind != _K.WINBACK
+        if cp.contract_id == contract.id
+        and cp.term == term
+        and cp.kind not in NOT_TERM_PLANNED_KINDS
     }
     for identity, row in planned.items():
         current = existing.get(identity)
-        if current is not None and current.status == OPENED:
+        late = opens_late(row, work.day, contract.renewal)
+        if late:
+            row = _opened_late(row, current, work)
+        if late or (current is not None and current.status == OPENED):
             status = OPENED
         else:
             status = SKIPPED if skipped_at_creation(row, work.day) else PLANNED
@@ -91,7 +111,16 @@ def replan(work: Work, contract: ContractFacts) -> None:
             )
         )
         task = work.tasks.get(checkpoint_task_key(identity))
-        if task is not None and task.status == OPEN and task.due_date != row.due_date:
+        if late and task is None:
+            work.create_task(
+                contract,
+                str(row.kind),
+                row.due_date,
+                checkpoint_task_key(identity),
+                checkpoint=identity,
+                term=term,
+            )
+        elif task is not None and task.status == OPEN and task.due_date != row.due_date:
             work.change_task(task, TaskChange(task.dedupe_key, due_date=row.due_date))
     for identity, current in existing.items():
         if identity in planned or current.status == CANCELLED:
@@ -100,6 +129,60 @@ def replan(work: Work, contract: ContractFacts) -> None:
         task = work.tasks.get(checkpoint_task_key(identity))
         if task is not None and task.status == OPEN:
             work.close_task(task, "the checkpoint left the plan when the contract's dates changed")
+
+
+def _opened_late(
+    row: PlannedCheckpoint, current: CheckpointFacts | None, work: Work
+) -> PlannedCheckpoint:
+    """Due on the event's day; an outreach already opened keeps its due date unless that
+    is later, so an unrelated update never makes an overdue outreach look due today."""
+    if current is not None and current.status == OPENED:
+        return replace(row, due_date=min(current.due_date, work.day), opens_on=current.opens_on)
+    return replace(row, due_date=work.day, opens_on=work.day)
+
+
+def replan_budgets(work: Work, reason: str) -> None:
+    """The account's fiscal year or budget lead changed: every planned term's
+    budget_confirmation row is computed again, moved, added or cancelled as a re-plan
+    does (DESIGN §3.1), then the open budget tasks follow their rows."""
+    for contract in work.account.contracts:
+        term = contract.term.number
+        planned_term = any(
+            cp.contract_id == contract.id and cp.term == term for cp in work.checkpoints.values()
+        )
+        if contract.churned_on is not None or not planned_term:
+            continue
+        identity: CheckpointId = (contract.id, term, _K.BUDGET_CONFIRMATION, 0)
+        current = work.checkpoints.get(identity)
+        live = current if current is not None and current.status != CANCELLED else None
+        rows = [
+            row
+            for row in plan_term(plan_input(work.account, contract))
+            if row.kind is _K.BUDGET_CONFIRMATION
+        ]
+        if not rows:
+            if live is not None:
+                work.write_checkpoint(replace(live, status=CANCELLED))
+            continue
+        row = rows[0]
+        if live is not None and (live.due_date, live.opens_on) == (row.due_date, row.opens_on):
+            continue
+        if live is not None and live.status == OPENED:
+            status = OPENED
+        else:
+            status = SKIPPED if skipped_at_creation(row, work.day) else PLANNED
+        work.write_checkpoint(
+            CheckpointFacts(
+                contract_id=contract.id,
+                term=term,
+                kind=str(row.kind),
+                ordinal=row.ordinal,
+                due_date=row.due_date,
+                opens_on=row.opens_on,
+                status=status,
+            )
+        )
+    reconcile_budget(work, reason)
 
 
 def on_checkpoint_due(work: Work) -> None:
@@ -115,6 +198,11 @@ def on_checkpoint_due(work: Work) -> None:
     if checkpoint is None or contract is None or checkpoint.status != OPENED:
         return
     if (contract.churned_on is not None) != (checkpoint.kind == _K.WINBACK):
+        return
+    if checkpoint.kind == _K.AUTO_RENEWAL:
+        return
+    if checkpoint.kind in ACCOUNT_TASK_KINDS:
+        open_account_task(work, checkpoint)
         return
     work.create_task(
         contract,

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from services.renewal_worker.engine.plan import winback_checkpoint
+from services.renewal_worker.engine.rules.account import ACCOUNT_TASK_KINDS, plan_account
 from services.renewal_worker.engine.rules.checkpoints import is_addon_trial, replan
 from services.renewal_worker.engine.rules.work import CANCELLED, PLANNED, SKIPPED, Work
 from services.renewal_worker.engine.state import CheckpointFacts, ContractFacts
@@ -15,17 +16,18 @@ _K = CheckpointKind
 
 RENEWAL_TASK_KINDS = frozenset(
     {
-        _K.BUDGET_CONFIRMATION,
         _K.RENEWAL_OUTREACH,
         _K.NOTICE_DEADLINE,
         _K.RENEWAL_DUE,
         _K.RENEWAL_OVERDUE,
         _K.AUTO_RENEWAL,
+        _K.AUTO_RENEWAL_CONFIRMATION,
         "save_attempt",
         "renewal_at_risk",
     }
 )
-"""Tasks about renewing the old term: a renewal makes them moot."""
+"""Tasks about renewing the old term: a renewal makes them moot. The budget confirmation
+is one too, but it may cover other contracts: `plan_account` closes it once none is left."""
 
 SAVE_ATTEMPT_DAYS = 3
 
@@ -39,12 +41,12 @@ def on_renewed(work: Work, contract: ContractFacts) -> None:
             if is_addon_trial(cp):
                 continue
             work.write_checkpoint(replace(cp, status=CANCELLED))
+    reason = f"renewed: term {current} runs {contract.term.start} to {contract.renewal}"
     for task in work.open_tasks(contract_id=contract.id):
         if task.term < current and task.kind in RENEWAL_TASK_KINDS:
-            work.close_task(
-                task, f"renewed: term {current} runs {contract.term.start} to {contract.renewal}"
-            )
+            work.close_task(task, reason)
     replan(work, contract)
+    plan_account(work, reason)
 
 
 def on_churned(work: Work, contract: ContractFacts) -> None:
@@ -54,8 +56,11 @@ def on_churned(work: Work, contract: ContractFacts) -> None:
         if mine and cp.due_date > churned_on and cp.status != CANCELLED:
             work.write_checkpoint(replace(cp, status=CANCELLED))
     reason = contract.churn_reason or "other"
+    closing = f"contract churned on {churned_on} ({reason})"
     for task in work.open_tasks(contract_id=contract.id):
-        work.close_task(task, f"contract churned on {churned_on} ({reason})")
+        if task.kind not in ACCOUNT_TASK_KINDS:
+            work.close_task(task, closing)
+    plan_account(work, closing)
     if reason != "business_closed":
         row = winback_checkpoint(churned_on)
         identity = (contract.id, contract.term.number, str(row.kind), row.ordinal)

@@ -110,7 +110,11 @@ class Work:
                 for s in account.stakeholders
                 if s.role == role and s.status == "active" and s.name
             )
-            for role in (StakeholderRole.BUSINESS_OWNER, StakeholderRole.CHAMPION)
+            for role in (
+                StakeholderRole.BUSINESS_OWNER,
+                StakeholderRole.CHAMPION,
+                StakeholderRole.BUDGET_HOLDER,
+            )
         }
         fiscal_month, lead_days = account.fiscal_year_start_month, account.budget_lead_days
         fields: dict[str, object] = {
@@ -122,7 +126,9 @@ class Work:
             "segment": segment_on(account, contract, term.start),
             "renewal": renewal,
             "due_date": due,
-            "fiscal_year_start": fiscal_year_start(renewal, fiscal_month),
+            "fiscal_year_start": (
+                fiscal_year_start(renewal, fiscal_month) if fiscal_month is not None else None
+            ),
             "budget_fixed_on": budget_fixed_on(renewal, fiscal_month, lead_days),
             "auto_renew": contract.auto_renew,
             "notice_deadline": notice_deadline(renewal, contract.notice_period_days),
@@ -139,6 +145,7 @@ class Work:
                 if g.contract_id == contract.id
             ),
             "partner_name": contract.partner_name,
+            "budget_holders": people[StakeholderRole.BUDGET_HOLDER],
         }
         fields.update(extra)
         return TaskContext(**fields)  # type: ignore[arg-type]
