@@ -179,7 +179,8 @@ async def test_an_enterprise_account_gets_one_visit_for_all_its_contracts(api: H
         account, "2026-04-30T10:00:00Z", end_date="2028-03-15", arr="60000"
     )
 
-    assert (await crm.tick("2026-05-01")).opened == 1
+    # The visit, and each contract's implementation follow-up due 2026-04-26.
+    assert (await crm.tick("2026-05-01")).opened == 3
 
     (visit,) = await crm.tasks(account_id=account, kind="onsite_visit")
     assert (visit["contract_id"], visit["due_date"], visit["priority"]) == (
