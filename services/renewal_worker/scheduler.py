@@ -6,12 +6,14 @@ cost follows the rows that are due:
 1. checkpoints still `planned` whose `opens_on` has come are marked `opened` and a
    `checkpoint.due` lifecycle event is emitted for each, in the same transaction;
 2. auto-renewing contracts whose renewal date R has come (not churned, no pending
-   cancellation notice) are renewed for the same length and ARR, as many times as it
-   takes for R to pass the date — through the contract service's `renew_contract`,
-   so the term rows and the `contract.renewed` event are exactly those of
-   `POST /renew`;
-3. contracts with a pending cancellation notice whose R has come churn at R, with the
-   notice's reason, through `churn_contract` (`contract.churned`).
+   cancellation notice unless it came late) are renewed for the same length and ARR, as
+   many times as it takes for R to pass the date — through the contract service's
+   `renew_contract`, so the term rows and the `contract.renewed` event are exactly those
+   of `POST /renew`;
+3. contracts with a pending cancellation notice given in time whose R has come churn at
+   R, with the notice's reason, through `churn_contract` (`contract.churned`). A late
+   notice does not: the contract renews by its terms (2. when it auto-renews; otherwise
+   its renewal_due and renewal_overdue tasks stand) unless someone records the churn.
 
 On Postgres rows are claimed with `FOR UPDATE SKIP LOCKED`, so several sweepers can run
 at once; SQLite serialises writers. `renewals tick --as-of DATE` runs one sweep; the
@@ -31,7 +33,7 @@ from typing import TypeVar
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import Row, Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import today, utcnow
@@ -201,7 +203,7 @@ async def _auto_renew(
     while (
         contract.status != ContractStatus.CHURNED
         and contract.auto_renew
-        and contract.cancellation_notice_on is None
+        and (contract.cancellation_notice_on is None or contract.cancellation_notice_late)
         and contract.end_date <= as_of
     ):
         term = current_term(contract.terms)
@@ -222,6 +224,7 @@ async def _churn_at_renewal(
     if (
         contract.status == ContractStatus.CHURNED
         or contract.cancellation_notice_on is None
+        or contract.cancellation_notice_late
         or contract.end_date > as_of
     ):
         return
@@ -247,16 +250,21 @@ async def _contracts_at_renewal(
     *,
     noticed: bool,
 ) -> None:
-    """Renews (`noticed=False`) or churns (`noticed=True`) every contract whose R has come,
-    walking ids in order so a contract the service refuses is logged once per sweep."""
-    notice = Contract.cancellation_notice_on
+    """Renews (`noticed=False`) or churns (`noticed=True`, a notice given in time) every
+    contract whose R has come, walking ids in order so a contract the service refuses is
+    logged once per sweep."""
+    notice, late = Contract.cancellation_notice_on, Contract.cancellation_notice_late
     after: uuid.UUID | None = None
     while True:
         async with db.transaction() as session:
             query = select(Contract).where(
                 Contract.status != ContractStatus.CHURNED,
                 Contract.end_date <= as_of,
-                notice.is_not(None) if noticed else notice.is_(None),
+                (
+                    notice.is_not(None) & late.is_(False)
+                    if noticed
+                    else or_(notice.is_(None), late.is_(True))
+                ),
             )
             if not noticed:
                 query = query.where(Contract.auto_renew.is_(True))

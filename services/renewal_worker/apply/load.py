@@ -73,6 +73,7 @@ def _contract_facts(contract: Contract, currency: str) -> ContractFacts:
         health_band=contract.health_band,
         health_score=contract.health_score,
         health_signals=tuple((s["signal"], int(s["points"])) for s in contract.health_signals),
+        cancellation_notice_late=contract.cancellation_notice_late,
     )
 
 

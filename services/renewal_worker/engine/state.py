@@ -44,6 +44,8 @@ class ContractFacts:
     health_band: str = "green"
     health_score: int = 100
     health_signals: tuple[tuple[str, int], ...] = ()
+    cancellation_notice_late: bool = False
+    """The pending notice came after R - notice_period_days: it does not stop the renewal."""
 
     @property
     def term(self) -> Term:

@@ -15,7 +15,8 @@ class TaskContext:
     ``arr`` is preformatted (currency and separators) because formatting money
     is the deployment's concern. ``budget_fixed_on`` is FYS(R) minus the
     account's budget lead days. ``pilot_end`` and ``trial_end`` are only
-    needed by the pilot and trial texts, ``health_signals`` by renewal_at_risk.
+    needed by the pilot and trial texts, ``health_signals`` by renewal_at_risk,
+    ``notice_received_on`` and ``notice_late`` by save_attempt.
     """
 
     account_name: str
@@ -40,6 +41,9 @@ class TaskContext:
     pilot_end: date | None = None
     trial_end: date | None = None
     health_signals: tuple[str, ...] = ()
+    notice_received_on: date | None = None
+    notice_late: bool = False
+    """The cancellation notice came after R - notice_period_days (save_attempt)."""
 
 
 @dataclass(frozen=True, slots=True)
