@@ -4,7 +4,8 @@ A sweep for a date does three things, each in batches of short transactions so i
 cost follows the rows that are due:
 
 1. checkpoints still `planned` whose `opens_on` has come are marked `opened` and a
-   `checkpoint.due` lifecycle event is emitted for each, in the same transaction;
+   `checkpoint.due` lifecycle event is emitted for each, in the same transaction (the
+   renewal markers among them, which open no task, are counted apart);
 2. auto-renewing contracts whose renewal date R has come (not churned, no pending
    cancellation notice unless it came late) are renewed for the same length and ARR, as
    many times as it takes for R to pass the date — through the contract service's
@@ -51,6 +52,7 @@ from shared.metrics import SCHEDULER_SWEEP
 from shared.models import Checkpoint, Contract, OutboxEvent
 from shared.money import from_minor
 from shared.rules.calendar import add_months
+from shared.rules.types import MARKER_KINDS
 from shared.runtime.transient import is_transient
 
 ACTOR = "scheduler"
@@ -61,8 +63,9 @@ _log = structlog.get_logger("renewals.scheduler")
 @dataclass
 class SweepResult:
     """What one sweep did; `event_ids` are the ids of every lifecycle event it emitted.
-    The seconds split its duration between opening checkpoints and the contracts at R,
-    whose costs grow with different things (due rows, renewals)."""
+    `checkpoints_opened` counts the checkpoints that open a task, `markers_reached` the
+    renewal markers opened. The seconds split its duration between opening checkpoints
+    and the contracts at R, whose costs grow with different things (due rows, renewals)."""
 
     checkpoints_opened: int = 0
     renewals: int = 0
@@ -70,6 +73,7 @@ class SweepResult:
     event_ids: list[str] = field(default_factory=list)
     checkpoint_seconds: float = 0.0
     renewal_seconds: float = 0.0
+    markers_reached: int = 0
 
 
 def _claim(db: Database, query: Select[_T]) -> Select[_T]:
@@ -155,7 +159,9 @@ async def _open_checkpoints(
                 time=time,
             )
             result.event_ids.extend(event["id"] for event in events)
-            result.checkpoints_opened += len(rows)
+            markers = sum(1 for row in rows if row.kind in MARKER_KINDS)
+            result.markers_reached += markers
+            result.checkpoints_opened += len(rows) - markers
         if len(rows) < batch_size:
             return
 
@@ -325,11 +331,14 @@ async def _sweep(
     await _contracts_at_renewal(db, ctx, as_of, batch_size, result, noticed=True)
     result.checkpoint_seconds = opened - started
     result.renewal_seconds = perf_counter() - opened
-    did_something = result.checkpoints_opened or result.renewals or result.churns
+    did_something = (
+        result.checkpoints_opened or result.markers_reached or result.renewals or result.churns
+    )
     (_log.info if did_something else _log.debug)(
         "swept",
         as_of=as_of.isoformat(),
         checkpoints_opened=result.checkpoints_opened,
+        markers_reached=result.markers_reached,
         renewals=result.renewals,
         churns=result.churns,
         checkpoint_seconds=round(result.checkpoint_seconds, 3),

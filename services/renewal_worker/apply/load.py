@@ -40,6 +40,7 @@ from shared.models import (
     UsageReport,
 )
 from shared.money import from_minor
+from shared.rules.types import Priority
 
 _V = TypeVar("_V")
 IN_CHUNK = 500
@@ -132,6 +133,7 @@ class LoadedAccount:
                     owner=t.owner,
                     term=t.term,
                     checkpoint=identities.get(t.checkpoint_id) if t.checkpoint_id else None,
+                    priority=Priority(t.priority),
                 )
                 for t in self.tasks
             ),

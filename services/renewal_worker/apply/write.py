@@ -176,6 +176,8 @@ async def write_tasks(
             target.description = change.description
         if change.owner_changed:
             target.owner = change.owner
+        if change.priority is not None:
+            target.priority = str(change.priority)
         if change.status is not None and change.status != target.status:
             target.status = change.status
             target.status_reason = change.status_reason

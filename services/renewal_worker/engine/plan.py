@@ -22,6 +22,7 @@ Boundaries the spec leaves open, decided here:
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from services.renewal_worker.engine.priority import NEAR_RENEWAL_DAYS
 from shared.rules.calendar import (
     add_months,
     budget_fixed_on,
@@ -275,3 +276,25 @@ def skipped_at_creation(checkpoint: PlannedCheckpoint, event_date: date) -> bool
 def winback_checkpoint(churned_on: date) -> PlannedCheckpoint:
     """Six months after a churn, long enough for the customer's situation to change."""
     return _checkpoint(_K.WINBACK, add_months(churned_on, WINBACK_AFTER_MONTHS))
+
+
+RENEWAL_WINDOW_DAYS = 90
+"""DESIGN §3.2 "At-risk escalation": a red contract escalates once R is this close."""
+
+MARKER_DAYS_BEFORE_RENEWAL: dict[CheckpointKind, int] = {
+    _K.RENEWAL_WINDOW: RENEWAL_WINDOW_DAYS,
+    _K.RENEWAL_NEAR: NEAR_RENEWAL_DAYS,
+}
+"""R - 60 days is also where outreach_not_done starts counting (health_score)."""
+
+
+def marker_rows(renewal: date) -> list[PlannedCheckpoint]:
+    """The term's renewal markers (`MARKER_KINDS`), due and opening on their day, so the
+    scheduler's indexed sweep brings that day to the engine as it does a checkpoint's.
+    Apart from `plan_term`: they are not rows of DESIGN §3.1's table, open no task and
+    obey none of its drop rules (a quarterly term's open tasks move up too)."""
+    rows: list[PlannedCheckpoint] = []
+    for kind, days in MARKER_DAYS_BEFORE_RENEWAL.items():
+        day = renewal - timedelta(days=days)
+        rows.append(PlannedCheckpoint(kind=kind, ordinal=0, due_date=day, opens_on=day))
+    return rows

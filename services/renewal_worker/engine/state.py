@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.rules.stage import LAPSE_GRACE
+from shared.rules.types import Priority
 
 CheckpointId = tuple[str, int, str, int]
 """(contract, term, kind, ordinal): how a checkpoint is identified across re-plans."""
@@ -96,6 +97,8 @@ class TaskFacts:
     owner: str | None
     term: int
     checkpoint: CheckpointId | None = None
+    priority: Priority | None = None
+    """None when the caller does not know it; a raise then sets the computed one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,22 @@
 """The checkpoint plan kept up to date (DESIGN §3.1), and a due checkpoint's task.
 
 `contract.created` and `contract.updated` (re)plan the current term; `checkpoint.due`,
-sent by the scheduler once a checkpoint opens, creates the checkpoint's task.
+sent by the scheduler once a checkpoint opens, creates the checkpoint's task (a renewal
+marker opens none: see `markers`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from services.renewal_worker.engine.plan import TermPlanInput, plan_term, skipped_at_creation
+from services.renewal_worker.engine.plan import (
+    TermPlanInput,
+    marker_rows,
+    plan_term,
+    skipped_at_creation,
+)
 from services.renewal_worker.engine.rules.decision import TaskChange
+from services.renewal_worker.engine.rules.markers import marker_status, on_marker
 from services.renewal_worker.engine.rules.work import (
     CANCELLED,
     OPEN,
@@ -26,7 +33,7 @@ from services.renewal_worker.engine.state import (
     CheckpointId,
     ContractFacts,
 )
-from shared.rules.types import CheckpointKind
+from shared.rules.types import MARKER_KINDS, CheckpointKind
 
 _K = CheckpointKind
 
@@ -51,13 +58,14 @@ def plan_input(account: AccountFacts, contract: ContractFacts) -> TermPlanInput:
 def replan(work: Work, contract: ContractFacts) -> None:
     """(Re)computes the current term's plan: planned rows move, open tasks follow their
     checkpoint's new due date, done tasks never change, rows no longer planned are
-    cancelled; rows due more than 14 days ago are skipped (DESIGN §3.1)."""
+    cancelled; rows due more than 14 days ago are skipped (DESIGN §3.1). The term's
+    renewal markers are planned with it (`markers.marker_status`)."""
     if contract.churned_on is not None:
         return
     term = contract.term.number
     planned = {
         (contract.id, term, str(p.kind), p.ordinal): p
-        for p in plan_term(plan_input(work.account, contract))
+        for p in [*plan_term(plan_input(work.account, contract)), *marker_rows(contract.renewal)]
     }
     existing = {
         identity: cp
@@ -66,7 +74,9 @@ def replan(work: Work, contract: ContractFacts) -> None:
     }
     for identity, row in planned.items():
         current = existing.get(identity)
-        if current is not None and current.status == OPENED:
+        if row.kind in MARKER_KINDS:
+            status = marker_status(work, contract, row, current)
+        elif current is not None and current.status == OPENED:
             status = OPENED
         else:
             status = SKIPPED if skipped_at_creation(row, work.day) else PLANNED
@@ -106,6 +116,9 @@ def on_checkpoint_due(work: Work) -> None:
     if checkpoint is None or contract is None or checkpoint.status != OPENED:
         return
     if (contract.churned_on is not None) != (checkpoint.kind == _K.WINBACK):
+        return
+    if checkpoint.kind in MARKER_KINDS:
+        on_marker(work, contract, checkpoint)
         return
     work.create_task(
         contract,
