@@ -384,6 +384,12 @@ def _checkpoint_due(data: dict[str, Any]) -> str:
     return f"{head} (due {due})" if due else head
 
 
+def _task_overdue(data: dict[str, Any]) -> str:
+    due = _field(data, "due_date")
+    head = "Task more than 14 days overdue"
+    return f"{head} (due {due})" if due else head
+
+
 def _fixed(text: str) -> Callable[[dict[str, Any]], str]:
     return lambda _data: text
 
@@ -407,6 +413,7 @@ _EVENT_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "goal.created": _goal("Goal added: "),
     "goal.updated": _goal("Goal updated: "),
     "checkpoint.due": _checkpoint_due,
+    "task.overdue": _task_overdue,
 }
 
 
