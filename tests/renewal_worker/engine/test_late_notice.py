@@ -3,7 +3,10 @@ urgent and due in 3 days, but says the notice came late and what that means."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from services.renewal_worker.engine.rules import decide
+from services.renewal_worker.engine.state import CheckpointFacts
 from shared.rules.types import Priority
 from tests.renewal_worker.engine.facts import SETTINGS, account, contract, d, event
 
@@ -49,3 +52,20 @@ def test_a_notice_in_time_still_says_the_contract_churns_at_r() -> None:
     title, description, _, _ = save_attempt(notice_period_days=30)
     assert title == "Save Globex: cancellation notice received"
     assert "the contract churns on 2027-03-15 unless the notice is withdrawn" in description
+
+
+def test_the_auto_renewal_task_says_a_late_notice_does_not_stop_it() -> None:
+    facts = account(contract(auto_renew=True))
+    data = {"contract_id": "c1", "account_id": "a1", "term": 1, "kind": "auto_renewal"}
+    checkpoint = CheckpointFacts(
+        "c1", 1, "auto_renewal", 0, d("2027-03-15"), d("2027-03-15"), "opened"
+    )
+    decision = decide(
+        replace(facts, checkpoints=(checkpoint,)),
+        event("checkpoint.due", "2027-03-15", data | {"ordinal": 0}),
+        SETTINGS,
+    )
+    (task,) = [t for t in decision.new_tasks if t.kind == "auto_renewal"]
+    assert "a cancellation notice given in time is pending (a late one does not stop it)" in (
+        task.description
+    )

@@ -112,7 +112,7 @@ def auto_renewal(ctx: TaskContext) -> Playbook:
     return Playbook(
         title=f"{ctx.account_name} renews automatically on {ctx.renewal}",
         why="The contract renews for the same length and ARR unless it churned or a "
-        "cancellation notice is pending.",
+        "cancellation notice given in time is pending (a late one does not stop it).",
         steps=(
             f"Let {owner(ctx)} know the contract has renewed.",
             "Check the new term's dates and ARR.",
