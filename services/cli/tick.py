@@ -23,8 +23,9 @@ def tick(
         float, typer.Option("--timeout", min=0, help="Seconds --wait waits before exit 1")
     ] = 60,
 ) -> None:
-    """One scheduler sweep: open the checkpoints due by the date (and auto-renew or churn
-    contracts whose renewal date has come), then print what it did."""
+    """One scheduler sweep: open the checkpoints due by the date, note the tasks that
+    passed 14 days overdue (and auto-renew or churn contracts whose renewal date has
+    come), then print what it did."""
     from services.renewal_worker import ticking
     from shared.clock import utcnow
 

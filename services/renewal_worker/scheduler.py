@@ -1,17 +1,23 @@
 """Time as events (DESIGN §2 "Time is an event").
 
-A sweep for a date does three things, each in batches of short transactions so its
+A sweep for a date does four things, each in batches of short transactions so its
 cost follows the rows that are due:
 
 1. checkpoints still `planned` whose `opens_on` has come are marked `opened` and a
-   `checkpoint.due` lifecycle event is emitted for each, in the same transaction;
-2. auto-renewing contracts whose renewal date R has come (not churned, no pending
-   cancellation notice) are renewed for the same length and ARR, as many times as it
-   takes for R to pass the date — through the contract service's `renew_contract`,
-   so the term rows and the `contract.renewed` event are exactly those of
-   `POST /renew`;
-3. contracts with a pending cancellation notice whose R has come churn at R, with the
-   notice's reason, through `churn_contract` (`contract.churned`).
+   `checkpoint.due` lifecycle event is emitted for each, in the same transaction (the
+   renewal markers among them, which open no task, are counted apart);
+2. open tasks that just passed 14 days overdue are noted (`overdue_noted_on`) and a
+   `task.overdue` lifecycle event is emitted for each, so the engine recomputes the
+   contract's health on that day rather than at its next event;
+3. auto-renewing contracts whose renewal date R has come (not churned, no pending
+   cancellation notice unless it came late) are renewed for the same length and ARR, as
+   many times as it takes for R to pass the date — through the contract service's
+   `renew_contract`, so the term rows and the `contract.renewed` event are exactly those
+   of `POST /renew`;
+4. contracts with a pending cancellation notice given in time whose R has come churn at
+   R, with the notice's reason, through `churn_contract` (`contract.churned`). A late
+   notice does not: the contract renews by its terms (3. when it auto-renews; otherwise
+   its renewal_due and renewal_overdue tasks stand) unless someone records the churn.
 
 On Postgres rows are claimed with `FOR UPDATE SKIP LOCKED`, so several sweepers can run
 at once; SQLite serialises writers. `renewals tick --as-of DATE` runs one sweep; the
@@ -25,15 +31,16 @@ import calendar
 import contextlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from time import perf_counter
 from typing import TypeVar
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import Row, Select, func, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.renewal_worker.engine.health_score import OVERDUE_AFTER_DAYS
 from shared.clock import today, utcnow
 from shared.config import Settings, get_settings
 from shared.db import Database
@@ -42,13 +49,14 @@ from shared.domain.contracts.derived import current_term
 from shared.domain.contracts.schemas import ContractChurn, ContractRenewal
 from shared.domain.contracts.service import churn_contract, get_contract, renew_contract
 from shared.domain.errors import DomainError
-from shared.enums import CheckpointStatus, ChurnReason, ContractStatus
+from shared.enums import CheckpointStatus, ChurnReason, ContractStatus, TaskStatus
 from shared.events.outbox import Emission, emit_many
 from shared.events.types import SOURCE_SCHEDULER, EventType, dataschema
 from shared.metrics import SCHEDULER_SWEEP
-from shared.models import Checkpoint, Contract, OutboxEvent
+from shared.models import Checkpoint, Contract, OutboxEvent, Task
 from shared.money import from_minor
 from shared.rules.calendar import add_months
+from shared.rules.types import MARKER_KINDS
 from shared.runtime.transient import is_transient
 
 ACTOR = "scheduler"
@@ -59,8 +67,10 @@ _log = structlog.get_logger("renewals.scheduler")
 @dataclass
 class SweepResult:
     """What one sweep did; `event_ids` are the ids of every lifecycle event it emitted.
-    The seconds split its duration between opening checkpoints and the contracts at R,
-    whose costs grow with different things (due rows, renewals)."""
+    `checkpoints_opened` counts the checkpoints that open a task, `markers_reached` the
+    renewal markers opened. The seconds split its duration between opening checkpoints,
+    noting overdue tasks and the contracts at R, whose costs grow with different things
+    (due rows, newly overdue tasks, renewals)."""
 
     checkpoints_opened: int = 0
     renewals: int = 0
@@ -68,6 +78,9 @@ class SweepResult:
     event_ids: list[str] = field(default_factory=list)
     checkpoint_seconds: float = 0.0
     renewal_seconds: float = 0.0
+    markers_reached: int = 0
+    overdue_tasks_noted: int = 0
+    overdue_seconds: float = 0.0
 
 
 def _claim(db: Database, query: Select[_T]) -> Select[_T]:
@@ -153,7 +166,83 @@ async def _open_checkpoints(
                 time=time,
             )
             result.event_ids.extend(event["id"] for event in events)
-            result.checkpoints_opened += len(rows)
+            markers = sum(1 for row in rows if row.kind in MARKER_KINDS)
+            result.markers_reached += markers
+            result.checkpoints_opened += len(rows) - markers
+        if len(rows) < batch_size:
+            return
+
+
+# --- overdue tasks -----------------------------------------------------------------
+
+
+OverdueTask = Row[uuid.UUID, uuid.UUID, uuid.UUID, date]
+"""An overdue task's id, contract_id, account_id and due_date."""
+
+
+def newly_overdue_tasks(
+    as_of: date, limit: int, *, sqlite: bool
+) -> Select[uuid.UUID, uuid.UUID, uuid.UUID, date]:
+    """The next batch of open tasks more than 14 days overdue on `as_of` that no sweep has
+    noted yet, read through the partial index on their due dates
+    (`ix_tasks_overdue_unnoted_due_date`), which holds only open, unnoted tasks: a sweep
+    reads the tasks it notes, not every open task. The status is a literal, not a
+    parameter, so a generic prepared plan on Postgres can still match the index's
+    predicate; on SQLite it is wrapped in `likelihood(..., 0.9)`, which keeps it
+    implying the predicate but stops the planner preferring the plain status index
+    (an equality beats a range when there are no statistics). Postgres skips rows
+    another sweeper has locked."""
+    is_open = Task.status == literal_column(f"'{TaskStatus.OPEN}'")
+    query = (
+        select(Task.id, Task.contract_id, Task.account_id, Task.due_date)
+        .where(
+            func.likelihood(is_open, literal_column("0.9")) if sqlite else is_open,
+            Task.overdue_noted_on.is_(None),
+            Task.due_date < as_of - timedelta(days=OVERDUE_AFTER_DAYS),
+        )
+        .order_by(Task.due_date)
+        .limit(limit)
+    )
+    return query if sqlite else query.with_for_update(skip_locked=True)
+
+
+def _overdue_data(row: OverdueTask) -> dict[str, object]:
+    return {
+        "id": str(row.id),
+        "contract_id": str(row.contract_id),
+        "account_id": str(row.account_id),
+        "due_date": row.due_date.isoformat(),
+    }
+
+
+async def _note_overdue_tasks(
+    db: Database, as_of: date, time: datetime, batch_size: int, result: SweepResult
+) -> None:
+    """Marks each newly overdue task noted on `as_of` and emits its `task.overdue`, in one
+    transaction per batch. The task's version is left alone: noting is the sweep's
+    bookkeeping, and must not make a worker's or a person's change to the task stale."""
+    while True:
+        async with db.transaction() as session:
+            query = newly_overdue_tasks(as_of, batch_size, sqlite=db.is_sqlite)
+            rows = (await session.execute(query)).all()
+            if rows:
+                await session.execute(
+                    update(Task)
+                    .where(Task.id.in_([row.id for row in rows]))
+                    .values(overdue_noted_on=as_of)
+                    .execution_options(synchronize_session=False)
+                )
+            events = await emit_many(
+                session,
+                [Emission(str(row.id), str(row.account_id), _overdue_data(row)) for row in rows],
+                type=EventType.TASK_OVERDUE,
+                source=SOURCE_SCHEDULER,
+                dataschema=dataschema("task_overdue"),
+                actor=ACTOR,
+                time=time,
+            )
+            result.event_ids.extend(event["id"] for event in events)
+            result.overdue_tasks_noted += len(rows)
         if len(rows) < batch_size:
             return
 
@@ -201,7 +290,7 @@ async def _auto_renew(
     while (
         contract.status != ContractStatus.CHURNED
         and contract.auto_renew
-        and contract.cancellation_notice_on is None
+        and (contract.cancellation_notice_on is None or contract.cancellation_notice_late)
         and contract.end_date <= as_of
     ):
         term = current_term(contract.terms)
@@ -222,6 +311,7 @@ async def _churn_at_renewal(
     if (
         contract.status == ContractStatus.CHURNED
         or contract.cancellation_notice_on is None
+        or contract.cancellation_notice_late
         or contract.end_date > as_of
     ):
         return
@@ -247,16 +337,21 @@ async def _contracts_at_renewal(
     *,
     noticed: bool,
 ) -> None:
-    """Renews (`noticed=False`) or churns (`noticed=True`) every contract whose R has come,
-    walking ids in order so a contract the service refuses is logged once per sweep."""
-    notice = Contract.cancellation_notice_on
+    """Renews (`noticed=False`) or churns (`noticed=True`, a notice given in time) every
+    contract whose R has come, walking ids in order so a contract the service refuses is
+    logged once per sweep."""
+    notice, late = Contract.cancellation_notice_on, Contract.cancellation_notice_late
     after: uuid.UUID | None = None
     while True:
         async with db.transaction() as session:
             query = select(Contract).where(
                 Contract.status != ContractStatus.CHURNED,
                 Contract.end_date <= as_of,
-                notice.is_not(None) if noticed else notice.is_(None),
+                (
+                    notice.is_not(None) & late.is_(False)
+                    if noticed
+                    else or_(notice.is_(None), late.is_(True))
+                ),
             )
             if not noticed:
                 query = query.where(Contract.auto_renew.is_(True))
@@ -313,18 +408,30 @@ async def _sweep(
     started = perf_counter()
     await _open_checkpoints(db, as_of, time, batch_size, result)
     opened = perf_counter()
+    await _note_overdue_tasks(db, as_of, time, batch_size, result)
+    noted = perf_counter()
     await _contracts_at_renewal(db, ctx, as_of, batch_size, result, noticed=False)
     await _contracts_at_renewal(db, ctx, as_of, batch_size, result, noticed=True)
     result.checkpoint_seconds = opened - started
-    result.renewal_seconds = perf_counter() - opened
-    did_something = result.checkpoints_opened or result.renewals or result.churns
+    result.overdue_seconds = noted - opened
+    result.renewal_seconds = perf_counter() - noted
+    did_something = (
+        result.checkpoints_opened
+        or result.markers_reached
+        or result.overdue_tasks_noted
+        or result.renewals
+        or result.churns
+    )
     (_log.info if did_something else _log.debug)(
         "swept",
         as_of=as_of.isoformat(),
         checkpoints_opened=result.checkpoints_opened,
+        markers_reached=result.markers_reached,
+        overdue_tasks_noted=result.overdue_tasks_noted,
         renewals=result.renewals,
         churns=result.churns,
         checkpoint_seconds=round(result.checkpoint_seconds, 3),
+        overdue_seconds=round(result.overdue_seconds, 3),
         renewal_seconds=round(result.renewal_seconds, 3),
     )
     return result

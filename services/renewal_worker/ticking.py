@@ -27,6 +27,11 @@ def _report(echo: Echo, result: SweepResult, *, more: bool = False) -> None:
     extra = "more " if more else ""
     if result.checkpoints_opened or not more:
         echo(f"opened {_count(result.checkpoints_opened, extra + 'checkpoint')}")
+    if result.markers_reached:
+        echo(f"reached {_count(result.markers_reached, extra + 'renewal marker')}")
+    if result.overdue_tasks_noted:
+        noun = extra + "task"
+        echo(f"noted {_count(result.overdue_tasks_noted, noun)} over 14 days overdue")
     if result.renewals:
         echo(f"renewed {_count(result.renewals, extra + 'contract term')}")
     if result.churns:

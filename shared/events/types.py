@@ -32,6 +32,7 @@ class EventType(StrEnum):
     GOAL_CREATED = "goal.created"
     GOAL_UPDATED = "goal.updated"
     CHECKPOINT_DUE = "checkpoint.due"
+    TASK_OVERDUE = "task.overdue"
     TASK_CREATED = "task.created"
     TASK_UPDATED = "task.updated"
     CONTRACT_HEALTH_CHANGED = "contract.health_changed"

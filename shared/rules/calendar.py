@@ -65,3 +65,9 @@ def renewal_outreach_due(renewal: date, notice_period_days: int) -> date:
     by_months = add_months(renewal, -OUTREACH_MONTHS_BEFORE_RENEWAL)
     by_notice = renewal - timedelta(days=notice_period_days + OUTREACH_DAYS_BEFORE_NOTICE)
     return min(by_months, by_notice)
+
+
+def notice_is_late(received_on: date, renewal: date, notice_period_days: int) -> bool:
+    """Received after R - notice_period_days: too late to stop the renewal on R. With no
+    notice period the deadline is R itself, so any notice up to R counts."""
+    return received_on > renewal - timedelta(days=notice_period_days)

@@ -50,3 +50,12 @@ class CheckpointKind(StrEnum):
     AUTO_RENEWAL = "auto_renewal"
     WINBACK = "winback"
     AUTO_RENEWAL_CONFIRMATION = "auto_renewal_confirmation"
+    RENEWAL_WINDOW = "renewal_window"
+    RENEWAL_NEAR = "renewal_near"
+
+
+MARKER_KINDS = frozenset({CheckpointKind.RENEWAL_WINDOW, CheckpointKind.RENEWAL_NEAR})
+"""Plan rows that open no task: they only bring a day to the engine (R - 90 days, where
+a red contract escalates; R - 60 days, where outreach becomes overdue and open tasks
+move up a step), through the scheduler's indexed sweep. Nobody has to act on them, so
+views of the plan as work (the checkpoint list, the capacity report) leave them out."""

@@ -212,6 +212,9 @@ CASES: dict[str, Case] = {
     "erasure as an event": Case(
         "POST", "/v1/events", event(type="stakeholder.erased"), 422, V, "type"
     ),
+    "the scheduler's overdue event": Case(
+        "POST", "/v1/events", event(type="task.overdue"), 422, V, "type"
+    ),
     "event with wrong specversion": Case(
         "POST", "/v1/events", event(specversion="0.3"), 422, V, "specversion"
     ),

@@ -43,6 +43,7 @@ from shared.models import (
     UsageReport,
 )
 from shared.money import from_minor
+from shared.rules.types import Priority
 
 _V = TypeVar("_V")
 IN_CHUNK = 500
@@ -88,6 +89,7 @@ def _contract_facts(
             if t.contract_id == contract.id
         ),
         external_ids=tuple(sorted((str(k), str(v)) for k, v in contract.external_ids.items())),
+        cancellation_notice_late=contract.cancellation_notice_late,
     )
 
 
@@ -153,6 +155,7 @@ class LoadedAccount:
                     owner=t.owner,
                     term=t.term,
                     checkpoint=identities.get(t.checkpoint_id) if t.checkpoint_id else None,
+                    priority=Priority(t.priority),
                 )
                 for t in self.tasks
             ),

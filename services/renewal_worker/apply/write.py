@@ -128,7 +128,8 @@ async def write_tasks(
 ) -> None:
     """New tasks are inserted in one flush, then changes in one flush per round (a task
     changed twice is notified after each change); each notification carries the task as
-    stored after its flush, like a REST read would show it."""
+    stored after its flush, like a REST read would show it. A moved due date clears
+    `overdue_noted_on`, so the sweep judges the task from its new date."""
     stored = await _tasks_by_key(session, decision)
     created: list[Task] = []
     for new in decision.new_tasks:
@@ -170,12 +171,15 @@ async def write_tasks(
             continue
         if target in changed:
             await _flush_changed(session, event, changed)
-        if change.due_date is not None:
+        if change.due_date is not None and change.due_date != target.due_date:
             target.due_date = change.due_date
+            target.overdue_noted_on = None
         if change.description is not None:
             target.description = change.description
         if change.owner_changed:
             target.owner = change.owner
+        if change.priority is not None:
+            target.priority = str(change.priority)
         if change.status is not None and change.status != target.status:
             target.status = change.status
             target.status_reason = change.status_reason

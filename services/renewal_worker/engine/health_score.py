@@ -46,6 +46,9 @@ class HealthInput:
     outreach_done: bool
     open_task_due_dates: tuple[date, ...]
     cancellation_pending: bool
+    outreach_planned: bool = True
+    """False when the term's plan has no renewal_outreach (the lean plans of monthly and
+    quarterly terms): there is no outreach to miss."""
 
 
 def _signals(inp: HealthInput) -> list[HealthSignal]:
@@ -59,7 +62,8 @@ def _signals(inp: HealthInput) -> list[HealthSignal]:
             signals.append(HealthSignal("weak_adoption", -10))
     if inp.goal_at_risk:
         signals.append(HealthSignal("goal_at_risk", -20))
-    if not inp.outreach_done and (inp.renewal - inp.as_of).days <= OUTREACH_WINDOW_DAYS:
+    outreach_due = (inp.renewal - inp.as_of).days <= OUTREACH_WINDOW_DAYS
+    if inp.outreach_planned and not inp.outreach_done and outreach_due:
         signals.append(HealthSignal("outreach_not_done", -15))
     if any((inp.as_of - due).days > OVERDUE_AFTER_DAYS for due in inp.open_task_due_dates):
         signals.append(HealthSignal("overdue_tasks", -10))

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from services.renewal_worker.engine.priority import NEAR_RENEWAL_DAYS
 from shared.rules.calendar import (
     add_months,
     budget_fixed_on,
@@ -355,4 +356,26 @@ def trial_rows(inp: TermPlanInput, trial_ends: Sequence[date]) -> list[PlannedCh
         row = _checkpoint(_K.TRIAL_ENDING, ends_on - timedelta(days=7), ordinal=ordinal)
         if _kept(row, inp) and (inp.term_number == 1 or row.due_date > inp.start):
             rows.append(row)
+    return rows
+
+
+RENEWAL_WINDOW_DAYS = 90
+"""DESIGN §3.2 "At-risk escalation": a red contract escalates once R is this close."""
+
+MARKER_DAYS_BEFORE_RENEWAL: dict[CheckpointKind, int] = {
+    _K.RENEWAL_WINDOW: RENEWAL_WINDOW_DAYS,
+    _K.RENEWAL_NEAR: NEAR_RENEWAL_DAYS,
+}
+"""R - 60 days is also where outreach_not_done starts counting (health_score)."""
+
+
+def marker_rows(renewal: date) -> list[PlannedCheckpoint]:
+    """The term's renewal markers (`MARKER_KINDS`), due and opening on their day, so the
+    scheduler's indexed sweep brings that day to the engine as it does a checkpoint's.
+    Apart from `plan_term`: they are not rows of DESIGN §3.1's table, open no task and
+    obey none of its drop rules (a quarterly term's open tasks move up too)."""
+    rows: list[PlannedCheckpoint] = []
+    for kind, days in MARKER_DAYS_BEFORE_RENEWAL.items():
+        day = renewal - timedelta(days=days)
+        rows.append(PlannedCheckpoint(kind=kind, ordinal=0, due_date=day, opens_on=day))
     return rows

@@ -39,3 +39,14 @@ def task_priority(kind: str, segment: Segment, renewal: date, as_of: date) -> Pr
     if (renewal - as_of).days <= NEAR_RENEWAL_DAYS:
         return _ONE_STEP_UP[base]
     return base
+
+
+_RANK = {priority: rank for rank, priority in enumerate(_ONE_STEP_UP)}
+
+
+def raised(current: Priority | None, computed: Priority) -> Priority | None:
+    """The priority a task moves to when the calendar calls for `computed`, or None when
+    it stays: a priority only goes up, so one a person set higher is kept."""
+    if current is not None and _RANK[current] >= _RANK[computed]:
+        return None
+    return computed

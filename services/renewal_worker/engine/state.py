@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.rules.stage import LAPSE_GRACE
+from shared.rules.types import Priority
 
 CheckpointId = tuple[str, int, str, int]
 """(contract, term, kind, ordinal): how a checkpoint is identified across re-plans."""
@@ -60,6 +61,8 @@ class ContractFacts:
     """Add-on trials in the order they were recorded: the k-th is `trial_ending` ordinal k."""
     external_ids: tuple[tuple[str, str], ...] = ()
     """(system, id) pairs, sorted: how the customer's CRM names the contract."""
+    cancellation_notice_late: bool = False
+    """The pending notice came after R - notice_period_days: it does not stop the renewal."""
 
     @property
     def term(self) -> Term:
@@ -110,6 +113,8 @@ class TaskFacts:
     owner: str | None
     term: int
     checkpoint: CheckpointId | None = None
+    priority: Priority | None = None
+    """None when the caller does not know it; a raise then sets the computed one."""
 
 
 @dataclass(frozen=True, slots=True)

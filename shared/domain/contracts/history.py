@@ -28,6 +28,7 @@ from shared.domain.errors import InvalidInput
 from shared.domain.schemas import OutputModel
 from shared.enums import CheckpointStatus, TaskStatus
 from shared.models import Checkpoint, EventLogEntry, Task
+from shared.rules.types import MARKER_KINDS, CheckpointKind
 
 # --- schemas -----------------------------------------------------------------------
 
@@ -83,8 +84,12 @@ async def list_checkpoints(
     term: int | None = None,
     status: CheckpointStatus | None = None,
 ) -> Sequence[Checkpoint]:
+    """The plan as work: renewal markers (`MARKER_KINDS`) open no task, so they are left
+    out; the timeline shows the days they brought."""
     await get_contract(session, contract_id)
-    query = select(Checkpoint).where(Checkpoint.contract_id == contract_id)
+    query = select(Checkpoint).where(
+        Checkpoint.contract_id == contract_id, Checkpoint.kind.not_in(MARKER_KINDS)
+    )
     if term is not None:
         query = query.where(Checkpoint.term == term)
     if status is not None:
@@ -367,11 +372,27 @@ def _goal(head: str) -> Callable[[dict[str, Any]], str]:
     return render
 
 
+_MARKER_SUMMARIES: dict[str, str] = {
+    CheckpointKind.RENEWAL_WINDOW: "Renewal 90 days away: a red contract escalates now",
+    CheckpointKind.RENEWAL_NEAR: "Renewal 60 days away: open tasks move up a priority step",
+}
+"""A renewal marker opened no task; it brought a day that matters to the engine."""
+
+
 def _checkpoint_due(data: dict[str, Any]) -> str:
+    marker = _MARKER_SUMMARIES.get(_field(data, "kind") or "")
+    if marker is not None:
+        return marker
     kind, due = _words(_field(data, "kind")), _field(data, "due_date")
     if kind is None:
         return "Checkpoint opened"
     head = f"Checkpoint opened: {kind[:1].upper()}{kind[1:]}"
+    return f"{head} (due {due})" if due else head
+
+
+def _task_overdue(data: dict[str, Any]) -> str:
+    due = _field(data, "due_date")
+    head = "Task more than 14 days overdue"
     return f"{head} (due {due})" if due else head
 
 
@@ -399,6 +420,7 @@ _EVENT_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "goal.created": _goal("Goal added: "),
     "goal.updated": _goal("Goal updated: "),
     "checkpoint.due": _checkpoint_due,
+    "task.overdue": _task_overdue,
 }
 
 

@@ -119,6 +119,11 @@ class CancellationWithdrawal(InputModel):
 class CancellationNoticeRead(OutputModel):
     received_on: date
     reason: ChurnReason
+    late: bool = Field(
+        description="Received after R - notice_period_days (after R when there is no notice "
+        "period): the contract is not churned at R but renews by its terms, unless the churn "
+        "is recorded or the notice withdrawn"
+    )
 
 
 class TermRead(OutputModel):

@@ -47,6 +47,7 @@ from shared.events.outbox import emit
 from shared.events.types import EventType, dataschema
 from shared.models import Account, Contract, ContractTerm
 from shared.money import format_minor, to_minor
+from shared.rules.calendar import notice_is_late
 
 MAX_MINOR = 2**63 - 1
 """Amounts are BIGINT minor units on both databases."""
@@ -81,6 +82,7 @@ def _render(contract: Contract, currency: str, as_of: date) -> ContractRead:
         CancellationNoticeRead(
             received_on=contract.cancellation_notice_on,
             reason=ChurnReason(contract.cancellation_reason or ChurnReason.OTHER),
+            late=contract.cancellation_notice_late,
         )
         if contract.cancellation_notice_on is not None
         else None
@@ -282,6 +284,7 @@ async def renew_contract(
         contract.seats = body.seats
     contract.cancellation_notice_on = None
     contract.cancellation_reason = None
+    contract.cancellation_notice_late = False
     await _emit(session, ctx, EventType.CONTRACT_RENEWED, contract)
     return contract
 
@@ -290,7 +293,8 @@ async def churn_contract(
     session: AsyncSession, ctx: Context, contract_id: uuid.UUID, body: ContractChurn
 ) -> Contract:
     """`churned_on` defaults to the day of the change (the event's time, for events).
-    A pending cancellation notice stays on record: it explains the churn."""
+    A pending cancellation notice stays on record, with whether it came late: it explains
+    the churn (after a late notice, the account manager accepted the cancellation)."""
     contract = await get_contract(session, contract_id, lock=True)
     if contract.status == ContractStatus.CHURNED:
         raise Conflict(f"contract {contract.id} has already churned on {contract.churned_on}")
@@ -304,8 +308,12 @@ async def churn_contract(
 async def notice_cancellation(
     session: AsyncSession, ctx: Context, contract_id: uuid.UUID, body: CancellationNotice
 ) -> Contract:
-    """Records the customer's notice; the engine opens a save attempt and churns the
-    contract at R unless the notice is withdrawn or the contract renewed."""
+    """Records the customer's notice; the engine opens a save attempt and the scheduler
+    churns the contract at R unless the notice is withdrawn or the contract renewed. A
+    notice received after R - notice_period_days is recorded as late: it does not stop
+    the renewal, so the contract is not churned at R (it renews by its terms) unless
+    someone records the churn. Lateness is judged once, against the R and the notice
+    period of the day it is recorded."""
     contract = await get_contract(session, contract_id, lock=True)
     _not_churned(contract, "given notice")
     if contract.cancellation_notice_on is not None:
@@ -315,6 +323,9 @@ async def notice_cancellation(
         )
     contract.cancellation_notice_on = body.received_on
     contract.cancellation_reason = body.reason
+    contract.cancellation_notice_late = notice_is_late(
+        body.received_on, contract.end_date, contract.notice_period_days
+    )
     await _emit(session, ctx, EventType.CONTRACT_CANCELLATION_NOTICED, contract)
     return contract
 
@@ -332,6 +343,7 @@ async def withdraw_cancellation(
         raise Conflict(f"contract {contract.id} has no pending cancellation notice")
     contract.cancellation_notice_on = None
     contract.cancellation_reason = None
+    contract.cancellation_notice_late = False
     await _emit(session, ctx, EventType.CONTRACT_CANCELLATION_WITHDRAWN, contract)
     return contract
 

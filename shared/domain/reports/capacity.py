@@ -18,7 +18,7 @@ from shared.enums import CheckpointStatus, TaskStatus
 from shared.models import Account, Checkpoint, Contract, Task
 from shared.money import format_minor, minor_digits
 from shared.rules.segments import THRESHOLDS as SEGMENT_THRESHOLDS
-from shared.rules.types import Segment
+from shared.rules.types import MARKER_KINDS, Segment
 
 UPCOMING_WINDOW = timedelta(weeks=12)
 
@@ -51,8 +51,8 @@ async def capacity_report(
     """Per account owner (null: unassigned): ARR of active contracts and the accounts
     holding them (segment by that ARR, as account reads show it), against
     `arr_per_manager` (major units); open tasks by task owner; upcoming = planned
-    checkpoints opening in (as_of, as_of + 12 weeks]. Three queries, each one row per
-    owner."""
+    checkpoints opening in (as_of, as_of + 12 weeks], renewal markers left out (they open
+    no task). Three queries, each one row per owner."""
     loads: dict[str | None, _Load] = defaultdict(_Load)
     per_account = (
         select(Account.owner, sum_minor(Contract.arr_minor).label("arr"))
@@ -89,6 +89,7 @@ async def capacity_report(
             Checkpoint.status == CheckpointStatus.PLANNED,
             Checkpoint.opens_on > as_of,
             Checkpoint.opens_on <= as_of + UPCOMING_WINDOW,
+            Checkpoint.kind.not_in(MARKER_KINDS),
         )
         .group_by(Account.owner),
     ):

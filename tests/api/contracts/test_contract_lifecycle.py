@@ -105,7 +105,11 @@ async def test_cancellation_notice_is_recorded_withdrawn_and_not_doubled(api: Ha
 
     noticed = await api.client.post(path, json={"received_on": "2026-11-01"})
     assert noticed.status_code == 200, noticed.text
-    assert noticed.json()["cancellation_notice"] == {"received_on": "2026-11-01", "reason": "other"}
+    assert noticed.json()["cancellation_notice"] == {
+        "received_on": "2026-11-01",
+        "reason": "other",
+        "late": False,
+    }
     twice = await api.client.post(path, json={"received_on": "2026-11-02", "reason": "price"})
     assert twice.status_code == 409
 
@@ -119,6 +123,7 @@ async def test_cancellation_notice_is_recorded_withdrawn_and_not_doubled(api: Ha
     assert with_reason.json()["cancellation_notice"] == {
         "received_on": "2026-11-03",
         "reason": "price",
+        "late": False,
     }
 
 
@@ -136,7 +141,11 @@ async def test_churned_contract_takes_no_cancellation_notice_or_withdrawal(api: 
     path = f"/v1/contracts/{contract['id']}/cancellation-notice"
     await api.client.post(path, json={"received_on": "2026-11-01", "reason": "budget"})
     churned = (await post(api, contract, "churn", {"reason": "budget"})).json()
-    assert churned["cancellation_notice"] == {"received_on": "2026-11-01", "reason": "budget"}
+    assert churned["cancellation_notice"] == {
+        "received_on": "2026-11-01",
+        "reason": "budget",
+        "late": False,
+    }
 
     assert (await api.client.delete(path)).status_code == 409
     assert (await api.client.post(path, json={"received_on": "2026-11-02"})).status_code == 409

@@ -86,6 +86,7 @@ def applied(facts: AccountFacts, decision: Decision) -> AccountFacts:
                 owner=new.owner,
                 term=new.term,
                 checkpoint=new.checkpoint,
+                priority=new.priority,
             ),
         )
     for change in decision.task_changes:
@@ -96,6 +97,7 @@ def applied(facts: AccountFacts, decision: Decision) -> AccountFacts:
             status=change.status or task.status,
             description=change.description or task.description,
             owner=change.owner if change.owner_changed else task.owner,
+            priority=change.priority or task.priority,
         )
     health = {h.contract_id: h.health for h in decision.health}
     contracts = tuple(

@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 
 from services.renewal_worker.engine.playbooks import TASK_KINDS, TaskContext, render_task
-from shared.rules.types import CheckpointKind, Segment
+from shared.rules.types import MARKER_KINDS, CheckpointKind, Segment
 
 EVENT_KINDS = {
     "stakeholder_change",
@@ -48,8 +48,9 @@ def text(kind: str, ctx: TaskContext = CTX) -> str:
 
 
 def test_every_checkpoint_and_event_kind_has_a_playbook() -> None:
-    """auto_renewal opens no task: the sweep renews, auto_renewal_confirmation asks."""
-    kinds = {k.value for k in CheckpointKind} - {CheckpointKind.AUTO_RENEWAL.value}
+    """auto_renewal opens no task: the sweep renews, auto_renewal_confirmation asks; the
+    renewal markers open none either."""
+    kinds = {k.value for k in CheckpointKind} - {CheckpointKind.AUTO_RENEWAL.value} - MARKER_KINDS
     assert set(TASK_KINDS) == kinds | EVENT_KINDS
 
 

@@ -69,6 +69,8 @@ def test_contract_created_plans_the_worked_example() -> None:
         "renewal_outreach": d("2027-01-15"),
         "renewal_due": d("2027-03-01"),
         "renewal_overdue": d("2027-03-16"),
+        "renewal_window": d("2026-12-15"),  # markers: R - 90 and R - 60 days, no task
+        "renewal_near": d("2027-01-14"),
     }
     assert set(statuses(facts).values()) == {"planned"}
 
@@ -410,7 +412,12 @@ def test_deciding_again_on_the_resulting_facts_changes_nothing() -> None:
 def test_short_terms_get_only_renewal_date_checkpoints() -> None:
     monthly = contract("2026-03-01", "2026-04-01")
     facts = run(account(monthly), event("contract.created", "2026-03-01", CREATED))
-    assert set(statuses(facts)) == {"renewal_due", "renewal_overdue"}
+    assert statuses(facts) == {
+        "renewal_due": "planned",
+        "renewal_overdue": "planned",
+        "renewal_window": "skipped",  # R - 90 and R - 60 days had passed at creation
+        "renewal_near": "skipped",
+    }
     assert all(cp.due_date <= d("2026-04-02") for cp in facts.checkpoints)
 
 

@@ -40,7 +40,8 @@ class TaskContext:
     ``role_*`` fields describe the change a stakeholder_change task opened on: the key
     role, the person, the change as a sentence, and who still holds that role (vacant
     when nobody active does). ``partner_name`` is set for partner-sold contracts.
-    ``trial_name`` is set for an add-on trial, whose end ``trial_end`` then is.
+    ``trial_name`` is set for an add-on trial, whose end ``trial_end`` then is,
+    ``notice_received_on`` and ``notice_late`` by save_attempt.
     """
 
     account_name: str
@@ -76,6 +77,9 @@ class TaskContext:
     budget_holders: tuple[str, ...] = ()
     contracts: tuple[ContractLine, ...] = ()
     total_arr: str | None = None
+    notice_received_on: date | None = None
+    notice_late: bool = False
+    """The cancellation notice came after R - notice_period_days (save_attempt)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,8 @@ def goal_at_risk(ctx: TaskContext) -> Playbook:
 
 
 def save_attempt(ctx: TaskContext) -> Playbook:
+    if ctx.notice_late:
+        return _late_save_attempt(ctx)
     return Playbook(
         title=f"Save {ctx.account_name}: cancellation notice received",
         why=f"The customer gave notice; the contract churns on {ctx.renewal} unless the "
@@ -101,6 +103,30 @@ def save_attempt(ctx: TaskContext) -> Playbook:
             "If they stay, record the withdrawal of the notice or the renewal.",
         ),
         done="Notice withdrawn or contract renewed, or the churn reason recorded.",
+    )
+
+
+def _late_save_attempt(ctx: TaskContext) -> Playbook:
+    """With no notice period the deadline is R itself."""
+    deadline = ctx.notice_deadline or ctx.renewal
+    received = ctx.notice_received_on or ctx.due_date
+    how = "the contract renews automatically" if ctx.auto_renew else "record the renewal"
+    return Playbook(
+        title=f"Save {ctx.account_name}: late cancellation notice received",
+        why=f"The customer gave notice on {received}, after the notice deadline of "
+        f"{deadline}. By the contract's terms it comes too late to stop the renewal on "
+        f"{ctx.renewal}: {how}, unless you accept the cancellation (record the churn) or "
+        "the customer withdraws the notice.",
+        steps=(
+            f"Call {owner(ctx)} within three days and find the real reason.",
+            f"Tell them the notice came after the {deadline} deadline, so the contract "
+            "renews by its terms.",
+            "Offer what addresses the reason: training, a different plan, a fix.",
+            "Record the outcome: the withdrawal of the notice, or, if you accept the "
+            "cancellation, the churn with its reason.",
+        ),
+        done="Notice withdrawn or the contract renewed, or the cancellation accepted and the "
+        "churn recorded.",
     )
 
 

@@ -203,8 +203,9 @@ def auto_renewal_confirmation(ctx: TaskContext) -> Playbook:
     return Playbook(
         title=f"Confirm the automatic renewal of {ctx.account_name} on {ctx.renewal}",
         why=f"The contract renews automatically on {ctx.renewal} for the same length and "
-        f"ARR ({ctx.arr}) unless a cancellation notice is pending.{notice} Two weeks ahead "
-        "there is still time to get the invoice and the price right and tell the customer.",
+        f"ARR ({ctx.arr}) unless a cancellation notice given in time is pending (a late one "
+        f"does not stop it).{notice} Two weeks ahead there is still time to get the invoice "
+        "and the price right and tell the customer.",
         steps=(
             "Check the invoice for the new term: amount, billing contact, and a purchase "
             "order number if the customer needs one.",

@@ -5,7 +5,8 @@ term; `account.updated` re-plans the budget rows, which follow the account's fis
 year; `checkpoint.due`, sent by the scheduler once a checkpoint opens, creates the
 checkpoint's task (the budget and visit tasks are the account's: `account`). The
 auto_renewal checkpoint opens no task: the sweep renews the contract, and
-auto_renewal_confirmation is the task people act on.
+auto_renewal_confirmation is the task people act on; a renewal marker opens none
+either (see `markers`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TypedDict
 from services.renewal_worker.engine.plan import (
     PlannedCheckpoint,
     TermPlanInput,
+    marker_rows,
     opens_late,
     plan_term,
     skipped_at_creation,
@@ -28,6 +30,7 @@ from services.renewal_worker.engine.rules.account import (
     reconcile_budget,
 )
 from services.renewal_worker.engine.rules.decision import TaskChange
+from services.renewal_worker.engine.rules.markers import marker_status, on_marker
 from services.renewal_worker.engine.rules.work import (
     CANCELLED,
     OPEN,
@@ -44,7 +47,7 @@ from services.renewal_worker.engine.state import (
     CheckpointId,
     ContractFacts,
 )
-from shared.rules.types import CheckpointKind
+from shared.rules.types import MARKER_KINDS, CheckpointKind
 
 _K = CheckpointKind
 
@@ -74,14 +77,19 @@ def replan(work: Work, contract: ContractFacts) -> None:
     """(Re)computes the current term's plan: planned rows move, open tasks follow their
     checkpoint's new due date, done tasks never change, rows no longer planned are
     cancelled; rows due more than 14 days ago are skipped (DESIGN §3.1), except a
-    renewal outreach with R still ahead, which opens now (`plan.opens_late`)."""
+    renewal outreach with R still ahead, which opens now (`plan.opens_late`). The term's
+    renewal markers are planned with it (`markers.marker_status`)."""
     if contract.churned_on is not None:
         return
     term = contract.term.number
     inp = plan_input(work.account, contract)
     planned = {
         (contract.id, term, str(p.kind), p.ordinal): p
-        for p in [*plan_term(inp), *trial_rows(inp, [t.ends_on for t in contract.trials])]
+        for p in [
+            *plan_term(inp),
+            *trial_rows(inp, [t.ends_on for t in contract.trials]),
+            *marker_rows(contract.renewal),
+        ]
     }
     existing = {
         identity: cp
@@ -95,7 +103,9 @@ def replan(work: Work, contract: ContractFacts) -> None:
         late = opens_late(row, work.day, contract.renewal)
         if late:
             row = _opened_late(row, current, work)
-        if late or (current is not None and current.status == OPENED):
+        if row.kind in MARKER_KINDS:
+            status = marker_status(work, contract, row, current)
+        elif late or (current is not None and current.status == OPENED):
             status = OPENED
         else:
             status = SKIPPED if skipped_at_creation(row, work.day) else PLANNED
@@ -200,6 +210,9 @@ def on_checkpoint_due(work: Work) -> None:
     if (contract.churned_on is not None) != (checkpoint.kind == _K.WINBACK):
         return
     if checkpoint.kind == _K.AUTO_RENEWAL:
+        return
+    if checkpoint.kind in MARKER_KINDS:
+        on_marker(work, contract, checkpoint)
         return
     if checkpoint.kind in ACCOUNT_TASK_KINDS:
         open_account_task(work, checkpoint)

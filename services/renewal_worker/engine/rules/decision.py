@@ -43,6 +43,7 @@ class TaskChange:
     description: str | None = None
     owner: str | None = None
     owner_changed: bool = False
+    priority: Priority | None = None
 
 
 @dataclass(frozen=True, slots=True)

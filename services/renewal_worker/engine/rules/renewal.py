@@ -85,6 +85,8 @@ def on_cancellation_noticed(work: Work, contract: ContractFacts) -> None:
         "save_attempt",
         work.day + timedelta(days=SAVE_ATTEMPT_DAYS),
         f"save_attempt:{contract.id}:{noticed}",
+        notice_received_on=noticed,
+        notice_late=contract.cancellation_notice_late,
     )
 
 

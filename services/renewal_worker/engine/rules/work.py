@@ -192,6 +192,7 @@ class Work:
             owner=self.account.owner,
             term=task.term,
             checkpoint=checkpoint,
+            priority=task.priority,
         )
 
     def change_task(self, task: TaskFacts, change: TaskChange) -> None:
@@ -201,6 +202,7 @@ class Work:
             status=change.status or task.status,
             description=change.description or task.description,
             owner=change.owner if change.owner_changed else task.owner,
+            priority=change.priority or task.priority,
         )
         self.tasks[task.dedupe_key] = updated
         new_task = next(
@@ -213,6 +215,7 @@ class Work:
                 due_date=updated.due_date,
                 description=updated.description,
                 owner=updated.owner,
+                priority=updated.priority or new_task.priority,
             )
             if updated.status != OPEN:
                 del self.decision.new_tasks[index]
@@ -227,6 +230,7 @@ class Work:
                 description=change.description or previous.description,
                 owner=change.owner if change.owner_changed else previous.owner,
                 owner_changed=change.owner_changed or previous.owner_changed,
+                priority=change.priority or previous.priority,
             )
         self._changes[task.dedupe_key] = change
 
