@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 from services.demo.mixes import (
     ACCOUNTS_PER_MANAGER,
+    ADDON_TRIAL_SHARE,
     AUTO_RENEW_SHARE,
     BUDGET_LEAD_DAYS,
     BUSINESS_OWNER_LEAVES,
@@ -71,6 +72,7 @@ _COMPANY_C = ("Inc", "GmbH", "Ltd", "SA", "Group", "AB", "BV", "Co")
 _PARTNERS = ("Northwind Consulting", "Contoso Partners", "Fabrikam Solutions",
              "Tailspin Digital", "Litware Services", "Proseware Advisory", "Wingtip Resellers",
              "Adatum Integrators")  # fmt: skip
+_TRIALS = ("50 more seats", "Reporting module", "API access", "Second branch", "SSO add-on")
 _GOALS = (
     ("Faster onboarding", "New hires productive in 2 weeks"),
     ("Fewer support tickets", "-20 % tickets per month"),
@@ -260,6 +262,20 @@ def _usage(rng: random.Random, contract: Contract, as_of: date, until: date) -> 
     return happenings
 
 
+def _addon_trial(
+    rng: random.Random, contract: Contract, usage: list[Happening], until: date
+) -> list[Happening]:
+    """Customers who use the product try more of it: more seats, another module."""
+    if not usage or rng.random() >= ADDON_TRIAL_SHARE:
+        return []
+    last = min(until, contract.end) - timedelta(days=45)
+    if last <= usage[0].day:
+        return []
+    day = _day_between(rng, usage[0].day, last)
+    return [Happening(day, Kind.TRIAL, contract.account, contract=contract.key,
+                      name=rng.choice(_TRIALS))]  # fmt: skip
+
+
 def _goals(rng: random.Random, contract: Contract, as_of: date, until: date) -> list[Happening]:
     happenings: list[Happening] = []
     for goal in contract.goals:
@@ -349,6 +365,7 @@ def _happenings(
     for contract in contracts:
         usage = _usage(rng, contract, as_of, until)
         happenings += usage + _goals(rng, contract, as_of, until)
+        happenings += _addon_trial(rng, contract, usage, until)
         if as_of < contract.end < until:
             low = any(
                 h.active_users is not None and h.seats and h.active_users < h.seats / 2

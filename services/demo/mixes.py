@@ -88,6 +88,8 @@ BUSINESS_OWNER_LEAVES = 0.12
 """Of accounts, during the year."""
 GOAL_SLIPS = 0.20
 """Of goals, during the year."""
+ADDON_TRIAL_SHARE = 0.08
+"""Of contracts with a usage report, a 30-day trial of more users or modules in the year."""
 USAGE_DIP = 0.12
 """Of contracts, a dip below half the seats for a few months."""
 CHURN_SHARE = 0.12

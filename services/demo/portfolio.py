@@ -78,6 +78,7 @@ class Kind(StrEnum):
     RENEWAL = "renewal"  # `contract` renews until `end` at `arr`, `seats`
     CANCELLATION = "cancellation"  # `contract` gives notice (`reason`); churns at R
     CHURN = "churn"  # `contract` churns on the day (`reason`)
+    TRIAL = "trial"  # `contract` starts a 30-day add-on trial of `name`
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,7 @@ class Happening:
     end: date | None = None
     arr: int | None = None
     reason: str | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

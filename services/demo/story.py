@@ -113,7 +113,8 @@ def headline(portfolio: Portfolio, happened: Counter[str], renewed: int, lapsed:
             f"  renewals: {happened[Kind.RENEWAL]} recorded ({expanded} with expansion), "
             f"{renewed - happened[Kind.RENEWAL]} automatic, {lapsed} lapsed",
             f"  cancellation notices: {happened[Kind.CANCELLATION]}, "
-            f"churns recorded: {happened[Kind.CHURN]}",
+            f"churns recorded: {happened[Kind.CHURN]}, "
+            f"add-on trials started: {happened[Kind.TRIAL]}",
             f"  the account managers closed {happened['done']} tasks "
             f"and dismissed {happened['dismissed']}",
         ]

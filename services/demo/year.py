@@ -26,6 +26,7 @@ from shared.db import Database
 from shared.domain.context import Context
 from shared.domain.contracts.schemas import CancellationNotice, ContractChurn, ContractRenewal
 from shared.domain.contracts.service import churn_contract, notice_cancellation, renew_contract
+from shared.domain.contracts.trials import TrialCreate, start_trial
 from shared.domain.errors import DomainError
 from shared.domain.goals.schemas import GoalUpdate
 from shared.domain.goals.service import update_goal
@@ -122,6 +123,10 @@ async def happen(session: AsyncSession, ctx: Context, ids: Ids, h: Happening) ->
             assert contract is not None
             churn = ContractChurn(reason=ChurnReason(h.reason or "other"), churned_on=h.day)
             await churn_contract(session, ctx, contract, churn)
+        case Kind.TRIAL:
+            assert contract is not None
+            assert h.name is not None
+            await start_trial(session, ctx, contract, TrialCreate(name=h.name, started_on=h.day))
 
 
 async def _work_tasks(

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Uuid, column, insert, inspect, table
+from sqlalchemy import Uuid, column, insert, inspect, select, table
 from sqlalchemy.engine import Connection
 
 import shared.models  # noqa: F401
@@ -17,7 +17,7 @@ from shared.db.base import Base
 from shared.db.engine import create_unpooled_engine
 from shared.db.migrate import alembic_config, downgrade, upgrade
 from shared.db.types import UTCDateTime
-from shared.models import Task
+from shared.models import Checkpoint, Task
 from tests.support.databases import PostgresTemplates
 
 
@@ -83,59 +83,86 @@ def test_concurrent_migrations_are_serialised_on_postgres(
         postgres_templates.drop(url)
 
 
+STAMPS = {
+    "created_at": datetime(2026, 3, 1, tzinfo=UTC),
+    "updated_at": datetime(2026, 3, 1, tzinfo=UTC),
+}
+
+
+async def _contract_as_0005_stored_it(
+    db: Database, end_date: date = date(2027, 3, 15), status: str = "active"
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """An account and a contract with its term 1, written with the columns 0005 had, so
+    later migrations can be tested on rows stored before them."""
+    account_id, contract_id = uuid.uuid4(), uuid.uuid4()
+    accounts_at_0005 = table(
+        "accounts",
+        column("id", Uuid),
+        *(column(name) for name in ("name", "external_ids", "fiscal_year_start_month")),
+        column("budget_lead_days"),
+        *(column(name, UTCDateTime) for name in STAMPS),
+    )
+    contracts_at_0005 = table(
+        "contracts",
+        *(column(name, Uuid) for name in ("id", "account_id")),
+        *(column(name) for name in ("start_date", "end_date", "arr_minor", "auto_renew")),
+        *(column(name) for name in ("notice_period_days", "status", "health_score")),
+        *(column(name) for name in ("health_band", "health_signals", "external_ids")),
+        *(column(name, UTCDateTime) for name in STAMPS),
+    )
+    terms_at_0005 = table(
+        "contract_terms",
+        *(column(name, Uuid) for name in ("id", "contract_id")),
+        *(column(name) for name in ("number", "start_date", "end_date", "arr_minor")),
+    )
+    async with db.transaction() as session:
+        await session.execute(
+            insert(accounts_at_0005).values(
+                id=account_id,
+                name="Acme",
+                external_ids="{}",
+                fiscal_year_start_month=1,
+                budget_lead_days=90,
+                **STAMPS,
+            )
+        )
+        await session.execute(
+            insert(contracts_at_0005).values(
+                id=contract_id,
+                account_id=account_id,
+                start_date=date(2026, 3, 15),
+                end_date=end_date,
+                arr_minor=1_200_000,
+                auto_renew=False,
+                notice_period_days=0,
+                status=status,
+                health_score=100,
+                health_band="green",
+                health_signals="[]",
+                external_ids="{}",
+                **STAMPS,
+            )
+        )
+        await session.execute(
+            insert(terms_at_0005).values(
+                id=uuid.uuid4(),
+                contract_id=contract_id,
+                number=1,
+                start_date=date(2026, 3, 15),
+                end_date=end_date,
+                arr_minor=1_200_000,
+            )
+        )
+    return account_id, contract_id
+
+
 async def test_tasks_stored_before_their_version_column_get_version_1(empty_db_url: str) -> None:
     """0006 adds `tasks.version` to a table that already holds tasks; the mapper then
     checks and bumps it on the next update."""
     await upgrade(empty_db_url, "0005")
     db = Database(empty_db_url)
     try:
-        account_id, contract_id = uuid.uuid4(), uuid.uuid4()
-        stamps = {"created_at": datetime(2026, 3, 1, tzinfo=UTC)} | {
-            "updated_at": datetime(2026, 3, 1, tzinfo=UTC)
-        }
-        accounts_at_0005 = table(
-            "accounts",
-            column("id", Uuid),
-            *(column(name) for name in ("name", "external_ids", "fiscal_year_start_month")),
-            column("budget_lead_days"),
-            *(column(name, UTCDateTime) for name in stamps),
-        )
-        contracts_at_0005 = table(
-            "contracts",
-            *(column(name, Uuid) for name in ("id", "account_id")),
-            *(column(name) for name in ("start_date", "end_date", "arr_minor", "auto_renew")),
-            *(column(name) for name in ("notice_period_days", "status", "health_score")),
-            *(column(name) for name in ("health_band", "health_signals", "external_ids")),
-            *(column(name, UTCDateTime) for name in stamps),
-        )
-        async with db.transaction() as session:
-            await session.execute(
-                insert(accounts_at_0005).values(
-                    id=account_id,
-                    name="Acme",
-                    external_ids="{}",
-                    fiscal_year_start_month=1,
-                    budget_lead_days=90,
-                    **stamps,
-                )
-            )
-            await session.execute(
-                insert(contracts_at_0005).values(
-                    id=contract_id,
-                    account_id=account_id,
-                    start_date=date(2026, 3, 15),
-                    end_date=date(2027, 3, 15),
-                    arr_minor=1_200_000,
-                    auto_renew=False,
-                    notice_period_days=0,
-                    status="active",
-                    health_score=100,
-                    health_band="green",
-                    health_signals="[]",
-                    external_ids="{}",
-                    **stamps,
-                )
-            )
+        account_id, contract_id = await _contract_as_0005_stored_it(db)
         task_id = uuid.uuid4()
         tasks_at_0005 = table(  # the table as 0005 left it: no version
             "tasks",
@@ -174,5 +201,35 @@ async def test_tasks_stored_before_their_version_column_get_version_1(empty_db_u
             updated = await session.get(Task, task_id)
             assert updated is not None
             assert updated.version == 2
+    finally:
+        await db.dispose()
+
+
+async def test_contracts_planned_before_the_renewal_markers_get_them(empty_db_url: str) -> None:
+    """0009 adds the renewal markers to the current term of live contracts whose R has
+    not passed, as `planned`, so the next sweep opens those already reached."""
+    await upgrade(empty_db_url, "0008")
+    db = Database(empty_db_url)
+    try:
+        ahead = date.today() + timedelta(days=75)
+        _, live = await _contract_as_0005_stored_it(db, end_date=ahead)
+        _, churned = await _contract_as_0005_stored_it(db, end_date=ahead, status="churned")
+        _, lapsed = await _contract_as_0005_stored_it(db, end_date=date.today() - timedelta(1))
+        await db.dispose()
+        await upgrade(empty_db_url)
+        db = Database(empty_db_url)
+        async with db.read() as session:
+            rows = (
+                await session.execute(
+                    select(Checkpoint.contract_id, Checkpoint.kind, Checkpoint.due_date,
+                           Checkpoint.opens_on, Checkpoint.status, Checkpoint.term)
+                )
+            ).all()  # fmt: skip
+        assert sorted((r.contract_id, r.kind, r.due_date, r.opens_on, r.status, r.term)
+                      for r in rows) == sorted([
+            (live, "renewal_near", ahead - timedelta(60), ahead - timedelta(60), "planned", 1),
+            (live, "renewal_window", ahead - timedelta(90), ahead - timedelta(90), "planned", 1),
+        ])  # fmt: skip
+        assert {churned, lapsed}.isdisjoint(r.contract_id for r in rows)
     finally:
         await db.dispose()

@@ -36,6 +36,10 @@ def test_demo_tells_every_section_without_touching_the_configured_database(
         assert section in done.stdout
     assert "20 accounts" in done.stdout
     assert "kickoff" in done.stdout
+    # The kinds this release added, in the story of even this small portfolio.
+    for kind in ("implementation_followup", "auto_renewal_confirmation", "trial_ending"):
+        assert kind in done.stdout
+    assert "add-on trials started: 1" in done.stdout
     assert not configured.exists()
     assert kept.stat().st_size > 100_000
 

@@ -54,7 +54,21 @@ def test_a_notice_in_time_still_says_the_contract_churns_at_r() -> None:
     assert "the contract churns on 2027-03-15 unless the notice is withdrawn" in description
 
 
-def test_the_auto_renewal_task_says_a_late_notice_does_not_stop_it() -> None:
+def test_the_auto_renewal_confirmation_says_a_late_notice_does_not_stop_it() -> None:
+    facts = account(contract(auto_renew=True))
+    kind = "auto_renewal_confirmation"
+    data = {"contract_id": "c1", "account_id": "a1", "term": 1, "kind": kind, "ordinal": 0}
+    checkpoint = CheckpointFacts("c1", 1, kind, 0, d("2027-03-01"), d("2027-02-15"), "opened")
+    decision = decide(
+        replace(facts, checkpoints=(checkpoint,)),
+        event("checkpoint.due", "2027-02-15", data),
+        SETTINGS,
+    )
+    (task,) = [t for t in decision.new_tasks if t.kind == kind]
+    assert "a cancellation notice given in time is pending (a late one" in task.description
+
+
+def test_the_auto_renewal_checkpoint_opens_no_task() -> None:
     facts = account(contract(auto_renew=True))
     data = {"contract_id": "c1", "account_id": "a1", "term": 1, "kind": "auto_renewal"}
     checkpoint = CheckpointFacts(
@@ -65,7 +79,4 @@ def test_the_auto_renewal_task_says_a_late_notice_does_not_stop_it() -> None:
         event("checkpoint.due", "2027-03-15", data | {"ordinal": 0}),
         SETTINGS,
     )
-    (task,) = [t for t in decision.new_tasks if t.kind == "auto_renewal"]
-    assert "a cancellation notice given in time is pending (a late one does not stop it)" in (
-        task.description
-    )
+    assert decision.new_tasks == []

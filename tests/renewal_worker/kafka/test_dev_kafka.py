@@ -13,7 +13,10 @@ from tests.support.api import wait_until_ready
 from tests.support.broker import Broker, free_port, unique_topics
 from tests.support.cli import RENEWALS, cli_env
 
-PLAN_OF_THE_CONTRACT = 8
+PLAN_OF_THE_CONTRACT = 13
+"""A mid-market year with an unknown fiscal year: kickoff, implementation check and five
+follow-ups, adoption and mid-term reviews, budget confirmation at R - 6 months, outreach,
+renewal due and overdue (the renewal markers are not listed)."""
 
 
 async def test_dev_kafka_turns_a_rest_call_into_a_plan_through_the_broker(
