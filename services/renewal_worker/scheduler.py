@@ -37,8 +37,9 @@ from typing import TypeVar
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import Row, Select, func, literal_column, or_, select, update
+from sqlalchemy import Row, Select, Update, func, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from services.renewal_worker.engine.health_score import OVERDUE_AFTER_DAYS
 from shared.clock import today, utcnow
@@ -142,6 +143,35 @@ def due_checkpoints(
     return query.with_for_update(skip_locked=True, of=Checkpoint) if skip_locked else query
 
 
+async def _mark_and_emit(
+    session: AsyncSession,
+    mark: Update,
+    id_column: InstrumentedAttribute[uuid.UUID],
+    ids: list[uuid.UUID],
+    emissions: list[Emission],
+    type: EventType,
+    entity: str,
+    time: datetime,
+) -> list[str]:
+    """Marks the claimed rows (one UPDATE by id) and emits one event for each, in the
+    caller's transaction, so a row is marked exactly when its event exists; returns the
+    events' ids."""
+    if ids:
+        await session.execute(
+            mark.where(id_column.in_(ids)).execution_options(synchronize_session=False)
+        )
+    events = await emit_many(
+        session,
+        emissions,
+        type=type,
+        source=SOURCE_SCHEDULER,
+        dataschema=dataschema(entity),
+        actor=ACTOR,
+        time=time,
+    )
+    return [event["id"] for event in events]
+
+
 async def _open_checkpoints(
     db: Database, as_of: date, time: datetime, batch_size: int, result: SweepResult
 ) -> None:
@@ -149,23 +179,16 @@ async def _open_checkpoints(
         async with db.transaction() as session:
             query = due_checkpoints(as_of, batch_size, skip_locked=not db.is_sqlite)
             rows = (await session.execute(query)).all()
-            if rows:
-                await session.execute(
-                    update(Checkpoint)
-                    .where(Checkpoint.id.in_([row.id for row in rows]))
-                    .values(status=CheckpointStatus.OPENED, updated_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                )
-            events = await emit_many(
+            result.event_ids += await _mark_and_emit(
                 session,
+                update(Checkpoint).values(status=CheckpointStatus.OPENED, updated_at=utcnow()),
+                Checkpoint.id,
+                [row.id for row in rows],
                 [Emission(str(row.id), str(row.account_id), _checkpoint_data(row)) for row in rows],
-                type=EventType.CHECKPOINT_DUE,
-                source=SOURCE_SCHEDULER,
-                dataschema=dataschema("checkpoint"),
-                actor=ACTOR,
-                time=time,
+                EventType.CHECKPOINT_DUE,
+                "checkpoint",
+                time,
             )
-            result.event_ids.extend(event["id"] for event in events)
             markers = sum(1 for row in rows if row.kind in MARKER_KINDS)
             result.markers_reached += markers
             result.checkpoints_opened += len(rows) - markers
@@ -225,23 +248,16 @@ async def _note_overdue_tasks(
         async with db.transaction() as session:
             query = newly_overdue_tasks(as_of, batch_size, sqlite=db.is_sqlite)
             rows = (await session.execute(query)).all()
-            if rows:
-                await session.execute(
-                    update(Task)
-                    .where(Task.id.in_([row.id for row in rows]))
-                    .values(overdue_noted_on=as_of)
-                    .execution_options(synchronize_session=False)
-                )
-            events = await emit_many(
+            result.event_ids += await _mark_and_emit(
                 session,
+                update(Task).values(overdue_noted_on=as_of),
+                Task.id,
+                [row.id for row in rows],
                 [Emission(str(row.id), str(row.account_id), _overdue_data(row)) for row in rows],
-                type=EventType.TASK_OVERDUE,
-                source=SOURCE_SCHEDULER,
-                dataschema=dataschema("task_overdue"),
-                actor=ACTOR,
-                time=time,
+                EventType.TASK_OVERDUE,
+                "task_overdue",
+                time,
             )
-            result.event_ids.extend(event["id"] for event in events)
             result.overdue_tasks_noted += len(rows)
         if len(rows) < batch_size:
             return

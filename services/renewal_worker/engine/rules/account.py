@@ -36,7 +36,6 @@ from decimal import Decimal
 from services.renewal_worker.engine.plan import (
     PlannedCheckpoint,
     onsite_visits,
-    skipped_at_creation,
 )
 from services.renewal_worker.engine.playbooks import ContractLine, render_task
 from services.renewal_worker.engine.priority import task_priority
@@ -45,9 +44,9 @@ from services.renewal_worker.engine.rules.work import (
     CANCELLED,
     OPEN,
     OPENED,
-    PLANNED,
-    SKIPPED,
     Work,
+    checkpoint_row,
+    first_status,
     money,
     term_of,
 )
@@ -233,8 +232,8 @@ def replan_visits(work: Work) -> None:
     }
     planned_days = {row.due_date for row in planned.values()}
     for identity, row in planned.items():
-        status = OPENED if row.due_date in opened_days else _status(work, row)
-        work.write_checkpoint(_row(identity, row, status))
+        status = OPENED if row.due_date in opened_days else first_status(row, work.day)
+        work.write_checkpoint(checkpoint_row(identity, row, status))
     for cp in existing:
         if cp.identity in planned:
             continue
@@ -342,20 +341,3 @@ def _at(work: Work, kind: str, day: date) -> list[TaskFacts]:
 
 def _open_at(work: Work, kind: str, day: date) -> TaskFacts | None:
     return next((t for t in _at(work, kind, day) if t.status == OPEN), None)
-
-
-def _status(work: Work, row: PlannedCheckpoint) -> str:
-    return SKIPPED if skipped_at_creation(row, work.day) else PLANNED
-
-
-def _row(identity: CheckpointId, row: PlannedCheckpoint, status: str) -> CheckpointFacts:
-    contract_id, term, kind, ordinal = identity
-    return CheckpointFacts(
-        contract_id=contract_id,
-        term=term,
-        kind=kind,
-        ordinal=ordinal,
-        due_date=row.due_date,
-        opens_on=row.opens_on,
-        status=status,
-    )

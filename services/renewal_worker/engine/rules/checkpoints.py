@@ -21,7 +21,6 @@ from services.renewal_worker.engine.plan import (
     marker_rows,
     opens_late,
     plan_term,
-    skipped_at_creation,
     trial_rows,
 )
 from services.renewal_worker.engine.rules.account import (
@@ -35,10 +34,10 @@ from services.renewal_worker.engine.rules.work import (
     CANCELLED,
     OPEN,
     OPENED,
-    PLANNED,
-    SKIPPED,
     Work,
+    checkpoint_row,
     checkpoint_task_key,
+    first_status,
     segment_on,
 )
 from services.renewal_worker.engine.state import (
@@ -108,18 +107,8 @@ def replan(work: Work, contract: ContractFacts) -> None:
         elif late or (current is not None and current.status == OPENED):
             status = OPENED
         else:
-            status = SKIPPED if skipped_at_creation(row, work.day) else PLANNED
-        work.write_checkpoint(
-            CheckpointFacts(
-                contract_id=contract.id,
-                term=term,
-                kind=str(row.kind),
-                ordinal=row.ordinal,
-                due_date=row.due_date,
-                opens_on=row.opens_on,
-                status=status,
-            )
-        )
+            status = first_status(row, work.day)
+        work.write_checkpoint(checkpoint_row(identity, row, status))
         task = work.tasks.get(checkpoint_task_key(identity))
         if late and task is None:
             work.create_task(
@@ -162,7 +151,7 @@ def replan_budgets(work: Work, reason: str) -> None:
         )
         if contract.churned_on is not None or not planned_term:
             continue
-        identity: CheckpointId = (contract.id, term, _K.BUDGET_CONFIRMATION, 0)
+        identity: CheckpointId = (contract.id, term, str(_K.BUDGET_CONFIRMATION), 0)
         current = work.checkpoints.get(identity)
         live = current if current is not None and current.status != CANCELLED else None
         rows = [
@@ -180,18 +169,8 @@ def replan_budgets(work: Work, reason: str) -> None:
         if live is not None and live.status == OPENED:
             status = OPENED
         else:
-            status = SKIPPED if skipped_at_creation(row, work.day) else PLANNED
-        work.write_checkpoint(
-            CheckpointFacts(
-                contract_id=contract.id,
-                term=term,
-                kind=str(row.kind),
-                ordinal=row.ordinal,
-                due_date=row.due_date,
-                opens_on=row.opens_on,
-                status=status,
-            )
-        )
+            status = first_status(row, work.day)
+        work.write_checkpoint(checkpoint_row(identity, row, status))
     reconcile_budget(work, reason)
 
 
@@ -275,12 +254,5 @@ def on_trial_started(work: Work) -> None:
             identity = (contract.id, term.number, str(row.kind), row.ordinal)
             if identity in work.checkpoints:
                 continue
-            work.write_checkpoint(
-                CheckpointFacts(
-                    *identity,
-                    due_date=row.due_date,
-                    opens_on=row.opens_on,
-                    status=SKIPPED if skipped_at_creation(row, work.day) else PLANNED,
-                )
-            )
+            work.write_checkpoint(checkpoint_row(identity, row, first_status(row, work.day)))
     replan(work, contract)

@@ -8,8 +8,14 @@ from datetime import timedelta
 from services.renewal_worker.engine.plan import winback_checkpoint
 from services.renewal_worker.engine.rules.account import ACCOUNT_TASK_KINDS, plan_account
 from services.renewal_worker.engine.rules.checkpoints import is_addon_trial, replan
-from services.renewal_worker.engine.rules.work import CANCELLED, PLANNED, SKIPPED, Work
-from services.renewal_worker.engine.state import CheckpointFacts, ContractFacts
+from services.renewal_worker.engine.rules.work import (
+    CANCELLED,
+    PLANNED,
+    SKIPPED,
+    Work,
+    checkpoint_row,
+)
+from services.renewal_worker.engine.state import ContractFacts
 from shared.rules.types import CheckpointKind
 
 _K = CheckpointKind
@@ -65,17 +71,7 @@ def on_churned(work: Work, contract: ContractFacts) -> None:
         row = winback_checkpoint(churned_on)
         identity = (contract.id, contract.term.number, str(row.kind), row.ordinal)
         if identity not in work.checkpoints:
-            work.write_checkpoint(
-                CheckpointFacts(
-                    contract_id=contract.id,
-                    term=contract.term.number,
-                    kind=str(row.kind),
-                    ordinal=row.ordinal,
-                    due_date=row.due_date,
-                    opens_on=row.opens_on,
-                    status=PLANNED,
-                )
-            )
+            work.write_checkpoint(checkpoint_row(identity, row, PLANNED))
 
 
 def on_cancellation_noticed(work: Work, contract: ContractFacts) -> None:

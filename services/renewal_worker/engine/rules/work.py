@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
+from services.renewal_worker.engine.plan import PlannedCheckpoint, skipped_at_creation
 from services.renewal_worker.engine.playbooks import TaskContext, render_task
 from services.renewal_worker.engine.playbooks.context import GoalLine
 from services.renewal_worker.engine.priority import task_priority
@@ -57,6 +58,26 @@ def term_of(contract: ContractFacts, number: int | None) -> Term:
     """The term a task is about: a checkpoint's own term, which is no longer the current
     one when the sweep that opened the checkpoint also auto-renewed the contract."""
     return next((t for t in contract.terms if t.number == number), contract.term)
+
+
+def checkpoint_row(identity: CheckpointId, row: PlannedCheckpoint, status: str) -> CheckpointFacts:
+    """A planned row as the checkpoint `identity` stores it."""
+    contract_id, term, kind, ordinal = identity
+    return CheckpointFacts(
+        contract_id=contract_id,
+        term=term,
+        kind=kind,
+        ordinal=ordinal,
+        due_date=row.due_date,
+        opens_on=row.opens_on,
+        status=status,
+    )
+
+
+def first_status(row: PlannedCheckpoint, day: date) -> str:
+    """The status of a row planned on `day` for the first time: skipped when it is
+    already too old to act on (DESIGN §3.1), planned otherwise."""
+    return SKIPPED if skipped_at_creation(row, day) else PLANNED
 
 
 def checkpoint_task_key(identity: CheckpointId) -> str:
