@@ -41,8 +41,9 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
-_CHATTY_LIBRARIES = ("httpx", "httpcore", "asyncio")
-"""Libraries whose INFO lines repeat what our own lines say (every outbound request)."""
+_CHATTY_LIBRARIES = ("httpx", "httpcore", "asyncio", "alembic.runtime.plugins")
+"""Libraries whose INFO lines repeat what our own lines say (every outbound request) or
+say nothing to an operator (Alembic listing its plugins before every migration)."""
 
 
 def _route_standard_logging(renderer: structlog.types.Processor, level: int) -> None:
