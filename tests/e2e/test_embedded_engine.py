@@ -1,6 +1,8 @@
 """The embedded engine end to end: REST calls (and `POST /v1/events` where the time of a
 change must be controlled) against the in-process API, and `renewals tick --as-of D
---wait` as a real process against the same database, on SQLite and on Postgres.
+--wait` against the same database, on SQLite and on Postgres — as a real process in the
+scenarios that tick a few times (`Crm`), and as the same function in this process in
+those that tick day by day through a term (`InProcessCrm`).
 
 Only public interfaces are used: no ORM writes, no direct calls into the services. The
 worker is `tick --wait` itself: it first applies the lifecycle events already waiting,
@@ -8,7 +10,7 @@ then sweeps the date, then applies what the sweep emitted. So a tick is also how
 waits for the engine after REST calls, and several changes are usually applied together
 in one tick, as a worker that fell behind would apply them.
 
-Each tick costs an interpreter start-up (1-2 s), so every scenario runs as it can.
+A process tick costs an interpreter start-up (1-2 s), so every scenario runs as it can.
 
 Choices where the spec leaves room, and how the scenarios are dated:
 
@@ -37,7 +39,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.e2e.crm import Crm, assert_playbook, one, summary
+from tests.e2e.crm import Crm, InProcessCrm, assert_playbook, one, summary
 from tests.support.api import Harness
 
 pytestmark = pytest.mark.slow
@@ -50,7 +52,7 @@ async def test_worked_example_opens_each_checkpoint_task_on_its_opening_day(api:
     opening date opens exactly that checkpoint's task, with the plan's due date; the
     checkpoints opening later are not opened by it. The first tick after R - 60 days
     (2027-01-14) moves the tasks still open up a priority step."""
-    crm = Crm(api)
+    crm = InProcessCrm(api)
     account = await crm.account("Acme Corp", budget_lead_days=90)
     await crm.send(
         "stakeholder.added",
@@ -224,7 +226,7 @@ async def test_goal_at_risk_opens_a_task_closed_when_back_on_track(api: Harness)
     old event changes nothing): changes applied together converge on the latest status,
     and a goal that went at risk and back before the worker applied either opens no task.
     So this scenario ticks after each step, as a running worker would apply them."""
-    crm = Crm(api)
+    crm = InProcessCrm(api)
     account = await crm.account("Acme")
     contract = await crm.import_contract(account, "2026-03-01T10:00:00Z")
     goals = []
@@ -436,7 +438,7 @@ async def test_churn_closes_open_tasks_and_plans_a_winback_unless_business_close
     """Two worked-example contracts churn on 2026-04-20 with their kickoff and
     implementation tasks open; the winback is due 6 months later and opens 14 days
     before, only for the one that did not churn because the business closed."""
-    crm = Crm(api)
+    crm = InProcessCrm(api)
     contracts: dict[str, str] = {}
     for reason in ("competitor", "business_closed"):
         account = await crm.account(f"Acme {reason}")
