@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from services.api.accounts.router import router as accounts_router
 from services.api.admin.router import router as admin_router
+from services.api.calendar_tokens.router import router as calendar_tokens_router
 from services.api.contracts.history_router import router as contract_history_router
 from services.api.contracts.router import router as contracts_router
 from services.api.contracts.trials_router import router as contract_trials_router
@@ -74,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
         tasks_router,
         reports_router,
         views_router,
+        calendar_tokens_router,
         admin_router,
         webhook_subscriptions_router,
         inbound_router(settings),

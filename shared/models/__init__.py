@@ -2,6 +2,7 @@
 
 from shared.models.accounts import Account
 from shared.models.api_keys import ApiKey
+from shared.models.calendar_tokens import CalendarToken
 from shared.models.checkpoints import Checkpoint
 from shared.models.contracts import Contract, ContractTerm
 from shared.models.event_log import EventLogEntry
@@ -20,6 +21,7 @@ from shared.models.worker import DeadLetter, WorkerLease
 __all__ = [
     "Account",
     "ApiKey",
+    "CalendarToken",
     "Checkpoint",
     "Contract",
     "ContractTerm",

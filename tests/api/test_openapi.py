@@ -55,12 +55,12 @@ def test_fastapis_validation_error_shape_is_not_documented() -> None:
     assert set(SCHEMAS["Problem"]["required"]) == {"type", "title", "status", "detail"}
 
 
-def test_the_key_is_a_bearer_scheme_and_the_calendar_also_takes_it_in_the_query() -> None:
+def test_the_key_is_a_bearer_scheme_and_the_calendar_also_takes_a_token_in_the_query() -> None:
     schemes = DOCUMENT["components"]["securitySchemes"]
     assert schemes["apiKey"] == schemes["apiKey"] | {"type": "http", "scheme": "bearer"}
-    assert schemes["calendarKey"] == schemes["calendarKey"] | {"in": "query", "name": "key"}
+    assert schemes["calendarToken"] == schemes["calendarToken"] | {"in": "query", "name": "key"}
     calendar = PATHS["/v1/calendar.ics"]["get"]
-    assert calendar["security"] == [{"calendarKey": []}, {"apiKey": []}]
+    assert calendar["security"] == [{"calendarToken": []}, {"apiKey": []}]
     assert "key" not in [parameter["name"] for parameter in calendar["parameters"]]
 
 

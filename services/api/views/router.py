@@ -10,7 +10,8 @@ from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials
 
 from services.api.deps import API_KEY, Reader, SessionDep, SettingsDep, get_db
 from shared.clock import today, utcnow
-from shared.domain.auth.service import Principal, authenticate
+from shared.domain.auth.service import authenticate
+from shared.domain.calendar_tokens import service as calendar_tokens
 from shared.domain.errors import Forbidden, Unauthorized
 from shared.domain.schemas import Day
 from shared.domain.views import agenda as agenda_service
@@ -36,29 +37,45 @@ Owner = Annotated[
 
 CALENDAR_KEY = APIKeyQuery(
     name="key",
-    scheme_name="calendarKey",
-    description="The API key as `?key=`, for calendar apps that cannot send headers",
+    scheme_name="calendarToken",
+    description="A calendar token (`POST /v1/calendar-tokens`), for calendar apps that "
+    "cannot send headers; API keys are refused here",
     auto_error=False,
 )
 
 
 async def calendar_reader(
     request: Request,
+    owner: Owner,
     key: Annotated[str | None, Security(CALENDAR_KEY)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY)],
-) -> Principal:
-    """This route only: the key from `?key=` or `Authorization: Bearer`, because Outlook
-    and Google Calendar subscribe to a bare URL. Same 401/403 as everywhere else."""
-    token = key or (credentials.credentials.strip() if credentials is not None else None)
-    if not token:
-        raise Unauthorized("send an API key as '?key=<key>' or 'Authorization: Bearer <key>'")
+) -> str:
+    """The owner whose feed may be read. This route only: a calendar token as `?key=`,
+    because Outlook and Google Calendar subscribe to a bare URL that ends up in sync logs
+    and shared calendars — so the URL opens one owner's feed and nothing else; or an API
+    key with the read scope as `Authorization: Bearer`, as everywhere else."""
+    if key:
+        async with get_db(request).read() as session:
+            token_owner = await calendar_tokens.feed_owner(session, key)
+        if token_owner is None:
+            raise Unauthorized(
+                "'?key=' takes a calendar token (POST /v1/calendar-tokens), and this one is "
+                "unknown or revoked; API keys are not accepted in URLs"
+            )
+        if token_owner != owner:
+            raise Forbidden("this calendar token opens another owner's feed")
+        return owner
+    if credentials is None:
+        raise Unauthorized(
+            "send a calendar token as '?key=<token>' or an API key as 'Authorization: Bearer <key>'"
+        )
     async with get_db(request).read() as session:
-        principal = await authenticate(session, token)
+        principal = await authenticate(session, credentials.credentials.strip())
     if principal is None:
         raise Unauthorized("the API key is unknown or revoked")
     if not principal.allows(Scope.READ):
         raise Forbidden(f"this route needs the '{Scope.READ}' scope")
-    return principal
+    return owner
 
 
 @router.get(
@@ -113,9 +130,8 @@ async def get_agenda(
     responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}},
 )
 async def get_calendar(
-    _principal: Annotated[Principal, Depends(calendar_reader)],
+    owner: Annotated[str, Depends(calendar_reader)],
     session: SessionDep,
-    owner: Owner,
 ) -> Response:
     """An iCalendar feed of the owner's open tasks and, per active contract, the budget,
     notice and renewal dates, as all-day events."""

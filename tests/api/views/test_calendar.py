@@ -1,5 +1,6 @@
 """The iCalendar feed: parses, carries what Outlook and Google Calendar need, one event
-per open task and per contract date, and takes its key from the query or the header."""
+per open task and per contract date; opened by a calendar token in the query or an API
+key in the header."""
 
 from __future__ import annotations
 
@@ -90,10 +91,19 @@ async def test_feed_parses_and_has_one_event_per_task_and_contract_date(api: Har
     assert "http" not in response.text
 
 
-async def test_key_in_the_query_is_accepted(api: Harness) -> None:
+async def test_an_api_key_in_the_query_is_refused(api: Harness) -> None:
+    """Feed URLs end up in sync logs and shared calendars: they carry calendar tokens."""
     key = await api.new_key("read")
     async with api.as_key(None) as anonymous:
         response = await anonymous.get("/v1/calendar.ics", params={"owner": ANN, "key": key})
+
+    assert response.status_code == 401, response.text
+    assert "calendar token" in response.json()["detail"]
+
+
+async def test_an_api_key_in_the_header_still_opens_the_feed(api: Harness) -> None:
+    async with api.as_key(await api.new_key("read")) as reader:
+        response = await reader.get("/v1/calendar.ics", params={"owner": ANN})
 
     assert response.status_code == 200, response.text
     assert Calendar.from_ical(response.content).walk("VEVENT") == []
@@ -104,12 +114,10 @@ async def test_a_missing_or_wrong_key_is_refused(
     api: Harness, key: str | None, status: int
 ) -> None:
     params = {"owner": ANN}
-    if key == "write":
-        params["key"] = await api.new_key("write")
-    elif key is not None:
-        params["key"] = key
-    async with api.as_key(None) as anonymous:
-        response = await anonymous.get("/v1/calendar.ics", params=params)
+    async with api.as_key(None if key in (None, "rnw_wrong") else await api.new_key(key)) as c:
+        if key == "rnw_wrong":
+            c.headers["Authorization"] = "Bearer rnw_wrong"
+        response = await c.get("/v1/calendar.ics", params=params)
 
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
