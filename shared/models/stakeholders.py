@@ -24,3 +24,6 @@ class Stakeholder(IdMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     external_ids: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    former_identifiers: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    """Names and e-mails the person had before an update: task texts and notifications
+    written then still carry them, so an erasure must redact them too."""

@@ -7,7 +7,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from services.api.deps import Reader, SessionDep, SettingsDep, Writer
+from services.api.deps import Admin, Reader, SessionDep, SettingsDep, Writer
 from services.api.openapi import DUPLICATE, problems
 from shared.domain.context import Context
 from shared.domain.schemas import Limit
@@ -95,12 +95,13 @@ async def update_stakeholder(
     responses=problems(409, r409="the person was already erased"),
 )
 async def erase_stakeholder(
-    principal: Writer, session: SessionDep, settings: SettingsDep, stakeholder_id: uuid.UUID
+    principal: Admin, session: SessionDep, settings: SettingsDep, stakeholder_id: uuid.UUID
 ) -> Response:
-    """Erases the person: name and e-mail become null and are replaced by `[erased]` in
-    the account's task texts, its outbox events and stored idempotent responses. The
-    record stays readable (role history, `erased_at`); erasing it again is 409. Emits
-    `stakeholder.erased`."""
+    """Erases the person (admin scope: it cannot be undone): name and e-mail — and the
+    ones the person had before — become null and are replaced by `[erased]` in the
+    account's task texts, its outbox events, the webhook delivery log and stored
+    idempotent responses. The record stays readable (role history, `erased_at`); erasing
+    it again is 409. Emits `stakeholder.erased`."""
     ctx = Context.now(principal.actor, settings.currency)
     await service.erase_stakeholder(session, ctx, stakeholder_id)
     return Response(status_code=204)

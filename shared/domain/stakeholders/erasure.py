@@ -1,10 +1,12 @@
 """Redacts an erased person's name and e-mail from every place the database keeps text.
 
-Lifecycle events never carry names, but task texts, task notifications in the outbox and
-stored idempotent responses (the stakeholder POST answered with the name) do. Matching is
-case-insensitive and on whole words, so erasing "Ann" leaves "Annual review" alone and
-an e-mail whose domain was lower-cased by validation is still found. What already left
-the database (Kafka topics, webhook deliveries, CRM copies) is out of reach here.
+Lifecycle events never carry names, but task texts, task notifications in the outbox, the
+webhook delivery log (so a redelivery cannot send them again) and stored idempotent
+responses (the stakeholder POST answered with the name) do. Matching is case-insensitive
+and on whole words, so erasing "Ann" leaves "Annual review" alone and an e-mail whose
+domain was lower-cased by validation is still found. What already left the database
+(Kafka topics, delivered webhooks, CRM copies) is out of reach here: the notifications
+topic's retention bounds how long Kafka keeps it (README, "Running distributed").
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.models import IdempotencyKey, OutboxEvent, Task
+from shared.models import IdempotencyKey, OutboxEvent, Task, WebhookDelivery
 
 REDACTED = "[erased]"
 _BATCH = 500
@@ -62,6 +64,7 @@ async def redact_account(session: AsyncSession, account_id: uuid.UUID, redactor:
         return
     await _redact_tasks(session, account_id, redactor)
     await _redact_outbox(session, account_id, redactor)
+    await _redact_deliveries(session, redactor)
     await _redact_idempotent_responses(session, redactor)
 
 
@@ -84,6 +87,28 @@ async def _redact_outbox(session: AsyncSession, account_id: uuid.UUID, redactor:
         if redacted != row.event:
             row.event = redacted  # reassigned: JSON columns do not track in-place changes
     await session.flush()
+
+
+async def _redact_deliveries(session: AsyncSession, redactor: Redactor) -> None:
+    """Deliveries keep the notification they send (and resend), with no account column,
+    so the log is scanned in id order, in batches, and only the rows whose serialized
+    event might name the person are parsed; erasures are rare and deliveries are pruned."""
+    stored = select(WebhookDelivery.id, WebhookDelivery.event).order_by(WebhookDelivery.id)
+    after: uuid.UUID | None = None
+    while True:
+        page = stored if after is None else stored.where(WebhookDelivery.id > after)
+        batch = (await session.execute(page.limit(_BATCH))).all()
+        for delivery_id, event in batch:
+            if not redactor.might_occur_in(json.dumps(event, ensure_ascii=False)):
+                continue
+            await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery_id)
+                .values(event=redactor.document(event))
+            )
+        if len(batch) < _BATCH:
+            return
+        after = batch[-1][0]
 
 
 async def _redact_idempotent_responses(session: AsyncSession, redactor: Redactor) -> None:

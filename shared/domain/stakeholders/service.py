@@ -111,6 +111,13 @@ async def update_stakeholder(
         and stakeholder.status != StakeholderStatus.DEPARTED
     )
     previous = {"role": str(stakeholder.role), "status": str(stakeholder.status)}
+    former = [
+        old
+        for field in sorted(_PERSONAL_FIELDS & changes.keys())
+        if (old := getattr(stakeholder, field)) and old != changes[field]
+    ]
+    if former:
+        stakeholder.former_identifiers = [*stakeholder.former_identifiers, *former]
     for field, value in changes.items():
         setattr(stakeholder, field, value)
     await session.flush()
@@ -122,19 +129,20 @@ async def update_stakeholder(
 async def erase_stakeholder(
     session: AsyncSession, ctx: Context, stakeholder_id: uuid.UUID
 ) -> Stakeholder:
-    """Right to erasure: nulls the name and e-mail and redacts them from the account's
-    task texts, the account's outbox rows and stored idempotent responses, all in this
+    """Right to erasure: nulls the name and e-mail and redacts them — and the names and
+    e-mails the person had before — from the account's task texts, the account's outbox
+    rows, webhook delivery logs and stored idempotent responses, all in this
     transaction. The row stays (role history, external ids) so the engine's view of the
     account does not change. A second erasure is 409: the person is still there to read,
     there is just nothing left to erase."""
     stakeholder = await get_stakeholder(session, stakeholder_id)
     if stakeholder.erased_at is not None:
         raise Conflict(f"stakeholder {stakeholder_id} was already erased")
-    await redact_account(
-        session, stakeholder.account_id, Redactor(stakeholder.name, stakeholder.email)
-    )
+    redactor = Redactor(stakeholder.name, stakeholder.email, *stakeholder.former_identifiers)
+    await redact_account(session, stakeholder.account_id, redactor)
     stakeholder.name = None
     stakeholder.email = None
+    stakeholder.former_identifiers = []
     stakeholder.erased_at = ctx.time
     await session.flush()
     _emit(session, ctx, EventType.STAKEHOLDER_ERASED, stakeholder)
