@@ -17,10 +17,19 @@ app = typer.Typer(help="Create, list and revoke API keys.")
 def apikey_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key")],
     scopes: Annotated[str, typer.Option(help="Comma-separated: read, write, admin")] = "read",
+    expires_in_days: Annotated[
+        int | None,
+        typer.Option(min=1, help="The key gets 401 after this many days; never when omitted"),
+    ] = None,
 ) -> None:
     """Create a key and print it (only the key, once)."""
+    from datetime import timedelta
+
+    from shared.clock import utcnow
     from shared.db import Database
     from shared.domain.auth.service import create_key, parse_scopes
+
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
 
     try:
         parsed = parse_scopes(scopes.split(","))
@@ -31,7 +40,9 @@ def apikey_create(
         db = Database(load_settings().database_url)
         try:
             async with db.transaction() as session:
-                _, plain = await create_key(session, name=name, scopes=parsed)
+                _, plain = await create_key(
+                    session, name=name, scopes=parsed, expires_at=expires_at
+                )
                 return plain
         finally:
             await db.dispose()
@@ -41,7 +52,7 @@ def apikey_create(
 
 @app.command("list")
 def apikey_list() -> None:
-    """List keys: id, prefix, name, scopes, created, revoked."""
+    """List keys: id, prefix, name, scopes, created, revoked, expires."""
     from shared.db import Database
     from shared.domain.auth.service import list_keys
 
@@ -58,6 +69,7 @@ def apikey_list() -> None:
                             ",".join(key.scopes),
                             key.created_at.isoformat(timespec="seconds"),
                             key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "-",
+                            key.expires_at.isoformat(timespec="seconds") if key.expires_at else "-",
                         ]
                     )
                     for key in await list_keys(session)
@@ -65,7 +77,7 @@ def apikey_list() -> None:
         finally:
             await db.dispose()
 
-    typer.echo("id\tprefix\tname\tscopes\tcreated\trevoked")
+    typer.echo("id\tprefix\tname\tscopes\tcreated\trevoked\texpires")
     for line in asyncio.run(rows()):
         typer.echo(line)
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from services.api.app import create_app
+from shared.clock import utcnow
 from shared.config import Settings
-from shared.domain.auth.service import hash_key, revoke_key
+from shared.domain.auth.service import create_key, hash_key, revoke_key
+from shared.enums import Scope
 from shared.models import ApiKey
 from tests.support.api import Harness
 
@@ -33,6 +36,10 @@ ROUTES = _routes()
 def _needed(method: str, path: str) -> str:
     if path.startswith(("/v1/admin/", "/v1/webhook-subscriptions")):
         return "admin"
+    if (method, path) == ("DELETE", "/v1/stakeholders/{stakeholder_id}"):
+        return "admin"  # an erasure cannot be undone
+    if path.startswith("/v1/calendar-tokens"):
+        return "write"  # they open feeds: managing them is not reading
     return "read" if method == "GET" else "write"
 
 
@@ -90,3 +97,26 @@ async def test_keys_are_stored_only_as_hashes(api: Harness) -> None:
         rows = (await session.scalars(select(ApiKey))).all()
     assert all(key not in (row.key_hash, row.prefix, row.name) for row in rows)
     assert any(row.key_hash == hashlib.sha256(key.encode()).hexdigest() for row in rows)
+
+
+async def test_an_expired_key_is_refused_like_a_revoked_one(api: Harness) -> None:
+    async with api.db.transaction() as session:
+        _, expired = await create_key(
+            session,
+            name="contractor",
+            scopes=frozenset({Scope.READ}),
+            expires_at=utcnow() - timedelta(seconds=1),
+        )
+        _, current = await create_key(
+            session,
+            name="contractor",
+            scopes=frozenset({Scope.READ}),
+            expires_at=utcnow() + timedelta(hours=1),
+        )
+    async with api.as_key(expired) as client:
+        refused = await client.get("/v1/partners")
+    async with api.as_key(current) as client:
+        accepted = await client.get("/v1/partners")
+
+    assert refused.status_code == 401, refused.text
+    assert accepted.status_code == 200, accepted.text

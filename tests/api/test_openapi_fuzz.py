@@ -64,9 +64,7 @@ feed is fuzzed through the bearer key."""
 APP = create_app(Settings(database_url=f"sqlite+aiosqlite:///{DATABASE}"))
 schema = schemathesis.openapi.from_dict(
     APP.openapi(),
-    config=schemathesis.Config.from_dict(
-        {"auth": {"openapi": {"apiKey": {"bearer": API_KEY}}}}
-    ),
+    config=schemathesis.Config.from_dict({"auth": {"openapi": {"apiKey": {"bearer": API_KEY}}}}),
 )
 schema.app = APP
 

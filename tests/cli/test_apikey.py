@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from tests.support.api import Harness
@@ -30,10 +32,10 @@ async def test_list_shows_keys_without_revealing_them_and_revoke_refuses_the_key
     assert listed.returncode == 0
     assert key not in listed.stdout
     row = next(line for line in listed.stdout.splitlines() if "\treporting\t" in line)
-    key_id, prefix, _name, scopes, _created, revoked = row.split("\t")
+    key_id, prefix, _name, scopes, _created, revoked, expires = row.split("\t")
     assert key.startswith(prefix.rstrip("…"))
     assert scopes == "read"
-    assert revoked == "-"
+    assert (revoked, expires) == ("-", "-")
 
     revoked_run = run_cli(url, "apikey", "revoke", key_id)
     assert revoked_run.returncode == 0
@@ -47,3 +49,17 @@ async def test_create_rejects_unknown_scopes(api: Harness, scopes: str) -> None:
     done = run_cli(api.settings.database_url, "apikey", "create", "--name", "x", "--scopes", scopes)
     assert done.returncode == 2
     assert "scopes" in done.stderr
+
+
+async def test_a_key_created_to_expire_lists_its_expiry_and_works_until_then(
+    api: Harness,
+) -> None:
+    url = api.settings.database_url
+    key = run_cli(url, "apikey", "create", "--name", "trial", "--expires-in-days", "30")
+    listed = run_cli(url, "apikey", "list").stdout
+    row = next(line for line in listed.splitlines() if "\ttrial\t" in line)
+    expires = datetime.fromisoformat(row.split("\t")[6])
+
+    assert timedelta(days=29) < expires - datetime.now(UTC) <= timedelta(days=30)
+    async with api.as_key(key.stdout.strip()) as client:
+        assert (await client.get("/v1/partners")).status_code == 200

@@ -46,14 +46,14 @@ CALENDAR_KEY = APIKeyQuery(
 
 async def calendar_reader(
     request: Request,
-    owner: Owner,
     key: Annotated[str | None, Security(CALENDAR_KEY)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY)],
-) -> str:
-    """The owner whose feed may be read. This route only: a calendar token as `?key=`,
-    because Outlook and Google Calendar subscribe to a bare URL that ends up in sync logs
-    and shared calendars — so the URL opens one owner's feed and nothing else; or an API
-    key with the read scope as `Authorization: Bearer`, as everywhere else."""
+) -> None:
+    """This route only: a calendar token as `?key=`, because Outlook and Google Calendar
+    subscribe to a bare URL that ends up in sync logs and shared calendars — so the URL
+    opens one owner's feed and nothing else; or an API key with the read scope as
+    `Authorization: Bearer`, as everywhere else. The owner is read raw, so a key is
+    judged (401/403) before the query is validated, as on every other route."""
     if key:
         async with get_db(request).read() as session:
             token_owner = await calendar_tokens.feed_owner(session, key)
@@ -62,9 +62,9 @@ async def calendar_reader(
                 "'?key=' takes a calendar token (POST /v1/calendar-tokens), and this one is "
                 "unknown or revoked; API keys are not accepted in URLs"
             )
-        if token_owner != owner:
+        if token_owner != request.query_params.get("owner"):
             raise Forbidden("this calendar token opens another owner's feed")
-        return owner
+        return
     if credentials is None:
         raise Unauthorized(
             "send a calendar token as '?key=<token>' or an API key as 'Authorization: Bearer <key>'"
@@ -75,7 +75,6 @@ async def calendar_reader(
         raise Unauthorized("the API key is unknown or revoked")
     if not principal.allows(Scope.READ):
         raise Forbidden(f"this route needs the '{Scope.READ}' scope")
-    return owner
 
 
 @router.get(
@@ -130,8 +129,9 @@ async def get_agenda(
     responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}},
 )
 async def get_calendar(
-    owner: Annotated[str, Depends(calendar_reader)],
+    _access: Annotated[None, Depends(calendar_reader)],
     session: SessionDep,
+    owner: Owner,
 ) -> Response:
     """An iCalendar feed of the owner's open tasks and, per active contract, the budget,
     notice and renewal dates, as all-day events."""

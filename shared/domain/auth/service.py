@@ -11,8 +11,9 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utcnow
@@ -51,7 +52,11 @@ def parse_scopes(raw: Iterable[str]) -> frozenset[Scope]:
 
 
 async def create_key(
-    session: AsyncSession, *, name: str, scopes: frozenset[Scope]
+    session: AsyncSession,
+    *,
+    name: str,
+    scopes: frozenset[Scope],
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Returns the row and the plain key, which is never stored and cannot be shown again."""
     plain = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -60,6 +65,7 @@ async def create_key(
         prefix=plain[: len(KEY_PREFIX) + 6],
         key_hash=hash_key(plain),
         scopes=sorted(scope.value for scope in scopes),
+        expires_at=expires_at,
     )
     session.add(row)
     await session.flush()
@@ -85,7 +91,9 @@ async def count_active_keys(session: AsyncSession) -> int:
 
 _KEYS = ApiKey.__table__.c
 _BY_HASH = select(_KEYS.id, _KEYS.name, _KEYS.scopes).where(
-    _KEYS.key_hash == bindparam("key_hash"), _KEYS.revoked_at.is_(None)
+    _KEYS.key_hash == bindparam("key_hash"),
+    _KEYS.revoked_at.is_(None),
+    or_(_KEYS.expires_at.is_(None), _KEYS.expires_at > bindparam("now")),
 )
 """Built once: constructing the statement and its cache key on every request cost as much
 as running it."""
@@ -95,7 +103,7 @@ async def authenticate(session: AsyncSession, plain: str) -> Principal | None:
     """Reads the key on every call, never from a cache, so a revocation holds at once.
     Columns, not the entity: it runs on every request, and the caller's session (the
     request's own) then holds no `ApiKey` the route could trip over."""
-    result = await session.execute(_BY_HASH, {"key_hash": hash_key(plain)})
+    result = await session.execute(_BY_HASH, {"key_hash": hash_key(plain), "now": utcnow()})
     row = result.first()
     if row is None:
         return None
