@@ -8,7 +8,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import EmailStr, Field, SecretStr, field_validator
+from pydantic import EmailStr, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.enums import StakeholderRole
@@ -83,13 +83,15 @@ class Settings(BaseSettings):
     # Inbound webhooks (services/api/webhooks): signed changes a CRM pushes. Secrets are
     # SecretStr so they never show in reprs or logs.
     inbound_generic_secrets: Annotated[list[SecretStr], NoDecode] = []
-    hubspot_client_secret: SecretStr | None = None
+    # Comma-separated, two while rotating: HubSpot retries deliveries signed with the old
+    # secret after the new one is in use. The name stays singular (one is the usual case).
+    hubspot_client_secret: Annotated[list[SecretStr], NoDecode] = Field(default=[], max_length=2)
     public_base_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
     hubspot_property_map: dict[str, dict[str, str | None]] = {}
     hubspot_role_map: dict[str, StakeholderRole] = {}
     hubspot_owner_emails: dict[str, EmailStr] = {}
 
-    @field_validator("inbound_generic_secrets", mode="before")
+    @field_validator("inbound_generic_secrets", "hubspot_client_secret", mode="before")
     @classmethod
     def _split_secrets(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -118,6 +120,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _hubspot_signs_the_public_url(self) -> Settings:
+        """HubSpot signs the URL it called; the request's own URL is whatever the Host
+        header and the proxies in between say, which a sender controls, so it is never
+        used in its place."""
+        if self.hubspot_client_secret and self.public_base_url is None:
+            raise ValueError(
+                "RENEWALS_PUBLIC_BASE_URL is required when RENEWALS_HUBSPOT_CLIENT_SECRET is"
+                " set: the scheme, host and path prefix HubSpot calls, as in the app's target"
+                " URL (e.g. https://renewals.example.com)"
+            )
+        return self
 
     @property
     def is_sqlite(self) -> bool:

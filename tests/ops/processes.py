@@ -45,6 +45,7 @@ def image_env(db_url: str, **settings: str) -> dict[str, str]:
         "RENEWALS_LOG_LEVEL": "INFO",
         "RENEWALS_INBOUND_GENERIC_SECRETS": PLANTED_INBOUND_SECRET,
         "RENEWALS_HUBSPOT_CLIENT_SECRET": PLANTED_HUBSPOT_SECRET,
+        "RENEWALS_PUBLIC_BASE_URL": "https://renewals.example.com",
     }
     return os.environ | base | {f"RENEWALS_{k.upper()}": v for k, v in settings.items()}
 

@@ -195,17 +195,29 @@ async def test_senders_side_by_side_deliver_each_once(hooks: Harness, receiver: 
     assert len(ids) == len(set(ids)) == 12
 
 
-async def test_private_addresses_are_refused_at_delivery(
+async def test_private_addresses_are_refused_at_delivery_without_naming_them(
     hooks: Harness, receiver: Receiver
 ) -> None:
-    subscription = await subscribe(hooks, receiver.url)  # allowed when it was created
+    by_name = receiver.url.replace("127.0.0.1", "localhost")
+    subscription = await subscribe(hooks, by_name)  # allowed when it was created
     await notify(hooks.db)
     async with delivering(hooks, webhooks_allow_private=False):
         [logged] = await settled(hooks, subscription["id"])
     assert receiver.received == []
     assert logged["status"] == "failed"
     assert logged["last_status_code"] is None
-    assert "non-public address (127.0.0.1)" in logged["last_error"]
+    assert "non-public address" in logged["last_error"]
+    assert "127.0.0.1" not in logged["last_error"]
+    assert "::1" not in logged["last_error"]
+
+
+async def test_ports_other_than_80_and_443_are_refused_at_delivery(hooks: Harness) -> None:
+    subscription = await subscribe(hooks, "https://93.184.216.34:8443/hooks")
+    await notify(hooks.db)
+    async with delivering(hooks, webhooks_allow_private=False):
+        [logged] = await settled(hooks, subscription["id"])
+    assert (logged["status"], logged["last_status_code"]) == ("failed", None)
+    assert "only ports 80 and 443" in logged["last_error"]
 
 
 async def test_redelivery_keeps_the_webhook_id_and_a_rotation_signs_with_both_secrets(

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import TypeAdapter, ValidationError
 
 from services.api.deps import SessionDep, SettingsDep
-from services.api.inbound_webhooks.signatures import hubspot_uri, verify_hubspot, verify_standard
+from services.api.inbound_webhooks.signatures import verify_hubspot, verify_standard
 from services.api.openapi import problems
 from shared.clock import utcnow
 from shared.config import Settings
@@ -60,18 +60,16 @@ async def signed_generic(request: Request, settings: SettingsDep) -> tuple[str, 
 
 async def signed_hubspot(request: Request, settings: SettingsDep) -> list[HubSpotEvent]:
     body = await request.body()
-    uri = hubspot_uri(
-        settings.public_base_url,
-        f"{request.url.scheme}://{request.url.netloc}",
-        # Servers disagree on whether `raw_path` holds the query (httpx's test transport
-        # puts it there, uvicorn does not), so it is cut off and the query added once.
-        request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0],
-        request.url.query,
-    )
     verify_hubspot(
         settings.hubspot_client_secret,
+        settings.public_base_url,
         method=request.method,
-        uri=uri,
+        # Servers disagree on whether `raw_path` holds the query (httpx's test transport
+        # puts it there, uvicorn does not), so it is cut off and the query added once.
+        raw_path=request.scope.get("raw_path", request.url.path.encode())
+        .decode("latin-1")
+        .split("?")[0],
+        query=request.url.query,
         body=body,
         headers=request.headers,
         now=utcnow(),

@@ -69,11 +69,11 @@ def verify_standard(body: bytes, headers: Mapping[str, str], secrets: Sequence[S
     raise InvalidSignature(f"Standard Webhooks verification failed: {reason}")
 
 
-def hubspot_uri(base_url: str | None, request_base: str, raw_path: str, query: str) -> str:
-    """The URI HubSpot signed: the public base URL when configured (behind a proxy the
-    request's own scheme and host differ from what HubSpot called), then the path and
+def hubspot_uri(base_url: str, raw_path: str, query: str) -> str:
+    """The URI HubSpot signed: the public base URL (the request's own scheme and host come
+    from the Host header and the proxies, which a sender controls), then the path and
     query as sent, with HubSpot's short list of escapes decoded."""
-    uri = (base_url or request_base).rstrip("/") + raw_path + (f"?{query}" if query else "")
+    uri = base_url.rstrip("/") + raw_path + (f"?{query}" if query else "")
     return _HUBSPOT_ESCAPE.sub(lambda match: _HUBSPOT_DECODED[match.group().upper()], uri)
 
 
@@ -85,18 +85,23 @@ def hubspot_signature(secret: str, method: str, uri: str, body: bytes, timestamp
 
 
 def verify_hubspot(
-    secret: SecretStr | None,
+    secrets: Sequence[SecretStr],
+    base_url: str | None,
     *,
     method: str,
-    uri: str,
+    raw_path: str,
+    query: str,
     body: bytes,
     headers: Mapping[str, str],
     now: datetime,
 ) -> None:
     """HubSpot v3, with its 5-minute window applied both ways (a timestamp far in the
-    future is as an old one)."""
-    if secret is None:
-        raise WebhookNotConfigured("set RENEWALS_HUBSPOT_CLIENT_SECRET to the app's client secret")
+    future is as an old one); any configured secret may match (rotation)."""
+    if not secrets or base_url is None:
+        raise WebhookNotConfigured(
+            "set RENEWALS_HUBSPOT_CLIENT_SECRET to the app's client secret and"
+            " RENEWALS_PUBLIC_BASE_URL to the URL HubSpot calls"
+        )
     signature = headers.get(HUBSPOT_SIGNATURE)
     timestamp = headers.get(HUBSPOT_TIMESTAMP, "")
     if not signature or not _MILLISECONDS.fullmatch(timestamp):
@@ -106,6 +111,13 @@ def verify_hubspot(
     age_ms = now.timestamp() * 1000 - int(timestamp)
     if abs(age_ms) > TOLERANCE.total_seconds() * 1000:
         raise InvalidSignature("X-HubSpot-Request-Timestamp is more than 5 minutes away")
-    expected = hubspot_signature(secret.get_secret_value(), method, uri, body, timestamp)
-    if not hmac.compare_digest(expected.encode(), signature.encode()):
+    uri = hubspot_uri(base_url, raw_path, query)
+    matches = [
+        hmac.compare_digest(
+            hubspot_signature(secret.get_secret_value(), method, uri, body, timestamp).encode(),
+            signature.encode(),
+        )
+        for secret in secrets
+    ]
+    if not any(matches):
         raise InvalidSignature("X-HubSpot-Signature-v3 does not match the request")

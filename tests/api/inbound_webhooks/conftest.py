@@ -4,7 +4,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.api.inbound_webhooks.support import HUBSPOT_SECRET, SECRET_NEW, SECRET_OLD
+from tests.api.inbound_webhooks.support import (
+    HUBSPOT_SECRET,
+    PUBLIC_BASE_URL,
+    SECRET_NEW,
+    SECRET_OLD,
+)
 from tests.support.api import Harness, open_harness
 
 
@@ -15,6 +20,7 @@ async def hooks(db_url: str) -> AsyncIterator[Harness]:
         db_url,
         inbound_generic_secrets=f"{SECRET_OLD},{SECRET_NEW}",
         hubspot_client_secret=HUBSPOT_SECRET,
+        public_base_url=PUBLIC_BASE_URL,
         hubspot_owner_emails={"9001": "maria@vendor.example"},
     ) as harness:
         yield harness

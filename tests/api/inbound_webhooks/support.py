@@ -20,7 +20,10 @@ SECRET_OLD = "whsec_" + base64.b64encode(b"old secret, still valid for 24h").dec
 SECRET_NEW = "whsec_" + base64.b64encode(b"the freshly rotated secret....").decode()
 SECRET_FOREIGN = "whsec_" + base64.b64encode(b"a secret nobody configured here").decode()
 HUBSPOT_SECRET = "a1b2c3d4-hubspot-client-secret"
-HUBSPOT_URI = "http://test/v1/webhooks/hubspot"
+HUBSPOT_SECRET_NEW = "e5f6a7b8-rotated-hubspot-client-secret"
+PUBLIC_BASE_URL = "https://renewals.example.com"
+"""What HubSpot calls; the test client's requests arrive with `Host: test`."""
+HUBSPOT_URI = f"{PUBLIC_BASE_URL}/v1/webhooks/hubspot"
 
 TABLES = (Account, Contract, Stakeholder, OutboxEvent, InboxKey)
 

@@ -12,7 +12,12 @@ from pydantic import ValidationError
 
 from services.api.app import create_app
 from shared.config import Settings
-from tests.api.inbound_webhooks.support import HUBSPOT_SECRET, dumps, hubspot_headers
+from tests.api.inbound_webhooks.support import (
+    HUBSPOT_SECRET,
+    PUBLIC_BASE_URL,
+    dumps,
+    hubspot_headers,
+)
 from tests.support.api import Harness, open_harness
 
 URL = "/v1/webhooks/hubspot"
@@ -236,6 +241,7 @@ async def test_the_mapping_is_configurable(db_url: str) -> None:
     async with open_harness(
         db_url,
         hubspot_client_secret=HUBSPOT_SECRET,
+        public_base_url=PUBLIC_BASE_URL,
         hubspot_property_map={
             "company": {"fy_start": "fiscal_year_start_month", "name": None},
             "contact": {"full_name": "name", "buying_role": "role"},

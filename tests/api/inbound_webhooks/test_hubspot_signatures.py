@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from services.api.inbound_webhooks.signatures import hubspot_uri
+from shared.config import Settings
 from shared.models import Account, InboxKey
 from tests.api.inbound_webhooks.support import (
     HUBSPOT_SECRET,
-    HUBSPOT_URI,
+    HUBSPOT_SECRET_NEW,
+    PUBLIC_BASE_URL,
     counts,
     dumps,
     hubspot_headers,
 )
 from tests.support.api import Harness, open_harness
+from tests.support.broker import free_port
+from tests.support.cli import RENEWALS, cli_env
 
 URL = "/v1/webhooks/hubspot"
 
@@ -48,7 +57,8 @@ async def test_a_delivery_signed_with_the_v3_recipe_is_applied(hooks: Harness) -
 
 
 async def test_the_signed_uri_comes_from_the_public_base_url(db_url: str) -> None:
-    """Behind a proxy HubSpot signs its own URL; the escapes it decodes are decoded."""
+    """HubSpot signs the URL it called, never what the Host header says; the escapes it
+    decodes are decoded."""
     async with open_harness(
         db_url,
         hubspot_client_secret=HUBSPOT_SECRET,
@@ -64,14 +74,21 @@ async def test_the_signed_uri_comes_from_the_public_base_url(db_url: str) -> Non
             )
             assert response.status_code == 200, response.text
             as_seen_locally = await hubspot.post(
-                URL, content=body, headers=hubspot_headers(body, HUBSPOT_URI)
+                URL, content=body, headers=hubspot_headers(body, f"http://test{URL}")
             )
             assert as_seen_locally.status_code == 401
+            spoofed = "https://attacker.example"
+            as_the_host_header_says = await hubspot.post(
+                URL,
+                content=body,
+                headers=hubspot_headers(body, f"{spoofed}{URL}") | {"host": "attacker.example"},
+            )
+            assert as_the_host_header_says.status_code == 401
 
 
 def test_hubspot_decodes_only_its_listed_escapes() -> None:
     uri = hubspot_uri(
-        None, "https://h.example", "/hook", "a=%3a%2F%3F%40%21%24%27%28%29%2A%2C%3B&b=%20%26%3D"
+        "https://h.example", "/hook", "a=%3a%2F%3F%40%21%24%27%28%29%2A%2C%3B&b=%20%26%3D"
     )
     assert uri == "https://h.example/hook?a=:/?@!$'()*,;&b=%20%26%3D"
 
@@ -132,3 +149,49 @@ async def test_without_a_client_secret_the_endpoint_refuses_every_delivery(api: 
     assert response.status_code == 401
     assert "RENEWALS_HUBSPOT_CLIENT_SECRET" in response.json()["detail"]
     assert await api.count(Account) == 0
+
+
+async def test_while_rotating_either_of_two_client_secrets_verifies(db_url: str) -> None:
+    async with open_harness(
+        db_url,
+        hubspot_client_secret=f"{HUBSPOT_SECRET}, {HUBSPOT_SECRET_NEW}",
+        public_base_url=PUBLIC_BASE_URL,
+    ) as api:
+        async with api.as_key(None) as hubspot:
+            for event_id, secret in enumerate([HUBSPOT_SECRET, HUBSPOT_SECRET_NEW], start=1):
+                body = dumps([company_created(100 + event_id, event_id)])
+                headers = hubspot_headers(body, secret=secret)
+                response = await hubspot.post(URL, content=body, headers=headers)
+                assert response.status_code == 200, response.text
+            body = dumps([company_created(103, 3)])
+            forged = hubspot_headers(body, secret="a secret nobody configured")
+            assert (await hubspot.post(URL, content=body, headers=forged)).status_code == 401
+        assert await api.count(Account) == 2
+
+
+def test_more_than_two_client_secrets_are_refused_at_start_up() -> None:
+    with pytest.raises(ValidationError, match="at most 2"):
+        Settings(hubspot_client_secret="a,b,c", public_base_url=PUBLIC_BASE_URL)
+
+
+def test_a_client_secret_without_the_public_base_url_is_refused_at_start_up() -> None:
+    with pytest.raises(ValidationError, match="RENEWALS_PUBLIC_BASE_URL is required"):
+        Settings(hubspot_client_secret=HUBSPOT_SECRET)
+
+
+def test_renewals_api_exits_non_zero_without_the_public_base_url(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [RENEWALS, "api"],
+        env=cli_env(f"sqlite+aiosqlite:///{tmp_path / 'renewals.db'}")
+        | {"RENEWALS_HUBSPOT_CLIENT_SECRET": HUBSPOT_SECRET, "RENEWALS_API_PORT": str(free_port())},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    said = " ".join(done.stderr.split())
+    assert "RENEWALS_PUBLIC_BASE_URL is required when RENEWALS_HUBSPOT_CLIENT_SECRET is set" in (
+        said
+    )
+    assert HUBSPOT_SECRET not in done.stderr + done.stdout
