@@ -48,6 +48,19 @@ async def test_request_id_is_echoed_or_generated(api: Harness) -> None:
     assert hostile.headers["x-request-id"] != "a b;<x>"
 
 
+async def test_every_answer_forbids_content_sniffing(api: Harness) -> None:
+    async with api.as_key(None) as anonymous:
+        answers = [
+            await api.client.get("/v1/partners"),
+            await anonymous.get("/v1/partners"),
+            await api.client.get("/no/such/route"),
+            await anonymous.get("/docs"),
+            await anonymous.get("/metrics"),
+        ]
+    assert [answer.status_code for answer in answers] == [200, 401, 404, 200, 200]
+    assert {answer.headers["x-content-type-options"] for answer in answers} == {"nosniff"}
+
+
 async def test_metrics_count_requests_by_route_template(api: Harness) -> None:
     partner = (await api.client.post("/v1/partners", json={"name": "P"})).json()
     await api.client.get(f"/v1/partners/{partner['id']}")
