@@ -8,7 +8,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import EmailStr, Field, SecretStr, field_validator
+from pydantic import EmailStr, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.enums import StakeholderRole
@@ -17,6 +17,18 @@ from shared.enums import StakeholderRole
 class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
+
+
+class KafkaSecurityProtocol(StrEnum):
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_SSL = "SASL_SSL"
+
+
+class KafkaSaslMechanism(StrEnum):
+    PLAIN = "PLAIN"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
 
 
 class Settings(BaseSettings):
@@ -49,6 +61,12 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=6, ge=1)
     kafka_replication_factor: int = Field(default=1, ge=1)
     kafka_idempotence: bool = True
+    # TLS and SASL towards the brokers, for every producer, consumer and admin client.
+    kafka_security_protocol: KafkaSecurityProtocol = KafkaSecurityProtocol.PLAINTEXT
+    kafka_sasl_mechanism: KafkaSaslMechanism = KafkaSaslMechanism.SCRAM_SHA_512
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     relay_standby_seconds: float = Field(default=3.0, gt=0)
@@ -118,6 +136,29 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _kafka_security_is_consistent(self) -> Settings:
+        """Fails at start-up rather than at the first connection, and refuses credentials
+        or a CA file the chosen protocol would silently ignore."""
+        protocol = self.kafka_security_protocol
+        sasl = protocol is KafkaSecurityProtocol.SASL_SSL
+        has_credentials = self.kafka_sasl_username is not None or (
+            self.kafka_sasl_password is not None
+        )
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                "RENEWALS_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs "
+                "RENEWALS_KAFKA_SASL_USERNAME and RENEWALS_KAFKA_SASL_PASSWORD"
+            )
+        if has_credentials and not sasl:
+            raise ValueError(
+                f"RENEWALS_KAFKA_SASL_USERNAME/PASSWORD are only used with SASL_SSL, "
+                f"not {protocol.value}"
+            )
+        if self.kafka_ssl_cafile is not None and protocol is KafkaSecurityProtocol.PLAINTEXT:
+            raise ValueError("RENEWALS_KAFKA_SSL_CAFILE is only used with SSL or SASL_SSL")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

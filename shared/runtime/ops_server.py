@@ -32,6 +32,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared.config import Settings
 from shared.db import Database
 from shared.problem_details import PROBLEM_JSON, problem_body
+from shared.runtime.kafka import ssl_context
 from shared.runtime.probes import readiness
 
 ROUTES = ("/livez", "/readyz", "/metrics")
@@ -67,6 +68,7 @@ def ops_app(
     """The three routes as a bare ASGI app (three GETs need no web framework);
     `draining` is the process's stop event."""
     bootstrap = settings.kafka_bootstrap_servers if check_broker else None
+    broker_ssl = ssl_context(settings) if check_broker else None
 
     async def app(scope: Scope, _receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,7 +78,7 @@ def ops_app(
             await _respond(send, 200, b'{"status":"ok"}', "application/json")
         elif path == "/readyz":
             status, body = await readiness(
-                db, draining=draining.is_set(), bootstrap_servers=bootstrap
+                db, draining=draining.is_set(), bootstrap_servers=bootstrap, broker_ssl=broker_ssl
             )
             media = "application/json" if status == 200 else PROBLEM_JSON
             await _respond(send, status, json.dumps(body).encode(), media)

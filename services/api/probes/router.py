@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from services.api.deps import get_db, get_settings
 from services.api.openapi import problems
 from shared.problem_details import PROBLEM_JSON
+from shared.runtime.kafka import ssl_context
 from shared.runtime.probes import readiness
 
 router = APIRouter(tags=["operations"])
@@ -23,12 +24,12 @@ async def livez() -> dict[str, str]:
 @router.get("/readyz", response_model=None, responses=problems(503))
 async def readyz(request: Request) -> dict[str, str] | Response:
     settings = get_settings(request)
+    kafka = settings.event_bus == "kafka"
     status, body = await readiness(
         get_db(request),
         draining=getattr(request.app.state, "draining", False),
-        bootstrap_servers=settings.kafka_bootstrap_servers
-        if settings.event_bus == "kafka"
-        else None,
+        bootstrap_servers=settings.kafka_bootstrap_servers if kafka else None,
+        broker_ssl=ssl_context(settings) if kafka else None,
     )
     if status != 200:
         return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
