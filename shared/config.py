@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    # What the API's public port shows besides the API; the ops port always serves metrics.
+    public_docs: bool = True
+    public_metrics: bool = True
+    api_metrics_port: int = Field(default=0, ge=0, le=65535)
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON
     event_retention_days: int = Field(default=7, ge=1)
@@ -136,6 +140,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _ops_port_is_not_the_api_port(self) -> Settings:
+        if self.api_metrics_port == self.api_port:
+            raise ValueError("RENEWALS_API_METRICS_PORT must differ from RENEWALS_API_PORT")
+        return self
 
     @model_validator(mode="after")
     def _kafka_security_is_consistent(self) -> Settings:

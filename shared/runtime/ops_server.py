@@ -1,15 +1,16 @@
-"""The health and metrics port of `renewals worker` and `renewals relay`.
+"""The health and metrics port of `renewals worker`, `renewals relay` and `renewals api`.
 
-The API answers `/livez`, `/readyz` and `/metrics` on its own port; the worker and the
-relay have no HTTP API, yet Kubernetes probes them and Prometheus scrapes them. This
-serves the same three routes on `RENEWALS_WORKER_METRICS_PORT` /
-`RENEWALS_RELAY_METRICS_PORT` (0 = off), in the process's event loop, with the same
-meaning as the API's:
+The worker and the relay have no HTTP API, yet Kubernetes probes them and Prometheus
+scrapes them; the API's public port may hide its metrics and says only ok/not-ok on
+`/readyz`. This serves the three routes on `RENEWALS_WORKER_METRICS_PORT` /
+`RENEWALS_RELAY_METRICS_PORT` / `RENEWALS_API_METRICS_PORT` (0 = off), in the process's
+event loop, for the operator's network only:
 
 - `/livez`: the process is alive; no dependency is checked, so a database outage never
   makes Kubernetes restart every pod at once;
 - `/readyz`: the database answers and, when the process talks to Kafka, a broker does;
-  503 while draining (after SIGTERM), so a rollout waits for the replacement;
+  503 while draining (after SIGTERM), so a rollout waits for the replacement; the body
+  names what was checked or what failed;
 - `/metrics`: the process's Prometheus registry.
 
 The server starts before the work and stops after it: while the batch in flight
