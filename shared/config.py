@@ -19,6 +19,18 @@ class LogFormat(StrEnum):
     CONSOLE = "console"
 
 
+class KafkaSecurityProtocol(StrEnum):
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_SSL = "SASL_SSL"
+
+
+class KafkaSaslMechanism(StrEnum):
+    PLAIN = "PLAIN"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
+
+
 class Settings(BaseSettings):
     # Values never appear in validation errors: several settings are secrets.
     model_config = SettingsConfigDict(
@@ -29,6 +41,10 @@ class Settings(BaseSettings):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    # What the API's public port shows besides the API; the ops port always serves metrics.
+    public_docs: bool = True
+    public_metrics: bool = True
+    api_metrics_port: int = Field(default=0, ge=0, le=65535)
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON
     event_retention_days: int = Field(default=7, ge=1)
@@ -49,6 +65,12 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=6, ge=1)
     kafka_replication_factor: int = Field(default=1, ge=1)
     kafka_idempotence: bool = True
+    # TLS and SASL towards the brokers, for every producer, consumer and admin client.
+    kafka_security_protocol: KafkaSecurityProtocol = KafkaSecurityProtocol.PLAINTEXT
+    kafka_sasl_mechanism: KafkaSaslMechanism = KafkaSaslMechanism.SCRAM_SHA_512
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     relay_standby_seconds: float = Field(default=3.0, gt=0)
@@ -132,6 +154,35 @@ class Settings(BaseSettings):
                 " set: the scheme, host and path prefix HubSpot calls, as in the app's target"
                 " URL (e.g. https://renewals.example.com)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _ops_port_is_not_the_api_port(self) -> Settings:
+        if self.api_metrics_port == self.api_port:
+            raise ValueError("RENEWALS_API_METRICS_PORT must differ from RENEWALS_API_PORT")
+        return self
+
+    @model_validator(mode="after")
+    def _kafka_security_is_consistent(self) -> Settings:
+        """Fails at start-up rather than at the first connection, and refuses credentials
+        or a CA file the chosen protocol would silently ignore."""
+        protocol = self.kafka_security_protocol
+        sasl = protocol is KafkaSecurityProtocol.SASL_SSL
+        has_credentials = self.kafka_sasl_username is not None or (
+            self.kafka_sasl_password is not None
+        )
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                "RENEWALS_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs "
+                "RENEWALS_KAFKA_SASL_USERNAME and RENEWALS_KAFKA_SASL_PASSWORD"
+            )
+        if has_credentials and not sasl:
+            raise ValueError(
+                f"RENEWALS_KAFKA_SASL_USERNAME/PASSWORD are only used with SASL_SSL, "
+                f"not {protocol.value}"
+            )
+        if self.kafka_ssl_cafile is not None and protocol is KafkaSecurityProtocol.PLAINTEXT:
+            raise ValueError("RENEWALS_KAFKA_SSL_CAFILE is only used with SSL or SASL_SSL")
         return self
 
     @property

@@ -21,6 +21,7 @@ from services.api.ingest.router import router as events_router
 from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from services.api.openapi import install_openapi
 from services.api.partners.router import router as partners_router
+from services.api.probes.router import metrics_router
 from services.api.probes.router import router as health_router
 from services.api.problems import install_error_handlers
 from services.api.reports.router import router as reports_router
@@ -55,8 +56,9 @@ def create_app(settings: Settings) -> FastAPI:
         version="1.0.0",
         summary="Keeps B2B contracts from being lost at renewal.",
         lifespan=lifespan,
-        docs_url="/docs",
-        openapi_url="/openapi.json",
+        docs_url="/docs" if settings.public_docs else None,
+        redoc_url="/redoc" if settings.public_docs else None,
+        openapi_url="/openapi.json" if settings.public_docs else None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -81,6 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
         inbound_router(settings),
     ):
         app.include_router(router)
+    if settings.public_metrics:
+        app.include_router(metrics_router)
     app.add_middleware(IdempotencyMiddleware, ttl=timedelta(hours=settings.idempotency_ttl_hours))
     app.add_middleware(
         BodyLimitMiddleware,

@@ -27,7 +27,9 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 class RequestContextMiddleware:
     """Takes `X-Request-ID` (or makes one), echoes it, logs one line and records metrics
-    per request labelled by route template, never by raw path."""
+    per request labelled by route template, never by raw path. Every answer carries
+    `X-Content-Type-Options: nosniff`, so a browser never runs a JSON or text body it
+    guesses is HTML or script."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -47,6 +49,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                headers.append((b"x-content-type-options", b"nosniff"))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -23,16 +23,33 @@ if TYPE_CHECKING:
 
 
 def api() -> None:
-    """Serve the REST API until SIGTERM/SIGINT; requests in flight finish, then exit 0."""
+    """Serve the REST API until SIGTERM/SIGINT; requests in flight finish, then exit 0.
+    RENEWALS_API_METRICS_PORT serves /livez, /readyz (with what failed) and /metrics
+    apart from the public port."""
     from services.api.app import create_app
+    from shared.db import Database
+    from shared.runtime.ops_server import serving
 
     settings = load_settings()
     configure_logging(settings)
     server = _server(create_app(settings), settings, timeout_graceful_shutdown=20)
 
     async def serve() -> None:
-        _stop_on_signals(server, asyncio.Event())
-        await server.serve()
+        stop = asyncio.Event()
+        _stop_on_signals(server, stop)
+        db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        ops = serving(
+            db,
+            settings,
+            port=settings.api_metrics_port,
+            draining=stop,
+            check_broker=settings.event_bus == "kafka",
+        )
+        try:
+            async with ops:
+                await server.serve()
+        finally:
+            await db.dispose()
 
     _freeze_startup_heap()
     asyncio.run(serve())

@@ -30,7 +30,7 @@ from services.outbound_webhooks.base import Dispatcher
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
-from shared.runtime.kafka import ensure_topics, heartbeat_interval_ms
+from shared.runtime.kafka import client_kwargs, ensure_topics, heartbeat_interval_ms
 from shared.runtime.steps import describe
 
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -81,9 +81,8 @@ class KafkaDispatcher(Dispatcher):
         session_ms = self.settings.kafka_session_timeout_ms
         consumer = AIOKafkaConsumer(
             self.topic,
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **client_kwargs(self.settings, "renewals-webhooks"),
             group_id=self.settings.webhooks_kafka_group_id,
-            client_id="renewals-webhooks",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=session_ms,

@@ -71,7 +71,7 @@ from shared.events.types import Stream
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from shared.models import OutboxEvent
 from shared.runtime import lease
-from shared.runtime.kafka import HEADERS, ensure_topics, topic_for
+from shared.runtime.kafka import HEADERS, client_kwargs, ensure_topics, topic_for
 from shared.runtime.steps import describe, wait_for_any
 
 REQUEST_TIMEOUT_MS = 40_000
@@ -110,8 +110,7 @@ class PublishError(Exception):
 
 def new_producer(settings: Settings) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        client_id="renewals-relay",
+        **client_kwargs(settings, "renewals-relay"),
         acks="all",
         enable_idempotence=settings.kafka_idempotence,
         request_timeout_ms=REQUEST_TIMEOUT_MS,

@@ -4,6 +4,10 @@ SQLite gets WAL, foreign keys and a busy timeout on every connection, and write
 transactions start with `BEGIN IMMEDIATE` so two writers queue on the lock instead of
 failing with "database is locked" when a read transaction tries to upgrade. Reads use a
 second engine with plain deferred transactions so they never wait for writers.
+
+Every engine hides bound parameters from its errors and logs: a failing statement's
+values are e-mail addresses, names and API key hashes, and its error text travels into
+logs and tracebacks.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sqlalchemy.pool import NullPool
 
 
 def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncEngine:
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -66,6 +70,7 @@ def create_engine(
         url,
         pool_pre_ping=pre_ping,
         pool_size=10,
+        hide_parameters=True,
         max_overflow=20,
         connect_args=POSTGRES_CONNECT_ARGS,
     )
@@ -75,7 +80,9 @@ def create_unpooled_engine(url: str) -> AsyncEngine:
     """For short-lived tools (migrations, CLI commands) that must not keep connections."""
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, immediate=True, busy_timeout_ms=5000)
-    return create_async_engine(url, poolclass=NullPool, connect_args=POSTGRES_CONNECT_ARGS)
+    return create_async_engine(
+        url, poolclass=NullPool, connect_args=POSTGRES_CONNECT_ARGS, hide_parameters=True
+    )
 
 
 class Database:

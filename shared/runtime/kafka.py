@@ -1,5 +1,10 @@
-"""Kafka as every process uses it: the topics of the two streams (DESIGN §2, §4), created
-before anything is produced; the record headers; the consumer heartbeat.
+"""Kafka as every process uses it: the connection settings of every client, the topics of
+the two streams (DESIGN §2, §4), created before anything is produced; the record headers;
+the consumer heartbeat.
+
+Every producer, consumer and admin client is built with `client_kwargs`, so TLS and SASL
+apply to all of them or to none: a client built by hand would connect in plaintext to a
+listener that expects TLS and fail only in production.
 
 Topics are ensured every time the relay (re)connects, not once at deploy time: a broker
 that auto-creates topics (Kafka's default) gives an unknown one ONE partition, which
@@ -10,13 +15,15 @@ move keys to other partitions and break per-account order for events in flight.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
+from typing import Any
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
-from shared.config import Settings
+from shared.config import KafkaSecurityProtocol, Settings
 from shared.events.types import Stream
 
 _log = structlog.get_logger("renewals.relay")
@@ -26,6 +33,34 @@ HEADERS = [("content-type", CONTENT_TYPE.encode())]
 """Every record carries one CloudEvent in structured mode."""
 
 _ADMIN_TIMEOUT_MS = 10_000
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context towards the brokers (None in plaintext): it verifies the broker's
+    certificate and host name against `kafka_ssl_cafile`, or the system's trust store
+    when no CA file is given."""
+    if settings.kafka_security_protocol is KafkaSecurityProtocol.PLAINTEXT:
+        return None
+    return ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+
+
+def client_kwargs(settings: Settings, client_id: str) -> dict[str, Any]:
+    """The connection arguments of an aiokafka producer, consumer or admin client."""
+    protocol = settings.kafka_security_protocol
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "client_id": client_id,
+        "security_protocol": protocol.value,
+    }
+    context = ssl_context(settings)
+    if context is not None:
+        kwargs["ssl_context"] = context
+    if protocol is KafkaSecurityProtocol.SASL_SSL:
+        password = settings.kafka_sasl_password
+        kwargs["sasl_mechanism"] = settings.kafka_sasl_mechanism.value
+        kwargs["sasl_plain_username"] = settings.kafka_sasl_username
+        kwargs["sasl_plain_password"] = password.get_secret_value() if password else None
+    return kwargs
 
 
 def topic_for(settings: Settings, stream: str) -> str:
@@ -53,8 +88,7 @@ async def ensure_topics(settings: Settings, topics: Iterable[str] | None = None)
     the broker is unreachable or refuses for any reason but "already exists"."""
     names = list(dict.fromkeys(topics if topics is not None else stream_topics(settings)))
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        request_timeout_ms=_ADMIN_TIMEOUT_MS,
+        **client_kwargs(settings, "renewals-admin"), request_timeout_ms=_ADMIN_TIMEOUT_MS
     )
     try:
         await admin.start()

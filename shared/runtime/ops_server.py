@@ -1,15 +1,16 @@
-"""The health and metrics port of `renewals worker` and `renewals relay`.
+"""The health and metrics port of `renewals worker`, `renewals relay` and `renewals api`.
 
-The API answers `/livez`, `/readyz` and `/metrics` on its own port; the worker and the
-relay have no HTTP API, yet Kubernetes probes them and Prometheus scrapes them. This
-serves the same three routes on `RENEWALS_WORKER_METRICS_PORT` /
-`RENEWALS_RELAY_METRICS_PORT` (0 = off), in the process's event loop, with the same
-meaning as the API's:
+The worker and the relay have no HTTP API, yet Kubernetes probes them and Prometheus
+scrapes them; the API's public port may hide its metrics and says only ok/not-ok on
+`/readyz`. This serves the three routes on `RENEWALS_WORKER_METRICS_PORT` /
+`RENEWALS_RELAY_METRICS_PORT` / `RENEWALS_API_METRICS_PORT` (0 = off), in the process's
+event loop, for the operator's network only:
 
 - `/livez`: the process is alive; no dependency is checked, so a database outage never
   makes Kubernetes restart every pod at once;
 - `/readyz`: the database answers and, when the process talks to Kafka, a broker does;
-  503 while draining (after SIGTERM), so a rollout waits for the replacement;
+  503 while draining (after SIGTERM), so a rollout waits for the replacement; the body
+  names what was checked or what failed;
 - `/metrics`: the process's Prometheus registry.
 
 The server starts before the work and stops after it: while the batch in flight
@@ -32,6 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared.config import Settings
 from shared.db import Database
 from shared.problem_details import PROBLEM_JSON, problem_body
+from shared.runtime.kafka import ssl_context
 from shared.runtime.probes import readiness
 
 ROUTES = ("/livez", "/readyz", "/metrics")
@@ -67,6 +69,7 @@ def ops_app(
     """The three routes as a bare ASGI app (three GETs need no web framework);
     `draining` is the process's stop event."""
     bootstrap = settings.kafka_bootstrap_servers if check_broker else None
+    broker_ssl = ssl_context(settings) if check_broker else None
 
     async def app(scope: Scope, _receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,7 +79,7 @@ def ops_app(
             await _respond(send, 200, b'{"status":"ok"}', "application/json")
         elif path == "/readyz":
             status, body = await readiness(
-                db, draining=draining.is_set(), bootstrap_servers=bootstrap
+                db, draining=draining.is_set(), bootstrap_servers=bootstrap, broker_ssl=broker_ssl
             )
             media = "application/json" if status == 200 else PROBLEM_JSON
             await _respond(send, status, json.dumps(body).encode(), media)

@@ -4,39 +4,94 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 import structlog
+from pydantic import ValidationError
 
-from shared.config import LogFormat
+from services.api.app import create_app
+from shared.config import LogFormat, Settings
 from shared.logging import configure_logging
 from shared.models import OutboxEvent, Partner
-from tests.support.api import Harness
+from shared.problem_details import problem_type
+from tests.support.api import Harness, open_harness
+
+PUBLIC_EXTRAS = ["/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect", "/metrics"]
 
 
-async def test_livez_and_readyz_need_no_key(api: Harness) -> None:
+NOT_READY = {
+    "type": problem_type("not-ready"),
+    "title": "Not ready",
+    "status": 503,
+    "detail": "The service is not ready.",
+}
+
+
+async def test_livez_and_readyz_need_no_key_and_readyz_says_only_ok(api: Harness) -> None:
     async with api.as_key(None) as anonymous:
         assert (await anonymous.get("/livez")).json() == {"status": "ok"}
         ready = await anonymous.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["database"] == "ok"
+    assert ready.json() == {"status": "ok"}
 
 
-async def test_readyz_fails_while_draining(api: Harness) -> None:
+@pytest.mark.usefixtures("json_logs")
+async def test_readyz_fails_while_draining_and_only_the_log_says_why(
+    api: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
     api.app.state.draining = True
     try:
         response = await api.client.get("/readyz")
     finally:
         api.app.state.draining = False
     assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == NOT_READY
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line[:1] == "{"]
+    reasons = [line["detail"] for line in lines if line.get("event") == "not_ready"]
+    assert reasons == ["the process is shutting down"]
 
 
-async def test_openapi_and_docs_are_open(api: Harness) -> None:
+async def test_readyz_names_no_dependency_when_the_database_is_gone(tmp_path: Path) -> None:
+    missing = f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'nowhere.db'}"
+    app = create_app(Settings(database_url=missing))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == NOT_READY
+
+
+async def test_openapi_and_docs_are_open_by_default(api: Harness) -> None:
     async with api.as_key(None) as anonymous:
         spec = await anonymous.get("/openapi.json")
         docs = await anonymous.get("/docs")
-    assert spec.status_code == docs.status_code == 200
+        redoc = await anonymous.get("/redoc")
+    assert spec.status_code == docs.status_code == redoc.status_code == 200
     assert "/v1/partners" in spec.json()["paths"]
+
+
+async def test_docs_and_metrics_can_be_taken_off_the_public_port(db_url: str) -> None:
+    async with open_harness(db_url, public_docs=False, public_metrics=False) as api:
+        gone = [await api.client.get(path) for path in PUBLIC_EXTRAS]
+        assert (await api.client.get("/v1/partners")).status_code == 200
+        assert (await api.client.get("/readyz")).status_code == 200
+    assert [answer.status_code for answer in gone] == [404] * len(PUBLIC_EXTRAS)
+    async with open_harness(db_url, public_docs=False) as api:
+        assert (await api.client.get("/metrics")).status_code == 200
+        assert (await api.client.get("/docs")).status_code == 404
+    async with open_harness(db_url, public_metrics=False) as api:
+        assert (await api.client.get("/metrics")).status_code == 404
+        assert (await api.client.get("/openapi.json")).status_code == 200
+
+
+def test_the_ops_port_cannot_be_the_api_port() -> None:
+    with pytest.raises(ValidationError, match="must differ"):
+        Settings(api_port=8000, api_metrics_port=8000)
 
 
 async def test_request_id_is_echoed_or_generated(api: Harness) -> None:
@@ -46,6 +101,19 @@ async def test_request_id_is_echoed_or_generated(api: Harness) -> None:
     assert len(generated.headers["x-request-id"]) == 32
     hostile = await api.client.get("/v1/partners", headers={"X-Request-ID": "a b;<x>"})
     assert hostile.headers["x-request-id"] != "a b;<x>"
+
+
+async def test_every_answer_forbids_content_sniffing(api: Harness) -> None:
+    async with api.as_key(None) as anonymous:
+        answers = [
+            await api.client.get("/v1/partners"),
+            await anonymous.get("/v1/partners"),
+            await api.client.get("/no/such/route"),
+            await anonymous.get("/docs"),
+            await anonymous.get("/metrics"),
+        ]
+    assert [answer.status_code for answer in answers] == [200, 401, 404, 200, 200]
+    assert {answer.headers["x-content-type-options"] for answer in answers} == {"nosniff"}
 
 
 async def test_metrics_count_requests_by_route_template(api: Harness) -> None:

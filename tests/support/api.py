@@ -19,6 +19,7 @@ from shared.db import Database
 from shared.db.base import Base
 from shared.domain.auth.service import create_key, parse_scopes
 from shared.models import OutboxEvent
+from shared.runtime.ops_server import ops_app
 
 
 @dataclass
@@ -55,6 +56,18 @@ class Harness:
                 .order_by(OutboxEvent.id)
             )
             return [row.event for row in rows]
+
+
+def ops_client(api: Harness) -> httpx.AsyncClient:
+    """The ops port `renewals api` serves beside the app (`RENEWALS_API_METRICS_PORT`),
+    in-process, on the harness's database and settings."""
+    app = ops_app(
+        api.db,
+        api.settings,
+        draining=asyncio.Event(),
+        check_broker=api.settings.event_bus == "kafka",
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ops")
 
 
 def test_settings(db_url: str, **overrides: Any) -> Settings:

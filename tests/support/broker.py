@@ -196,7 +196,10 @@ class Broker:
             )
         )
         (self.workdir / "log4j2.properties").write_text(_LOG4J2)
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        # Kafka's own id format (22 URL-safe base64 characters); one starting with "-" would
+        # be read by the storage tool's argument parser as an option, so the first
+        # character is kept alphanumeric.
+        cluster_id = "k" + base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()[1:]
         result = subprocess.run(
             self._java(
                 "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)

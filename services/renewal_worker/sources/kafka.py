@@ -68,7 +68,7 @@ from services.renewal_worker.sources.step import BatchResult, Outcome
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
-from shared.runtime.kafka import ensure_topics, heartbeat_interval_ms
+from shared.runtime.kafka import client_kwargs, ensure_topics, heartbeat_interval_ms
 from shared.runtime.steps import describe
 
 DLQ_SUFFIX = ".dlq"
@@ -90,8 +90,7 @@ def dlq_topic(topic: str) -> str:
 
 def new_producer(settings: Settings, client_id: str = "renewals-worker") -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        client_id=client_id,
+        **client_kwargs(settings, client_id),
         acks="all",
         enable_idempotence=settings.kafka_idempotence,
         request_timeout_ms=REQUEST_TIMEOUT_MS,
@@ -149,9 +148,8 @@ class KafkaWorker(EventSource):
     def _new_consumer(self) -> AIOKafkaConsumer:
         session_ms = self.settings.kafka_session_timeout_ms
         return AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **client_kwargs(self.settings, "renewals-worker"),
             group_id=self.settings.kafka_group_id,
-            client_id="renewals-worker",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=session_ms,
