@@ -8,6 +8,7 @@ import re
 import uuid
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -71,7 +72,50 @@ NOT_BLANK = r"\S"
 """Input strings are stripped (`str_strip_whitespace`), so one of only spaces or line
 breaks is empty: the pattern tells clients a visible character is needed."""
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+_PRINTABLE, _VISIBLE = f"[^{CONTROL_CHARACTERS}]", f"[^\\s{CONTROL_CHARACTERS}]"
+ONE_LINE = f"^{_PRINTABLE}*{_VISIBLE}{_PRINTABLE}*$"
+"""The documented form of a name: printable characters, at least one of them visible."""
+LINES = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$"
+"""The documented form of free text: printable characters and line feeds."""
+
+
+def _no_control_characters(value: Any, *, line_breaks: bool = False) -> Any:
+    """Names are quoted in task titles, Markdown briefs, CSV exports, calendar feeds and
+    CRM notes, where a line break or an escape sequence would break the text around it;
+    free text may hold line feeds, and only those, so a text has one way to end a line.
+    Checked before the surrounding whitespace is stripped, so a trailing tab is refused as
+    the documented pattern says, not silently dropped."""
+    if not isinstance(value, str):
+        return value
+    if _CONTROL.search(value.replace("\n", "") if line_breaks else value):
+        kinds = "tabs, carriage returns" if line_breaks else "line breaks, tabs"
+        raise ValueError(f"must not contain control characters ({kinds}, …)")
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
+    BeforeValidator(_no_control_characters),
+    Field(description="No control characters", json_schema_extra={"pattern": ONE_LINE}),
+]
+"""Every name or title a person types (accounts, partners, stakeholders, goals, trials)."""
+Label = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK),
+    BeforeValidator(_no_control_characters),
+    Field(description="No control characters", json_schema_extra={"pattern": ONE_LINE}),
+]
+"""A longer one-line text, like a goal's target."""
+Notes = Annotated[
+    str,
+    StringConstraints(max_length=5000),
+    BeforeValidator(partial(_no_control_characters, line_breaks=True)),
+    Field(json_schema_extra={"pattern": LINES}),
+]
+"""Free text that may run over several lines, like a task's outcome."""
 ExternalSystem = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
 ExternalValue = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
 ExternalIds = Annotated[

@@ -229,6 +229,29 @@ CASES: dict[str, Case] = {
     "batch over 1000 events": Case(
         "POST", "/v1/events/batch", [event(id=f"e{i}") for i in range(1001)], 422, V, None
     ),
+    "partner name with a line break": Case(
+        "POST", "/v1/partners", {"name": "Resell\nInc"}, 422, V, "name"
+    ),
+    "account name with a carriage return": Case(
+        "POST", "/v1/accounts", {"name": "Acme\r=cmd"}, 422, V, "name"
+    ),
+    "account name with an escape sequence": Case(
+        "PATCH", "/v1/accounts/{account}", {"name": "Acme\u001b[31m"}, 422, V, "name"
+    ),
+    "stakeholder name with a tab": Case(
+        "POST", "/v1/accounts/{account}/stakeholders",
+        {"name": "Ada\tL", "email": "ada@example.com", "role": "champion"}, 422, V, "name",
+    ),
+    "goal name with a line break": Case(
+        "POST", "/v1/contracts/{contract}/goals", {"name": "G\n# H", "target": "T"}, 422, V,
+        "name",
+    ),
+    "goal target with a NUL": Case(
+        "PATCH", "/v1/goals/{goal}", {"target": "T\u0000"}, 422, V, "target"
+    ),
+    "event with a line break in a name": Case(
+        "POST", "/v1/events", event(data={"name": "Re\nseller"}), 422, V, "data.name"
+    ),
 }  # fmt: skip
 
 

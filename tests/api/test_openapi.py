@@ -3,12 +3,14 @@ the credentials each operation needs, and the input rules the validators enforce
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from services.api.app import create_app
 from shared.config import Settings
+from shared.domain.schemas import ONE_LINE
 
 DOCUMENT = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:")).openapi()
 PATHS: dict[str, dict[str, Any]] = DOCUMENT["paths"]
@@ -95,8 +97,26 @@ def test_amounts_external_ids_dates_and_event_types_state_their_rules() -> None:
     assert create["external_ids"]["additionalProperties"] is False
     assert create["start_date"]["pattern"].startswith("^(19|2[0-9])")
     assert "contract.created" in SCHEMAS["CloudEventIn"]["properties"]["type"]["enum"]
-    # Input strings are stripped, so " " is empty: a visible character is required.
-    assert SCHEMAS["PartnerCreate"]["properties"]["name"]["pattern"] == "\\S"
+    # Input strings are stripped, so " " is empty: a visible character is required, and no
+    # control character may appear; free text may hold line feeds.
+    names = [
+        SCHEMAS[schema]["properties"][field]["pattern"]
+        for schema, field in [
+            ("PartnerCreate", "name"),
+            ("AccountCreate", "name"),
+            ("StakeholderCreate", "name"),
+            ("GoalCreate", "name"),
+            ("GoalCreate", "target"),
+            ("TrialCreate", "name"),
+        ]
+    ]
+    assert names == [ONE_LINE] * len(names)
+    assert re.fullmatch(ONE_LINE, "Acme, Inc. ü")
+    assert not re.fullmatch(ONE_LINE, " ")
+    assert not any(re.search(ONE_LINE, name) for name in ["A\nB", "A\tB", "A\x1bB"])
+    outcome = SCHEMAS["TaskUpdate"]["properties"]["outcome"]["anyOf"][0]["pattern"]
+    assert re.fullmatch(outcome, "a\nb")
+    assert not re.search(outcome, "a\r\nb")
 
 
 def test_the_cloudevents_batch_media_type_states_the_batch_size() -> None:

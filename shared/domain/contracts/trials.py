@@ -8,13 +8,12 @@ contract's trials by creation never changes.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
-from pydantic import BeforeValidator, Field, StringConstraints, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,36 +22,18 @@ from shared.domain.context import Context
 from shared.domain.contracts.service import get_contract
 from shared.domain.errors import Conflict
 from shared.domain.pagination import fetch_page
-from shared.domain.schemas import NOT_BLANK, Day, InputModel, OutputModel
+from shared.domain.schemas import Day, InputModel, Name, OutputModel
 from shared.enums import ContractStatus
 from shared.events.outbox import emit
 from shared.events.types import EventType, dataschema
 from shared.models import ContractTrial
 
 DEFAULT_TRIAL_DAYS = 30
-CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
-_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
-_PRINTABLE, _VISIBLE = f"[^{CONTROL_CHARACTERS}]", f"[^\\s{CONTROL_CHARACTERS}]"
-
-
-def _no_control_characters(value: Any) -> Any:
-    """The name is quoted in task titles, Markdown briefs and CRM notes, where a line
-    break or an escape sequence would break the text around it. Checked before the
-    surrounding whitespace is stripped, so a trailing tab is refused as the documented
-    pattern says, not silently dropped."""
-    if isinstance(value, str) and _CONTROL.search(value):
-        raise ValueError("must not contain control characters (line breaks, tabs, …)")
-    return value
-
-
 TrialName = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
-    BeforeValidator(_no_control_characters),
+    Name,
     Field(
         description="What is tried, e.g. '20 more users' or 'Reporting module'; "
-        "no control characters",
-        json_schema_extra={"pattern": f"^{_PRINTABLE}*{_VISIBLE}{_PRINTABLE}*$"},
+        "no control characters"
     ),
 ]
 

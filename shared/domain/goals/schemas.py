@@ -2,26 +2,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import StringConstraints
-
-from shared.domain.schemas import NOT_BLANK, InputModel, Name, OutputModel, UpdateModel
+from shared.domain.schemas import InputModel, Label, Name, OutputModel, UpdateModel
 from shared.enums import GoalStatus
-
-Target = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]
 
 
 class GoalCreate(InputModel):
     name: Name
-    target: Target
+    target: Label
     status: GoalStatus = GoalStatus.ON_TRACK
 
 
 class GoalUpdate(UpdateModel):
     status: GoalStatus | None = None
     name: Name | None = None
-    target: Target | None = None
+    target: Label | None = None
 
 
 class GoalRead(OutputModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,13 +41,25 @@ def header_of(model: type[BaseModel], rows: Sequence[BaseModel]) -> list[str]:
     return list(model.model_fields)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _inert(cell: str) -> str:
+    """A spreadsheet runs a cell that starts like a formula (OWASP "CSV injection"), so
+    such text gets a leading `'`; a number, negative amounts included, stays a number."""
+    if cell.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def to_csv(model: type[BaseModel], rows: Sequence[BaseModel]) -> str:
     """A header line, then one line per row (the header alone when there are none)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header_of(model, rows))
     for row in rows:
-        writer.writerow(flatten(row).values())
+        writer.writerow(_inert(cell) for cell in flatten(row).values())
     return out.getvalue()
 
 

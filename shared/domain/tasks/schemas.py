@@ -2,22 +2,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
-from shared.domain.schemas import Day, InputModel, OutputModel
+from shared.domain.schemas import Day, InputModel, Notes, OutputModel
 from shared.enums import TaskStatus
-
-Outcome = Annotated[str, StringConstraints(max_length=5000)]
 
 
 class TaskUpdate(InputModel):
     """People close tasks; only the engine opens them or closes them automatically."""
 
     status: Literal["done", "dismissed"]
-    outcome: Outcome | None = Field(
-        default=None, description="What happened: kept on the task, at most 5,000 characters"
+    outcome: Notes | None = Field(
+        default=None,
+        description="What happened: kept on the task, at most 5,000 characters; "
+        "line feeds allowed, other control characters not",
     )
 
 

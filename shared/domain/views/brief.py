@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.domain.accounts.service import get_account
 from shared.domain.contracts.service import contract_read, get_contract
+from shared.domain.schemas import CONTROL_CHARACTERS
 from shared.domain.views.schemas import (
     Brief,
     BriefAccount,
@@ -217,8 +219,16 @@ def _words(value: str | None) -> str:
     return value.replace("_", " ") if value else "—"
 
 
+_MARKUP = re.compile(r"([\\`*_\[\]<>|~&#])")
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]+")
+
+
 def _cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """Text from people (names, targets, outcomes) and from the engine (task titles quote
+    names) shows as typed: a backslash before every character Markdown or its table and
+    HTML extensions would read as markup, and a space for each run of control characters,
+    so one value can neither end its line or cell nor format the page around it."""
+    return _MARKUP.sub(r"\\\1", _CONTROL.sub(" ", str(value)))
 
 
 def to_markdown(brief: Brief) -> str:
@@ -231,7 +241,7 @@ def to_markdown(brief: Brief) -> str:
         "",
         "## Account and contract",
         "",
-        f"- Account: {_cell(a.name)} (owner {a.owner or '—'})",
+        f"- Account: {_cell(a.name)} (owner {_cell(a.owner or '—')})",
         f"- Contract: {c.id}",
         f"- Status: {c.status}, stage {c.stage}, channel {c.channel}",
         f"- Term {c.term}, started {c.start_date.isoformat()}",

@@ -3,6 +3,7 @@ that Outlook and Google Calendar subscribe to (RFC 5545, all-day events)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 from icalendar import Calendar, Event
@@ -22,14 +23,24 @@ MEDIA_TYPE = "text/calendar; charset=utf-8"
 PLAYBOOK_LINES = 3
 
 
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
+
+
+def _text(value: str) -> str:
+    """RFC 5545 TEXT allows no control characters but tab and the line breaks that
+    icalendar escapes (with `,`, `;` and `\\`); a name stored before input refused them
+    would otherwise reach the feed raw and break the calendar that reads it."""
+    return _NOT_TEXT.sub(" ", value)
+
+
 def _event(uid: str, day: date, summary: str, description: str, stamp: datetime) -> Event:
     event = Event()
     event.add("uid", f"{uid}@{UID_DOMAIN}")
     event.add("dtstamp", stamp)
     event.add("dtstart", day)
     event.add("dtend", day + timedelta(days=1))
-    event.add("summary", summary)
-    event.add("description", description)
+    event.add("summary", _text(summary))
+    event.add("description", _text(description))
     event.add("transp", "TRANSPARENT")
     return event
 

@@ -90,3 +90,16 @@ async def test_an_empty_pipeline_totals_zero(api: Harness) -> None:
         "0.00",
         [],
     )
+
+
+async def test_a_name_that_starts_like_a_formula_is_exported_as_text(api: Harness) -> None:
+    formula = '=HYPERLINK("http://evil.example","Renew")'
+    account = await make_account(api.db, name=formula, owner=ANN)
+    await contract(api.db, account, (date(2025, 4, 1), date(2026, 4, 1), 10_000))
+
+    as_csv = await api.client.get(
+        "/v1/reports/renewals", params=PARAMS, headers={"Accept": "text/csv"}
+    )
+
+    [row] = csv_rows(as_csv.text)
+    assert (row["account_name"], row["arr"]) == ("'" + formula, "10000.00")

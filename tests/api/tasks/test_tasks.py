@@ -128,6 +128,16 @@ async def test_closing_an_open_task_records_the_outcome_and_notifies(api: Harnes
     assert row.event["actor"] == await actor_of(api.db, api.client)
 
 
+async def test_an_outcome_keeps_its_line_feeds(api: Harness) -> None:
+    task = await make_task(api.db, await make_contract(api.db, await make_account(api.db)))
+    outcome = "Call held.\n- budget agreed\n- QBR in May"
+    response = await api.client.patch(
+        f"/v1/tasks/{task.id}", json={"status": "done", "outcome": outcome}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["outcome"] == outcome
+
+
 async def test_a_task_can_be_dismissed_without_an_outcome(api: Harness) -> None:
     task = await make_task(api.db, await make_contract(api.db, await make_account(api.db)))
     response = await api.client.patch(f"/v1/tasks/{task.id}", json={"status": "dismissed"})
@@ -156,6 +166,8 @@ async def test_closing_a_closed_task_is_409_and_writes_nothing(api: Harness, sta
         ({"status": "auto_closed"}, "status"),
         ({"outcome": "done it"}, "status"),
         ({"status": "done", "outcome": "x" * 5001}, "outcome"),
+        ({"status": "done", "outcome": "Held\r\nNext: QBR"}, "outcome"),
+        ({"status": "done", "outcome": "Held\u001b]8;;http://x.example\u0007"}, "outcome"),
         ({"status": "done", "due_date": "2030-01-01"}, "due_date"),
     ],
 )

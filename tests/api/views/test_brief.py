@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
+
+from markdown_it import MarkdownIt
 
 from shared.db import Database
 from shared.models import Account, Contract, EventLogEntry, Goal, Stakeholder, UsageReport
@@ -169,7 +172,7 @@ async def test_brief_markdown_states_the_same_facts(api: Harness) -> None:
         "| 2026-03-01 | 40 | 50 | 80% |",
         "| 2026-06-01 | 30 | 50 | 60% |",
         "| Dana Owner | business owner | active |",
-        "| [erased] | champion | active |",
+        "| \\[erased\\] | champion | active |",
         "| 2026-07-01 | departed | Dana Owner | business owner | active → departed |",
         "| 1 | 2025-01-10 | 2026-01-10 | 20000.00 |",
         "| 2 | 2026-01-10 | 2027-01-10 | 24000.00 |",
@@ -190,3 +193,37 @@ async def test_brief_of_an_unknown_contract_is_404(api: Harness) -> None:
     response = await api.client.get(f"/v1/contracts/{uuid.uuid4()}/brief")
 
     assert response.status_code == 404, response.text
+
+
+async def test_brief_markdown_shows_names_as_typed_without_their_markup(api: Harness) -> None:
+    """Names written before input refused control characters (or by direct imports) still
+    render as one plain cell: no emphasis, link, HTML, heading or extra table column."""
+    db = api.db
+    name = "Acme *Corp* <b>x</b> | ~old~ ##"
+    account = await make_account(db, name=name, owner=OWNER)
+    row = await contract(db, account, (date(2026, 1, 10), date(2027, 1, 10), 24_000))
+    goal = "[click](http://evil.example)"
+    await _add(
+        db,
+        Goal(contract_id=row.id, name=goal, target="`rm -rf` & co\r\n# Owned", status="at_risk"),
+        Stakeholder(account_id=account.id, name="Dana_\x1b[31m_Red", role="champion"),
+    )
+    await make_task(db, row, title="Call **now**", due_date=date(2026, 9, 20), owner=OWNER)
+
+    response = await api.client.get(
+        f"/v1/contracts/{row.id}/brief",
+        params={"as_of": AS_OF},
+        headers={"Accept": "text/markdown"},
+    )
+
+    assert response.status_code == 200, response.text
+    page = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(response.text)
+    for tag in ("<em>", "<strong>", "<a ", "<b>", "<code>", "<s>", "<h2>Owned"):
+        assert tag not in page, tag
+    assert f"<h1>Renewal brief: {html.escape(name, quote=False)}</h1>" in page
+    for cells in (
+        [goal, "`rm -rf` & co # Owned", "at risk"],
+        ["Dana_ [31m_Red", "champion", "active"],
+        ["2026-09-20", "normal", "Call **now**", OWNER],
+    ):
+        assert "".join(f"<td>{html.escape(c, quote=False)}</td>\n" for c in cells) in page

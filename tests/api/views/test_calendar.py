@@ -137,3 +137,24 @@ async def test_a_wrong_bearer_key_is_refused(api: Harness) -> None:
         response = await client.get("/v1/calendar.ics", params={"owner": ANN})
 
     assert response.status_code == 401, response.text
+
+
+async def test_names_with_separators_and_line_breaks_come_back_as_typed(api: Harness) -> None:
+    """Names stored before input refused control characters: RFC 5545 escapes `,;\\` and
+    line breaks, so a name can neither end its property nor start another event."""
+    name = "Smith, Jones; Co \\ Ltd\nEMEA\r\nEND:VEVENT\rBEGIN:VEVENT\x1b[31m"
+    account = await make_account(api.db, name=name, owner=ANN)
+    row = await make_contract(api.db, account, start_date=date(2026, 1, 15),
+                              end_date=date(2027, 1, 15))  # fmt: skip
+    await make_task(api.db, row, title=f"Call {name}", due_date=date(2026, 11, 16), owner=ANN)
+
+    response = await api.client.get("/v1/calendar.ics", params={"owner": ANN})
+
+    assert response.status_code == 200, response.text
+    assert b"\x1b" not in response.content
+    events = Calendar.from_ical(response.content).walk("VEVENT")
+    shown = "Smith, Jones; Co \\ Ltd\nEMEA\nEND:VEVENT\nBEGIN:VEVENT [31m"
+    assert sorted(str(e["SUMMARY"]) for e in events) == [
+        f"Budget fixed: {shown}", f"Call {shown}", f"Renewal: {shown}"
+    ]  # fmt: skip
+    assert all(f"Account: {shown}\nContract: {row.id}" in str(e["DESCRIPTION"]) for e in events)
