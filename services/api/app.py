@@ -79,7 +79,11 @@ def create_app(settings: Settings) -> FastAPI:
         inbound_router(settings),
     ):
         app.include_router(router)
-    app.add_middleware(IdempotencyMiddleware, ttl=timedelta(hours=settings.idempotency_ttl_hours))
+    app.add_middleware(
+        IdempotencyMiddleware,
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        in_flight_limit=timedelta(seconds=settings.idempotency_in_flight_seconds),
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=settings.max_body_bytes,
