@@ -32,6 +32,8 @@ from shared.config import Settings
 from shared.db import Database
 
 LARGE_BODY_PATHS = ("/v1/events/batch",)
+UNKEYED_BODY_PATHS = ("/v1/webhooks/",)
+"""Signed by their sender instead of keyed: the route checks the signature over the body."""
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -89,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
         default_limit=settings.max_body_bytes,
         large_limit=settings.max_batch_body_bytes,
         large_paths=LARGE_BODY_PATHS,
+        unkeyed_paths=UNKEYED_BODY_PATHS,
     )
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -1,11 +1,12 @@
 """`Idempotency-Key` on every POST (DESIGN §5, IETF httpapi draft).
 
-Checked before routing and validation. The first request inserts an in-flight row; its
-response is stored before its first byte is sent, and replayed to retries for 24 h. The
-same key with another body is 422; a retry while the first is still running is 409, and
-one after it has run longer than `RENEWALS_IDEMPOTENCY_IN_FLIGHT_SECONDS` takes the key
-over. Keys are scoped to the API key that sent them. A 5xx answer frees the key so the
-client may retry.
+Checked before routing and validation, once the body-limit middleware has found the
+caller; a request without one (a signed webhook delivery) is not tracked. The first
+request inserts an in-flight row; its response is stored before its first byte is sent,
+and replayed to retries for 24 h. The same key with another body is 422; a retry while
+the first is still running is 409, and one after it has run longer than
+`RENEWALS_IDEMPOTENCY_IN_FLIGHT_SECONDS` takes the key over. Keys are scoped to the API
+key that sent them. A 5xx answer frees the key so the client may retry.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from services.api.problems import (
 )
 from shared.clock import utcnow
 from shared.db import Database
-from shared.domain.auth.service import authenticate, bearer_token
+from shared.domain.auth.service import Principal
 from shared.domain.errors import InvalidInput
 from shared.models import IdempotencyKey
 
@@ -59,23 +60,20 @@ class IdempotencyMiddleware:
             error = InvalidInput("must be 1 to 255 characters", field="Idempotency-Key")
             await domain_problem(error)(scope, receive, send)
             return
+        principal: Principal | None = scope.get("state", {}).get("principal")
+        if principal is None:
+            await self.app(scope, receive, send)
+            return
         db: Database = scope["app"].state.db
-        token = bearer_token(header(scope, b"authorization"))
         body: bytes = scope.get("state", {}).get("raw_body", b"")
         request_print = fingerprint(scope, body)
         try:
-            async with db.read() as session:
-                principal = await authenticate(session, token) if token else None
-            if principal is None:
-                await self.app(scope, receive, send)
-                return
             row = await self._claim(db, principal.key_id, key, request_print)
         except DBAPIError as exc:
             if not database_unavailable(exc):
                 raise
             await unavailable_problem()(scope, receive, send)
             return
-        scope.setdefault("state", {})["principal"] = principal
         if row is not None:
             await self._answer_existing(row, request_print, scope, receive, send)
             return
