@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.JSON
     event_retention_days: int = Field(default=7, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    idempotency_in_flight_seconds: int = Field(default=60, ge=1)
     scheduler_interval_seconds: float = Field(default=60, ge=0)
     worker_poll_seconds: float = Field(default=0.2, gt=0)
     worker_batch_size: int = Field(default=100, ge=1, le=10_000)

@@ -34,6 +34,8 @@ from shared.config import Settings
 from shared.db import Database
 
 LARGE_BODY_PATHS = ("/v1/events/batch",)
+UNKEYED_BODY_PATHS = ("/v1/webhooks/",)
+"""Signed by their sender instead of keyed: the route checks the signature over the body."""
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -85,12 +87,17 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     if settings.public_metrics:
         app.include_router(metrics_router)
-    app.add_middleware(IdempotencyMiddleware, ttl=timedelta(hours=settings.idempotency_ttl_hours))
+    app.add_middleware(
+        IdempotencyMiddleware,
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        in_flight_limit=timedelta(seconds=settings.idempotency_in_flight_seconds),
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=settings.max_body_bytes,
         large_limit=settings.max_batch_body_bytes,
         large_paths=LARGE_BODY_PATHS,
+        unkeyed_paths=UNKEYED_BODY_PATHS,
     )
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -1,15 +1,18 @@
 """`Idempotency-Key` on every POST (DESIGN §5, IETF httpapi draft).
 
-Checked before routing and validation. The first request inserts an in-flight row; its
-response is stored when it completes and replayed to retries for 24 h. The same key with
-another body is 422; a retry while the first is still running is 409. Keys are scoped
-to the API key that sent them. A 5xx answer frees the key so the client may retry.
+Checked before routing and validation, once the body-limit middleware has found the
+caller; a request without one (a signed webhook delivery) is not tracked. The first
+request inserts an in-flight row; its response is stored before its first byte is sent,
+and replayed to retries for 24 h. The same key with another body is 422; a retry while
+the first is still running is 409, and one after it has run longer than
+`RENEWALS_IDEMPOTENCY_IN_FLIGHT_SECONDS` takes the key over. Keys are scoped to the API
+key that sent them. A 5xx answer frees the key so the client may retry.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -26,7 +29,7 @@ from services.api.problems import (
 )
 from shared.clock import utcnow
 from shared.db import Database
-from shared.domain.auth.service import authenticate, bearer_token
+from shared.domain.auth.service import Principal
 from shared.domain.errors import InvalidInput
 from shared.models import IdempotencyKey
 
@@ -43,9 +46,10 @@ def fingerprint(scope: Scope, body: bytes) -> str:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, *, ttl: timedelta) -> None:
+    def __init__(self, app: ASGIApp, *, ttl: timedelta, in_flight_limit: timedelta) -> None:
         self.app = app
         self.ttl = ttl
+        self.in_flight_limit = in_flight_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = header(scope, b"idempotency-key") if scope["type"] == "http" else None
@@ -56,23 +60,20 @@ class IdempotencyMiddleware:
             error = InvalidInput("must be 1 to 255 characters", field="Idempotency-Key")
             await domain_problem(error)(scope, receive, send)
             return
+        principal: Principal | None = scope.get("state", {}).get("principal")
+        if principal is None:
+            await self.app(scope, receive, send)
+            return
         db: Database = scope["app"].state.db
-        token = bearer_token(header(scope, b"authorization"))
         body: bytes = scope.get("state", {}).get("raw_body", b"")
         request_print = fingerprint(scope, body)
         try:
-            async with db.read() as session:
-                principal = await authenticate(session, token) if token else None
-            if principal is None:
-                await self.app(scope, receive, send)
-                return
             row = await self._claim(db, principal.key_id, key, request_print)
         except DBAPIError as exc:
             if not database_unavailable(exc):
                 raise
             await unavailable_problem()(scope, receive, send)
             return
-        scope.setdefault("state", {})["principal"] = principal
         if row is not None:
             await self._answer_existing(row, request_print, scope, receive, send)
             return
@@ -90,7 +91,7 @@ class IdempotencyMiddleware:
                         IdempotencyKey.api_key_id == api_key_id, IdempotencyKey.key == key
                     )
                 )
-                if existing is not None and existing.expires_at > now:
+                if existing is not None and not self._reusable(existing, now):
                     return existing
                 if existing is not None:
                     await session.delete(existing)
@@ -111,6 +112,13 @@ class IdempotencyMiddleware:
                     )
                 )
         return None
+
+    def _reusable(self, row: IdempotencyKey, now: datetime) -> bool:
+        """Expired, or in flight for longer than a request may run: the process that
+        claimed it died before storing an answer, and must not hold the key until it
+        expires."""
+        stale = row.response_status is None and row.created_at <= now - self.in_flight_limit
+        return stale or row.expires_at <= now
 
     async def _answer_existing(
         self, row: IdempotencyKey, request_print: str, scope: Scope, receive: Receive, send: Send
@@ -138,32 +146,55 @@ class IdempotencyMiddleware:
     async def _run_and_store(
         self, db: Database, api_key_id: Any, key: str, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        status = 500
-        headers: list[list[str]] = []
+        """Holds the answer back until it is stored: a client that retries the moment it
+        has the answer must find it replayable, never still in flight."""
+        start: Message | None = None
         chunks: list[bytes] = []
+        stored = False
 
-        async def capture(message: Message) -> None:
-            nonlocal status
+        async def store_then_send(message: Message) -> None:
+            nonlocal start, stored
             if message["type"] == "http.response.start":
-                status = message["status"]
-                headers.extend(
-                    [bytes(k).decode("latin-1"), bytes(v).decode("latin-1")]
-                    for k, v in message.get("headers", [])
-                    if bytes(k).lower() not in _NOT_STORED
-                )
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            headers = [
+                [bytes(k).decode("latin-1"), bytes(v).decode("latin-1")]
+                for k, v in start.get("headers", [])
+                if bytes(k).lower() not in _NOT_STORED
+            ]
+            body = b"".join(chunks)
+            await self._store_retrying(db, api_key_id, key, start["status"], headers, body)
+            stored = True
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
 
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, receive, store_then_send)
         finally:
-            try:
-                await self._store(db, api_key_id, key, status, headers, b"".join(chunks))
-            except DBAPIError as exc:
-                if not database_unavailable(exc):
-                    raise
-                await self._store(db, api_key_id, key, status, headers, b"".join(chunks))
+            if not stored:
+                await self._store_retrying(db, api_key_id, key, 500, [], b"")
+
+    async def _store_retrying(
+        self,
+        db: Database,
+        api_key_id: Any,
+        key: str,
+        status: int,
+        headers: list[list[str]],
+        body: bytes,
+    ) -> None:
+        try:
+            await self._store(db, api_key_id, key, status, headers, body)
+        except DBAPIError as exc:
+            if not database_unavailable(exc):
+                raise
+            await self._store(db, api_key_id, key, status, headers, body)
 
     async def _store(
         self,

@@ -9,9 +9,19 @@ from collections.abc import Iterable
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.problems import PayloadTooLarge, domain_problem
+from services.api.problems import (
+    PayloadTooLarge,
+    database_unavailable,
+    domain_problem,
+    unavailable_problem,
+)
+from shared.db import Database
+from shared.domain.auth.service import Principal, authenticate, bearer_token
+from shared.domain.errors import DomainError, Unauthorized
+from shared.enums import Scope as ApiScope
 from shared.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -75,23 +85,49 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Reads the whole body up to the route's limit (413 past it, before any handler
-    runs) and replays it downstream, so later layers can hash it."""
+    """Checks the API key, then reads the whole body up to the route's limit (413 past
+    it, before any handler runs) and replays it downstream, so later layers can hash it.
+
+    The key comes first so that a client without one costs no body read: it gets 401
+    before a byte of the body is taken, and only a key with the `write` scope gets the
+    large limit. Webhook deliveries carry no key (their signature is over the body,
+    checked by their route) and keep the default limit."""
 
     def __init__(
-        self, app: ASGIApp, *, default_limit: int, large_limit: int, large_paths: Iterable[str]
+        self,
+        app: ASGIApp,
+        *,
+        default_limit: int,
+        large_limit: int,
+        large_paths: Iterable[str],
+        unkeyed_paths: Iterable[str],
     ) -> None:
         self.app = app
         self.default_limit = default_limit
         self.large_limit = large_limit
         self.large_paths = tuple(large_paths)
+        self.unkeyed_paths = tuple(unkeyed_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        limit = self.large_limit if path.startswith(self.large_paths) else self.default_limit
+        limit = self.default_limit
+        if not path.startswith(self.unkeyed_paths):
+            try:
+                principal = await _principal(scope)
+            except DomainError as error:
+                await domain_problem(error)(scope, receive, send)
+                return
+            except DBAPIError as exc:
+                if not database_unavailable(exc):
+                    raise
+                await unavailable_problem()(scope, receive, send)
+                return
+            scope.setdefault("state", {})["principal"] = principal
+            if path.startswith(self.large_paths) and principal.allows(ApiScope.WRITE):
+                limit = self.large_limit
         too_large = PayloadTooLarge(f"the body exceeds {limit} bytes")
         declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -114,6 +150,20 @@ class BodyLimitMiddleware:
         body = b"".join(chunks)
         scope.setdefault("state", {})["raw_body"] = body
         await self.app(scope, replay(body, receive), send)
+
+
+async def _principal(scope: Scope) -> Principal:
+    """The caller, or Unauthorized; the routes' `get_principal` then takes it from the
+    request state instead of reading the key again."""
+    token = bearer_token(header(scope, b"authorization"))
+    if token is None:
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    db: Database = scope["app"].state.db
+    async with db.read() as session:
+        principal = await authenticate(session, token)
+    if principal is None:
+        raise Unauthorized("the API key is unknown or revoked")
+    return principal
 
 
 def replay(body: bytes, receive: Receive) -> Receive:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+import httpx
+import pytest
 from sqlalchemy import update
 
 from shared.clock import utcnow
 from shared.models import IdempotencyKey, OutboxEvent, Partner
-from tests.support.api import Harness
+from tests.support.api import Harness, serve_api
 
 
 async def test_same_key_and_body_has_one_effect_and_replays_the_response(api: Harness) -> None:
@@ -106,3 +110,79 @@ async def test_without_a_valid_api_key_the_key_is_not_recorded(api: Harness) -> 
         )
     assert response.status_code == 401
     assert await api.count(IdempotencyKey) == 0
+
+
+@pytest.mark.slow
+async def test_a_retry_sent_as_soon_as_the_answer_arrives_is_replayed(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Over real sockets the client has the answer while the server may still run code
+    after sending it (the in-process transport waits for the app to return, and hides
+    that), so a retry sent at once probes when the answer is stored. 1,000 pairs in 8
+    lanes: each pair is sequential, the lanes only save time."""
+
+    async def lane(client: httpx.AsyncClient, lane: int) -> int:
+        replayed = 0
+        for pair in range(125):
+            key = f"k{lane}-{pair}"
+            request: dict[str, Any] = {"json": {"name": key}, "headers": {"Idempotency-Key": key}}
+            first = await client.post("/v1/partners", **request)
+            retry = await client.post("/v1/partners", **request)
+            assert first.status_code == 201
+            replayed += retry.status_code == 201 and retry.json() == first.json()
+        return replayed
+
+    async with serve_api(db_url, tmp_path) as served, served.client(timeout=30) as client:
+        lanes = await asyncio.gather(*(lane(client, n) for n in range(8)))
+    assert sum(lanes) == 1000
+
+
+async def test_concurrent_retries_over_real_sockets_get_one_201_and_409s_or_replays(
+    db_url: str, tmp_path: Path
+) -> None:
+    request: dict[str, Any] = {"json": {"name": "Acme"}, "headers": {"Idempotency-Key": "race"}}
+    async with serve_api(db_url, tmp_path) as served, served.client(timeout=30) as client:
+        responses = await asyncio.gather(
+            *(client.post("/v1/partners", **request) for _ in range(8))
+        )
+    first = [
+        r for r in responses if "idempotent-replayed" not in r.headers and r.status_code == 201
+    ]
+    replays = [r for r in responses if "idempotent-replayed" in r.headers]
+    in_flight = [r for r in responses if r.status_code == 409]
+    assert len(first) == 1
+    assert len(first) + len(replays) + len(in_flight) == 8
+    assert all(r.json() == first[0].json() for r in replays)
+
+
+async def _as_if_the_first_died(age: timedelta, api: Harness) -> None:
+    async with api.db.transaction() as session:
+        await session.execute(
+            update(IdempotencyKey).values(
+                response_status=None,
+                response_headers=None,
+                response_body=None,
+                created_at=utcnow() - age,
+            )
+        )
+
+
+async def test_a_key_left_in_flight_by_a_dead_request_is_taken_over(api: Harness) -> None:
+    headers = {"Idempotency-Key": "orphan"}
+    await api.client.post("/v1/partners", json={"name": "Acme"}, headers=headers)
+    await _as_if_the_first_died(timedelta(seconds=61), api)
+    retry = await api.client.post("/v1/partners", json={"name": "Acme"}, headers=headers)
+    assert retry.status_code == 201
+    assert "idempotent-replayed" not in retry.headers
+    again = await api.client.post("/v1/partners", json={"name": "Acme"}, headers=headers)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == retry.json()
+
+
+async def test_a_key_in_flight_for_less_than_a_request_may_run_is_still_409(api: Harness) -> None:
+    headers = {"Idempotency-Key": "running"}
+    await api.client.post("/v1/partners", json={"name": "Acme"}, headers=headers)
+    await _as_if_the_first_died(timedelta(seconds=50), api)
+    retry = await api.client.post("/v1/partners", json={"name": "Acme"}, headers=headers)
+    assert retry.status_code == 409
+    assert await api.count(Partner) == 1

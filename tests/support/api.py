@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from shared.db.base import Base
 from shared.domain.auth.service import create_key, parse_scopes
 from shared.models import OutboxEvent
 from shared.runtime.ops_server import ops_app
+from tests.ops.processes import Process, image_env, running, start
 
 
 @dataclass
@@ -100,3 +102,37 @@ async def wait_until_ready(client: httpx.AsyncClient, timeout: float = 10.0) -> 
             pass
         assert time.monotonic() < deadline, f"/readyz did not answer 200 within {timeout} s"
         await asyncio.sleep(0.1)
+
+
+@dataclass
+class Served:
+    """A real `renewals api` process on the loopback and an admin key for it."""
+
+    process: Process
+    key: str
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    def client(self, key: str | None = None, **options: Any) -> httpx.AsyncClient:
+        token = self.key if key is None else key
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, **options)
+
+
+@asynccontextmanager
+async def serve_api(db_url: str, logs: Path) -> AsyncIterator[Served]:
+    """`renewals api` over real sockets, for what the in-process transport hides: it hands
+    the client the answer only once the whole app has returned."""
+    db = Database(db_url)
+    try:
+        async with db.transaction() as session:
+            _, plain = await create_key(session, name="admin", scopes=parse_scopes(["admin"]))
+    finally:
+        await db.dispose()
+    process = start("api", image_env(db_url), logs, port_setting="API_PORT")
+    async with running(process):
+        await process.wait_ready()
+        yield Served(process, plain)
+        await process.stop()
