@@ -19,6 +19,8 @@ cost follows the rows that are due:
    notice does not: the contract renews by its terms (3. when it auto-renews; otherwise
    its renewal_due and renewal_overdue tasks stand) unless someone records the churn.
 
+Steps 3 and 4 live in `term_ends`.
+
 On Postgres rows are claimed with `FOR UPDATE SKIP LOCKED`, so several sweepers can run
 at once; SQLite serialises writers. `renewals tick --as-of DATE` runs one sweep; the
 worker runs `run_scheduler` every `RENEWALS_SCHEDULER_INTERVAL_SECONDS`.
@@ -27,41 +29,32 @@ worker runs `run_scheduler` every `RENEWALS_SCHEDULER_INTERVAL_SECONDS`.
 from __future__ import annotations
 
 import asyncio
-import calendar
 import contextlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from time import perf_counter
-from typing import TypeVar
 
 import structlog
-from pydantic import ValidationError
-from sqlalchemy import Row, Select, Update, func, literal_column, or_, select, update
+from sqlalchemy import Row, Select, Update, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from services.renewal_worker.engine.health_score import OVERDUE_AFTER_DAYS
+from services.renewal_worker.term_ends import contracts_at_renewal
 from shared.clock import today, utcnow
 from shared.config import Settings, get_settings
 from shared.db import Database
 from shared.domain.context import Context
-from shared.domain.contracts.derived import current_term
-from shared.domain.contracts.schemas import ContractChurn, ContractRenewal
-from shared.domain.contracts.service import churn_contract, get_contract, renew_contract
-from shared.domain.errors import DomainError
-from shared.enums import CheckpointStatus, ChurnReason, ContractStatus, TaskStatus
+from shared.enums import CheckpointStatus, TaskStatus
 from shared.events.outbox import Emission, emit_many
 from shared.events.types import SOURCE_SCHEDULER, EventType, dataschema
 from shared.metrics import SCHEDULER_SWEEP
-from shared.models import Checkpoint, Contract, OutboxEvent, Task
-from shared.money import from_minor
-from shared.rules.calendar import add_months
+from shared.models import Checkpoint, Contract, Task
 from shared.rules.types import MARKER_KINDS
 from shared.runtime.transient import is_transient
 
 ACTOR = "scheduler"
-_T = TypeVar("_T")
 _log = structlog.get_logger("renewals.scheduler")
 
 
@@ -82,11 +75,6 @@ class SweepResult:
     markers_reached: int = 0
     overdue_tasks_noted: int = 0
     overdue_seconds: float = 0.0
-
-
-def _claim(db: Database, query: Select[_T]) -> Select[_T]:
-    """Rows another sweeper is working on are skipped on Postgres; SQLite has one writer."""
-    return query.with_for_update(skip_locked=True) if not db.is_sqlite else query
 
 
 # --- checkpoints -------------------------------------------------------------------
@@ -263,137 +251,6 @@ async def _note_overdue_tasks(
             return
 
 
-# --- auto-renewals and churns at R -----------------------------------------------
-
-
-def _anchor_days(day: date) -> range:
-    """The days of the month that land on `day` once clamped to the month's length: a
-    month's last day stands for every later day too (the 28th of February for the 31st)."""
-    last = calendar.monthrange(day.year, day.month)[1]
-    return range(day.day, 32) if day.day == last else range(day.day, day.day + 1)
-
-
-def next_term_end(start: date, end: date) -> date:
-    """The end of a term as long as [start, end) that starts at `end`.
-
-    A term of whole calendar months (the same day of the month at both ends, allowing
-    for month-end clamping) is extended by as many months, keeping its day: a term
-    anchored on the 31st ends on each month's last day, not on a day that drifted to
-    the 28th. Any other term is extended by its length in days.
-    """
-    months = (end.year - start.year) * 12 + end.month - start.month
-    common = set(_anchor_days(start)) & set(_anchor_days(end)) if months > 0 else set()
-    if not common:
-        return end + (end - start)
-    first = add_months(end.replace(day=1), months)
-    return first.replace(day=min(max(common), calendar.monthrange(first.year, first.month)[1]))
-
-
-def _new_events(session: AsyncSession, before: set[OutboxEvent]) -> list[str]:
-    """Ids of the outbox events added to the session since `before` was taken (services
-    add an event after their last flush, so it is still pending here)."""
-    return [obj.event_id for obj in _pending_events(session) - before]
-
-
-def _pending_events(session: AsyncSession) -> set[OutboxEvent]:
-    return {obj for obj in session.new if isinstance(obj, OutboxEvent)}
-
-
-async def _auto_renew(
-    session: AsyncSession, ctx: Context, contract_id: uuid.UUID, as_of: date, result: SweepResult
-) -> None:
-    contract = await get_contract(session, contract_id, lock=True)
-    while (
-        contract.status != ContractStatus.CHURNED
-        and contract.auto_renew
-        and (contract.cancellation_notice_on is None or contract.cancellation_notice_late)
-        and contract.end_date <= as_of
-    ):
-        term = current_term(contract.terms)
-        body = ContractRenewal(
-            end_date=next_term_end(term.start_date, term.end_date),
-            arr=from_minor(contract.arr_minor, ctx.currency),
-        )
-        before = _pending_events(session)
-        contract = await renew_contract(session, ctx, contract.id, body)
-        result.event_ids += _new_events(session, before)
-        result.renewals += 1
-
-
-async def _churn_at_renewal(
-    session: AsyncSession, ctx: Context, contract_id: uuid.UUID, as_of: date, result: SweepResult
-) -> None:
-    contract = await get_contract(session, contract_id, lock=True)
-    if (
-        contract.status == ContractStatus.CHURNED
-        or contract.cancellation_notice_on is None
-        or contract.cancellation_notice_late
-        or contract.end_date > as_of
-    ):
-        return
-    reason = (
-        ChurnReason(contract.cancellation_reason)
-        if contract.cancellation_reason in set(ChurnReason)
-        else ChurnReason.OTHER
-    )
-    before = _pending_events(session)
-    await churn_contract(
-        session, ctx, contract.id, ContractChurn(reason=reason, churned_on=contract.end_date)
-    )
-    result.event_ids += _new_events(session, before)
-    result.churns += 1
-
-
-async def _contracts_at_renewal(
-    db: Database,
-    ctx: Context,
-    as_of: date,
-    batch_size: int,
-    result: SweepResult,
-    *,
-    noticed: bool,
-) -> None:
-    """Renews (`noticed=False`) or churns (`noticed=True`, a notice given in time) every
-    contract whose R has come, walking ids in order so a contract the service refuses is
-    logged once per sweep."""
-    notice, late = Contract.cancellation_notice_on, Contract.cancellation_notice_late
-    after: uuid.UUID | None = None
-    while True:
-        async with db.transaction() as session:
-            query = select(Contract).where(
-                Contract.status != ContractStatus.CHURNED,
-                Contract.end_date <= as_of,
-                (
-                    notice.is_not(None) & late.is_(False)
-                    if noticed
-                    else or_(notice.is_(None), late.is_(True))
-                ),
-            )
-            if not noticed:
-                query = query.where(Contract.auto_renew.is_(True))
-            if after is not None:
-                query = query.where(Contract.id > after)
-            query = _claim(db, query.order_by(Contract.id).limit(batch_size))
-            contracts = list((await session.scalars(query)).all())
-            for contract in contracts:
-                try:
-                    async with session.begin_nested():
-                        if noticed:
-                            await _churn_at_renewal(session, ctx, contract.id, as_of, result)
-                        else:
-                            await _auto_renew(session, ctx, contract.id, as_of, result)
-                except (DomainError, ValidationError) as exc:
-                    _log.error(
-                        "contract_not_changed_at_renewal",
-                        contract_id=str(contract.id),
-                        action="churn" if noticed else "renew",
-                        error=str(exc),
-                    )
-        if len(contracts) < batch_size:
-            return
-        after = contracts[-1].id
-
-
 async def sweep(
     db: Database,
     as_of: date,
@@ -426,8 +283,8 @@ async def _sweep(
     opened = perf_counter()
     await _note_overdue_tasks(db, as_of, time, batch_size, result)
     noted = perf_counter()
-    await _contracts_at_renewal(db, ctx, as_of, batch_size, result, noticed=False)
-    await _contracts_at_renewal(db, ctx, as_of, batch_size, result, noticed=True)
+    await contracts_at_renewal(db, ctx, as_of, batch_size, result, noticed=False)
+    await contracts_at_renewal(db, ctx, as_of, batch_size, result, noticed=True)
     result.checkpoint_seconds = opened - started
     result.overdue_seconds = noted - opened
     result.renewal_seconds = perf_counter() - noted

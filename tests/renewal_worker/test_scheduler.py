@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from services.renewal_worker.scheduler import next_term_end, sweep
+from services.renewal_worker.scheduler import sweep
+from services.renewal_worker.term_ends import next_term_end
 from shared.db import Database
 from shared.models import Checkpoint, Contract
 from tests.renewal_worker.helpers import add_checkpoint, outbox
