@@ -69,9 +69,12 @@ async def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(
 
 @pytest.mark.timeout(240)  # about 15 s; the wait allows for a slow rejoin on a loaded machine
 async def test_a_paused_broker_stalls_the_worker_and_it_resumes_without_loss(
-    postgres_database: Database, kafka_broker: Broker
+    postgres_database: Database, own_broker: Broker
 ) -> None:
+    """Its own broker: the session's holds the groups and offsets of every earlier test,
+    and after a pause its coordinator was once still busy with them 90 s later."""
     database = postgres_database
+    kafka_broker = own_broker
     settings = worker_settings(database.url, kafka_broker.bootstrap, kafka_batch_size=5)
     await ensure_worker_topics(settings)
     contracts = await make_contracts(database, 30)
