@@ -12,6 +12,7 @@ from pydantic import EmailStr, Field, SecretStr, field_validator, model_validato
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.enums import StakeholderRole
+from shared.secret_box import SecretBox, is_key, secret_box
 
 
 class LogFormat(StrEnum):
@@ -103,6 +104,10 @@ class Settings(BaseSettings):
     retention_excluded_reasons: Annotated[list[str], NoDecode] = ["business_closed"]
     arr_per_manager: int = Field(default=2_000_000, ge=1)
 
+    # Encrypts the secrets stored in the database (shared/secret_box.py): Fernet keys,
+    # comma-separated, newest first while rotating.
+    secret_key: Annotated[list[SecretStr], NoDecode] = []
+
     # Inbound webhooks (services/api/webhooks): signed changes a CRM pushes. Secrets are
     # SecretStr so they never show in reprs or logs.
     inbound_generic_secrets: Annotated[list[SecretStr], NoDecode] = []
@@ -114,7 +119,9 @@ class Settings(BaseSettings):
     hubspot_role_map: dict[str, StakeholderRole] = {}
     hubspot_owner_emails: dict[str, EmailStr] = {}
 
-    @field_validator("inbound_generic_secrets", "hubspot_client_secret", mode="before")
+    @field_validator(
+        "inbound_generic_secrets", "hubspot_client_secret", "secret_key", mode="before"
+    )
     @classmethod
     def _split_secrets(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -135,6 +142,16 @@ class Settings(BaseSettings):
                 key = b""
             if not plain.startswith("whsec_") or not key:
                 raise ValueError("each secret must be 'whsec_' followed by base64")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if not all(is_key(key.get_secret_value()) for key in value):
+            raise ValueError(
+                "each key must be a Fernet key (32 bytes in URL-safe base64): generate one "
+                "with `renewals secrets new-key`"
+            )
         return value
 
     @field_validator("retention_excluded_reasons", mode="before")
@@ -189,6 +206,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def secret_box(self) -> SecretBox:
+        """Raises `SecretKeyMissing` on a database other than a local SQLite file when
+        `RENEWALS_SECRET_KEY` is not set."""
+        return secret_box([key.get_secret_value() for key in self.secret_key], self.database_url)
 
 
 @lru_cache(maxsize=1)

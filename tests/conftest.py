@@ -19,6 +19,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 BACKENDS = ["sqlite", "postgres"]
 
+TEST_SECRET_KEY = "Tm8gc2VjcmV0IGhlcmU6IGEgdGVzdCBrZXkgb25seS4="
+"""Every process of a deployment shares RENEWALS_SECRET_KEY; so do the tests and the
+`renewals` processes they start (they inherit this environment)."""
+os.environ.setdefault("RENEWALS_SECRET_KEY", TEST_SECRET_KEY)
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked `slow` run first: under `pytest -n 2` a minute-long fault scenario

@@ -7,6 +7,10 @@ and replayed to retries for 24 h. The same key with another body is 422; a retry
 the first is still running is 409, and one after it has run longer than
 `RENEWALS_IDEMPOTENCY_IN_FLIGHT_SECONDS` takes the key over. Keys are scoped to the API
 key that sent them. A 5xx answer frees the key so the client may retry.
+
+An answer sent with `Cache-Control: no-store` (one that carries a secret) is not kept:
+only that the request completed is, and a retry gets 409 `idempotency-answer-not-kept`
+rather than a second secret or a copy of the first.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.middleware import header, replay
 from services.api.problems import (
+    IdempotencyAnswerNotKept,
     IdempotencyInFlight,
     IdempotencyMismatch,
     database_unavailable,
@@ -34,6 +39,10 @@ from shared.domain.errors import InvalidInput
 from shared.models import IdempotencyKey
 
 _NOT_STORED = frozenset({b"x-request-id", b"date", b"server"})
+NO_STORE = "no-store"
+"""The `Cache-Control` of answers that carry a secret: neither caches nor this
+middleware keep them."""
+_NOT_KEPT = [["cache-control", NO_STORE]]
 
 
 def fingerprint(scope: Scope, body: bytes) -> str:
@@ -134,6 +143,14 @@ class IdempotencyMiddleware:
             in_flight = IdempotencyInFlight("retry once the first request has completed")
             await domain_problem(in_flight)(scope, receive, send)
             return
+        if row.response_headers == _NOT_KEPT:
+            not_kept = IdempotencyAnswerNotKept(
+                f"the first request answered {row.response_status}; its answer carried a "
+                "secret, so it is not kept to replay: read the resource it created or "
+                "changed instead (the secret itself is shown only once)"
+            )
+            await domain_problem(not_kept)(scope, receive, send)
+            return
         headers = [
             (k.encode("latin-1"), v.encode("latin-1")) for k, v in row.response_headers or []
         ]
@@ -169,7 +186,10 @@ class IdempotencyMiddleware:
                 if bytes(k).lower() not in _NOT_STORED
             ]
             body = b"".join(chunks)
-            await self._store_retrying(db, api_key_id, key, start["status"], headers, body)
+            if _no_store(headers):
+                await self._store_retrying(db, api_key_id, key, start["status"], _NOT_KEPT, b"")
+            else:
+                await self._store_retrying(db, api_key_id, key, start["status"], headers, body)
             stored = True
             await send(start)
             await send({"type": "http.response.body", "body": body})
@@ -219,3 +239,9 @@ class IdempotencyMiddleware:
                     row.response_status = status
                     row.response_headers = headers
                     row.response_body = body
+
+
+def _no_store(headers: list[list[str]]) -> bool:
+    return any(
+        name.lower() == "cache-control" and NO_STORE in value.lower() for name, value in headers
+    )

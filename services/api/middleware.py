@@ -18,8 +18,9 @@ from services.api.problems import (
     domain_problem,
     unavailable_problem,
 )
+from shared.clock import utcnow
 from shared.db import Database
-from shared.domain.auth.service import Principal, authenticate, bearer_token
+from shared.domain.auth.service import Principal, authenticate, bearer_token, note_use
 from shared.domain.errors import DomainError, Unauthorized
 from shared.enums import Scope as ApiScope
 from shared.metrics import HTTP_DURATION, HTTP_REQUESTS
@@ -39,7 +40,8 @@ class RequestContextMiddleware:
     """Takes `X-Request-ID` (or makes one), echoes it, logs one line and records metrics
     per request labelled by route template, never by raw path. Every answer carries
     `X-Content-Type-Options: nosniff`, so a browser never runs a JSON or text body it
-    guesses is HTML or script."""
+    guesses is HTML or script. Once the answer is sent, the API key that made the
+    request gets its `last_used_at` written if it is a minute old."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -82,6 +84,7 @@ class RequestContextMiddleware:
                     duration_ms=round(elapsed * 1000, 2),
                     **({"contract_id": str(contract_id)} if contract_id else {}),
                 )
+                await _note_key_use(scope)
 
 
 class BodyLimitMiddleware:
@@ -150,6 +153,20 @@ class BodyLimitMiddleware:
         body = b"".join(chunks)
         scope.setdefault("state", {})["raw_body"] = body
         await self.app(scope, replay(body, receive), send)
+
+
+async def _note_key_use(scope: Scope) -> None:
+    """Best effort: a failure is logged, never turned into the request's failure."""
+    principal: Principal | None = scope.get("state", {}).get("principal")
+    now = utcnow()
+    if principal is None or not principal.use_to_note(now):
+        return
+    db: Database = scope["app"].state.db
+    try:
+        async with db.transaction() as session:
+            await note_use(session, principal.key_id, now)
+    except DBAPIError as exc:
+        _log.warning("api_key.use_not_noted", key_id=str(principal.key_id), error=str(exc))
 
 
 async def _principal(scope: Scope) -> Principal:

@@ -55,7 +55,9 @@ _IDEMPOTENCY_KEY: dict[str, Any] = {
     "required": False,
     "description": (
         "Makes a retry safe: a repeat after completion replays the stored response for "
-        "24 h; the same key with another request is 422, while the first still runs 409."
+        "24 h; the same key with another request is 422, while the first still runs 409. "
+        "An answer that carries a secret (`Cache-Control: no-store`) is not kept: its "
+        "retry gets 409 `idempotency-answer-not-kept`."
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
@@ -121,7 +123,8 @@ def _derived_reasons(method: str, operation: dict[str, Any]) -> dict[int, list[s
         if secured:
             reasons[422].append("an Idempotency-Key already used for another request")
             reasons.setdefault(409, []).append(
-                "the first request with this Idempotency-Key is still running"
+                "the first request with this Idempotency-Key is still running, or its answer"
+                " held a secret and is not replayed"
             )
     return reasons
 

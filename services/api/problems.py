@@ -41,6 +41,12 @@ class IdempotencyInFlight(DomainError):
     title = "A request with this Idempotency-Key is still being processed"
 
 
+class IdempotencyAnswerNotKept(DomainError):
+    status = 409
+    type = "idempotency-answer-not-kept"
+    title = "The request with this Idempotency-Key completed; its answer held a secret"
+
+
 def problem(
     status: int,
     slug: str,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import apikey, demo, dlq, migrate, relay, report, serve, tick, worker
+from services.cli import apikey, demo, dlq, migrate, relay, report, secrets, serve, tick, worker
 
 app = typer.Typer(help="Renewal engine: keeps B2B contracts from being lost at renewal.")
 app.command()(migrate.migrate)
@@ -21,5 +21,6 @@ app.command()(demo.demo)
 app.add_typer(apikey.app, name="apikey")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(report.app, name="report")
+app.add_typer(secrets.app, name="secrets")
 
 __all__ = ["app"]

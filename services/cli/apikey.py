@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from services.cli.common import load_settings
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 app = typer.Typer(help="Create, list and revoke API keys.")
 
@@ -52,7 +55,8 @@ def apikey_create(
 
 @app.command("list")
 def apikey_list() -> None:
-    """List keys: id, prefix, name, scopes, created, revoked, expires."""
+    """List keys: id, prefix, name, scopes, created, revoked, expires, last used (to
+    the minute; '-' for never)."""
     from shared.db import Database
     from shared.domain.auth.service import list_keys
 
@@ -68,8 +72,9 @@ def apikey_list() -> None:
                             key.name,
                             ",".join(key.scopes),
                             key.created_at.isoformat(timespec="seconds"),
-                            key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "-",
-                            key.expires_at.isoformat(timespec="seconds") if key.expires_at else "-",
+                            _when(key.revoked_at),
+                            _when(key.expires_at),
+                            _when(key.last_used_at),
                         ]
                     )
                     for key in await list_keys(session)
@@ -77,7 +82,7 @@ def apikey_list() -> None:
         finally:
             await db.dispose()
 
-    typer.echo("id\tprefix\tname\tscopes\tcreated\trevoked\texpires")
+    typer.echo("id\tprefix\tname\tscopes\tcreated\trevoked\texpires\tlast used")
     for line in asyncio.run(rows()):
         typer.echo(line)
 
@@ -100,3 +105,7 @@ def apikey_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id
         typer.echo(f"no key {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
+
+
+def _when(at: datetime | None) -> str:
+    return at.isoformat(timespec="seconds") if at is not None else "-"

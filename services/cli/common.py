@@ -23,6 +23,21 @@ def load_settings() -> Settings:
     return Settings()
 
 
+def require_secret_key(settings: Settings) -> None:
+    """Refuses to start a process that stores or uses webhook secrets without the key
+    that seals them (`RENEWALS_SECRET_KEY`; a local SQLite file gets one generated),
+    rather than failing on the first subscription."""
+    import typer
+
+    from shared.secret_box import SecretKeyMissing
+
+    try:
+        settings.secret_box()
+    except SecretKeyMissing as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
 def configure_logging(settings: Settings, level: str | None = None) -> None:
     """Logs in the configured format, at `level` or the configured level."""
     from shared.logging import configure_logging as configure

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from services.cli.common import configure_logging, load_settings, on_stop_signals
+from services.cli.common import (
+    configure_logging,
+    load_settings,
+    on_stop_signals,
+    require_secret_key,
+)
 
 if TYPE_CHECKING:
     import uvicorn
@@ -32,6 +37,7 @@ def api() -> None:
 
     settings = load_settings()
     configure_logging(settings)
+    require_secret_key(settings)
     server = _server(create_app(settings), settings, timeout_graceful_shutdown=20)
 
     async def serve() -> None:
@@ -74,6 +80,7 @@ def dev(
     if "RENEWALS_LOG_FORMAT" not in os.environ:
         settings = settings.model_copy(update={"log_format": LogFormat.CONSOLE})
     configure_logging(settings)
+    require_secret_key(settings)
     asyncio.run(_dev(settings))
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from services.cli.common import configure_logging, load_settings, on_stop_signals
+from services.cli.common import (
+    configure_logging,
+    load_settings,
+    on_stop_signals,
+    require_secret_key,
+)
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -23,6 +28,7 @@ def worker() -> None:
     RENEWALS_WORKER_METRICS_PORT serves /livez, /readyz (503 while draining) and /metrics."""
     settings = load_settings()
     configure_logging(settings)
+    require_secret_key(settings)
     asyncio.run(_worker(settings))
 
 

@@ -17,7 +17,10 @@ flight, each bounded by `RENEWALS_WEBHOOKS_TIMEOUT_SECONDS`.
 
 **Requests.** The body is the notification's CloudEvent (JSON); headers are Standard
 Webhooks' (`webhook-id` = the delivery's id, the same on every attempt), signed with the
-subscription's secret and, for 24 h after a rotation, the previous one too. Redirects
+subscription's secret and, for 24 h after a rotation, the previous one too; both are
+stored sealed and opened here, at the claim. A secret that no key of
+`RENEWALS_SECRET_KEY` opens fails its attempts (retried, and logged) rather than the
+sender. Redirects
 are not followed, proxies from the environment are not used, and every connection goes
 through the SSRF guard (`url_guard`). See `policy` for what each answer leads to.
 """
@@ -49,10 +52,15 @@ from shared.metrics import WEBHOOK_DELIVERIES
 from shared.models import WebhookDelivery, WebhookSubscription
 from shared.runtime import lease
 from shared.runtime.steps import describe
+from shared.secret_box import SecretBox, UnreadableSecret
 
 USER_AGENT = "renewals-webhooks/1.0"
 PRUNE_BATCH_SIZE = 1000
 _ERROR_BODY_CHARS = 500
+UNREADABLE_SECRET = (
+    "not sent: the subscription's signing secret cannot be decrypted with any key of "
+    "RENEWALS_SECRET_KEY (was a key removed before `renewals secrets rotate`?)"
+)
 _log = structlog.get_logger("renewals.webhooks")
 
 
@@ -80,13 +88,18 @@ class Answer:
     refused: bool = False
 
 
-def _signing_secrets(row: Any, now: datetime) -> tuple[str, ...]:
+def _signing_secrets(row: Any, now: datetime, box: SecretBox) -> tuple[str, ...]:
+    """Empty when a secret cannot be opened: the attempt then fails without a request."""
     previous_valid = (
         row.previous_secret is not None
         and row.previous_secret_expires_at is not None
         and row.previous_secret_expires_at > now
     )
-    return (row.secret, row.previous_secret) if previous_valid else (row.secret,)
+    sealed = (row.secret, row.previous_secret) if previous_valid else (row.secret,)
+    try:
+        return tuple(box.open(secret) for secret in sealed)
+    except UnreadableSecret:
+        return ()
 
 
 def _due(now: datetime) -> Select[uuid.UUID]:
@@ -102,7 +115,13 @@ def _due(now: datetime) -> Select[uuid.UUID]:
 
 
 async def claim(
-    session: AsyncSession, holder: str, *, limit: int, now: datetime, hold: timedelta
+    session: AsyncSession,
+    holder: str,
+    *,
+    limit: int,
+    now: datetime,
+    hold: timedelta,
+    box: SecretBox,
 ) -> list[Claimed]:
     """Claims up to `limit` due deliveries in the caller's transaction."""
     pick = _due(now).order_by(WebhookDelivery.next_attempt_at).limit(limit)
@@ -144,7 +163,7 @@ async def claim(
             id=row.id,
             subscription_id=row.subscription_id,
             url=row.url,
-            signing_secrets=_signing_secrets(row, now),
+            signing_secrets=_signing_secrets(row, now, box),
             event=row.event,
             attempt=row.attempts,
             retry_until=row.retry_until,
@@ -166,6 +185,7 @@ class Sender:
     ) -> None:
         self.db = db
         self.holder = holder or lease.new_holder_id("webhooks")
+        self.box = settings.secret_box()
         self.allow_private = settings.webhooks_allow_private
         self.timeout = settings.webhooks_timeout_seconds
         self.hold = timedelta(seconds=2 * settings.webhooks_timeout_seconds)
@@ -202,10 +222,14 @@ class Sender:
             if await session.scalar(_due(now).limit(1)) is None:
                 return []
         async with self.db.transaction() as session:
-            return await claim(session, self.holder, limit=limit, now=now, hold=self.hold)
+            return await claim(
+                session, self.holder, limit=limit, now=now, hold=self.hold, box=self.box
+            )
 
     async def send(self, client: httpx.AsyncClient, claimed: Claimed) -> Answer:
         """One signed POST; never raises for anything the endpoint or network does."""
+        if not claimed.signing_secrets:
+            return Answer(error=UNREADABLE_SECRET)
         body = json.dumps(claimed.event, separators=(",", ":"), ensure_ascii=False)
         headers = signing.headers(str(claimed.id), utcnow(), body, claimed.signing_secrets)
         headers |= {"content-type": "application/json", "user-agent": USER_AGENT}

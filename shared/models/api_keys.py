@@ -23,3 +23,7 @@ class ApiKey(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """After this instant the key gets 401, as if revoked: a key given to a contractor or
     a trial integration need not be remembered to be revoked."""
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the key last authenticated a request, to a minute: written at most once a
+    minute per key, so a busy key costs no write per request. Shows which keys are
+    unused and can be revoked."""

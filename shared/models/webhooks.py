@@ -17,9 +17,10 @@ from shared.models._columns import IdMixin, TimestampMixin
 class WebhookSubscription(IdMixin, TimestampMixin, Base):
     """An endpoint that receives the notifications it names, signed with its secret.
 
-    The secret is kept in clear because every delivery is signed with it (an HMAC key
-    cannot be hashed away). After a rotation `previous_secret` still signs deliveries
-    until `previous_secret_expires_at`, so receivers can switch without losing any.
+    The secret is sealed (`shared/secret_box.py`), not hashed: every delivery is signed
+    with it, and an HMAC key cannot be hashed away. After a rotation `previous_secret`
+    still signs deliveries until `previous_secret_expires_at`, so receivers can switch
+    without losing any.
     `partner_id` narrows the subscription to one partner's contracts and tasks.
     """
 
@@ -32,8 +33,8 @@ class WebhookSubscription(IdMixin, TimestampMixin, Base):
     )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(300))
-    secret: Mapped[str] = mapped_column(String(100))
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(String(500))
+    previous_secret: Mapped[str | None] = mapped_column(String(500))
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.api.app import create_app
 from shared.clock import utcnow
@@ -120,3 +120,35 @@ async def test_an_expired_key_is_refused_like_a_revoked_one(api: Harness) -> Non
 
     assert refused.status_code == 401, refused.text
     assert accepted.status_code == 200, accepted.text
+
+
+async def test_a_key_records_its_last_use_at_most_once_a_minute(api: Harness) -> None:
+    key = await api.new_key("read,write")
+
+    async def last_used() -> object:
+        async with api.db.read() as session:
+            return await session.scalar(
+                select(ApiKey.last_used_at).where(ApiKey.key_hash == hash_key(key))
+            )
+
+    assert await last_used() is None
+    async with api.as_key(key) as client:
+        assert (await client.get("/v1/partners")).status_code == 200
+        first = await last_used()
+        assert isinstance(first, datetime)
+        assert timedelta(0) <= utcnow() - first < timedelta(seconds=10)
+        assert (await client.post("/v1/partners", json={"name": "P"})).status_code == 201
+        assert (await client.get("/v1/partners")).status_code == 200
+        assert await last_used() == first  # within the minute: not written again
+
+        a_while_ago = utcnow() - timedelta(minutes=1, seconds=1)
+        async with api.db.transaction() as session:
+            await session.execute(
+                update(ApiKey)
+                .where(ApiKey.key_hash == hash_key(key))
+                .values(last_used_at=a_while_ago)
+            )
+        assert (await client.post("/v1/partners", json={"name": "Q"})).status_code == 201
+        later = await last_used()
+    assert isinstance(later, datetime)
+    assert later > a_while_ago + timedelta(minutes=1)

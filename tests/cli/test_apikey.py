@@ -32,10 +32,10 @@ async def test_list_shows_keys_without_revealing_them_and_revoke_refuses_the_key
     assert listed.returncode == 0
     assert key not in listed.stdout
     row = next(line for line in listed.stdout.splitlines() if "\treporting\t" in line)
-    key_id, prefix, _name, scopes, _created, revoked, expires = row.split("\t")
+    key_id, prefix, _name, scopes, _created, revoked, expires, last_used = row.split("\t")
     assert key.startswith(prefix.rstrip("…"))
     assert scopes == "read"
-    assert (revoked, expires) == ("-", "-")
+    assert (revoked, expires, last_used) == ("-", "-", "-")
 
     revoked_run = run_cli(url, "apikey", "revoke", key_id)
     assert revoked_run.returncode == 0
@@ -63,3 +63,7 @@ async def test_a_key_created_to_expire_lists_its_expiry_and_works_until_then(
     assert timedelta(days=29) < expires - datetime.now(UTC) <= timedelta(days=30)
     async with api.as_key(key.stdout.strip()) as client:
         assert (await client.get("/v1/partners")).status_code == 200
+    listed = run_cli(url, "apikey", "list").stdout
+    row = next(line for line in listed.splitlines() if "\ttrial\t" in line)
+    last_used = datetime.fromisoformat(row.split("\t")[7])
+    assert timedelta(0) <= datetime.now(UTC) - last_used < timedelta(minutes=1)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from tests.support.api import wait_until_ready
 from tests.support.broker import free_port
@@ -17,10 +19,14 @@ from tests.support.cli import RENEWALS, cli_env
 async def test_dev_prints_where_to_go_and_the_first_key_then_exits_0_on_sigterm(
     db_url: str,
 ) -> None:
+    """On SQLite without RENEWALS_SECRET_KEY (as `make run` starts it) a key file is made
+    beside the database; Postgres needs the key, as every deployment does."""
     port = free_port()
+    sqlite_file = make_url(db_url).database if db_url.startswith("sqlite") else None
+    no_key = {"RENEWALS_SECRET_KEY": ""} if sqlite_file else {}
     with subprocess.Popen(
         [RENEWALS, "dev"],
-        env=cli_env(db_url) | {"RENEWALS_API_PORT": str(port)},
+        env=cli_env(db_url) | {"RENEWALS_API_PORT": str(port)} | no_key,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -44,6 +50,8 @@ async def test_dev_prints_where_to_go_and_the_first_key_then_exits_0_on_sigterm(
                 assert created.status_code == 201
             process.send_signal(signal.SIGTERM)
             assert await asyncio.to_thread(process.wait, 30) == 0
+            if sqlite_file:
+                assert Path(f"{sqlite_file}.key").is_file()
         finally:
             if process.poll() is None:
                 process.kill()

@@ -12,6 +12,7 @@ from sqlalchemy import Uuid, column, insert, inspect, select, table
 from sqlalchemy.engine import Connection
 
 import shared.models  # noqa: F401
+from shared.config import Settings
 from shared.db import Database
 from shared.db.base import Base
 from shared.db.engine import create_unpooled_engine
@@ -233,3 +234,54 @@ async def test_contracts_planned_before_the_renewal_markers_get_them(empty_db_ur
         assert {churned, lapsed}.isdisjoint(r.contract_id for r in rows)
     finally:
         await db.dispose()
+
+
+_SUBSCRIPTIONS_AT_0012 = table(  # as 0012 left it: secrets in clear
+    "webhook_subscriptions",
+    column("id", Uuid),
+    *(column(name) for name in ("url", "event_types", "enabled", "secret", "previous_secret")),
+    *(column(name, UTCDateTime) for name in ("created_at", "updated_at")),
+)
+
+
+async def _secrets(url: str) -> list[tuple[str, str | None]]:
+    engine = create_unpooled_engine(url)
+    try:
+        async with engine.connect() as connection:
+            query = select(
+                _SUBSCRIPTIONS_AT_0012.c.secret, _SUBSCRIPTIONS_AT_0012.c.previous_secret
+            )
+            return [(row.secret, row.previous_secret) for row in await connection.execute(query)]
+    finally:
+        await engine.dispose()
+
+
+async def test_secrets_stored_in_clear_are_sealed_and_a_downgrade_opens_them(
+    empty_db_url: str,
+) -> None:
+    """0013 seals the signing secrets stored before it with RENEWALS_SECRET_KEY (the
+    tests' key), in place; its downgrade restores them in clear."""
+    await upgrade(empty_db_url, "0012")
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    rows = [("whsec_current", "whsec_previous"), ("whsec_only", None)]
+    engine = create_unpooled_engine(empty_db_url)
+    try:
+        async with engine.begin() as connection:
+            for secret, previous in rows:
+                await connection.execute(
+                    insert(_SUBSCRIPTIONS_AT_0012).values(
+                        id=uuid.uuid4(), url="https://hooks.example.com", event_types="[]",
+                        enabled=True, secret=secret, previous_secret=previous,
+                        created_at=at, updated_at=at,
+                    )
+                )  # fmt: skip
+    finally:
+        await engine.dispose()
+    await upgrade(empty_db_url)
+    sealed = await _secrets(empty_db_url)
+    box = Settings(database_url=empty_db_url).secret_box()
+    assert all(not secret.startswith("whsec_") for secret, _ in sealed)
+    opened = [(box.open(s), None if p is None else box.open(p)) for s, p in sealed]
+    assert sorted(opened, key=str) == sorted(rows, key=str)
+    await downgrade(empty_db_url, "0012")
+    assert sorted(await _secrets(empty_db_url), key=str) == sorted(rows, key=str)

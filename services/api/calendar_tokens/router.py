@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from services.api.deps import SessionDep, Writer
+from services.api.idempotency import NO_STORE
 from services.api.openapi import problems
 from shared.domain.calendar_tokens import service
 from shared.domain.calendar_tokens.schemas import (
@@ -30,8 +31,10 @@ async def issue_calendar_token(
     principal: Writer, session: SessionDep, body: CalendarTokenCreate, response: Response
 ) -> CalendarTokenCreated:
     """A read-only token for `owner`'s feed, usable only as `?key=` on
-    `/v1/calendar.ics?owner=<owner>`. The token is shown only in this answer."""
-    response.headers["Cache-Control"] = "no-store"
+    `/v1/calendar.ics?owner=<owner>`. The token is shown only in this answer
+    (`Cache-Control: no-store`; a retry with the same `Idempotency-Key` gets 409, not a
+    replay)."""
+    response.headers["Cache-Control"] = NO_STORE
     return await service.issue_token(session, body, created_by=principal.name)
 
 

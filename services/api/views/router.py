@@ -75,6 +75,7 @@ async def calendar_reader(
         raise Unauthorized("the API key is unknown or revoked")
     if not principal.allows(Scope.READ):
         raise Forbidden(f"this route needs the '{Scope.READ}' scope")
+    request.state.principal = principal
 
 
 @router.get(

@@ -9,6 +9,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from services.api.deps import Admin, SessionDep, SettingsDep
+from services.api.idempotency import NO_STORE
 from services.api.openapi import problems
 from shared.domain.schemas import Limit
 from shared.domain.webhook_subscriptions import service
@@ -22,6 +23,7 @@ from shared.domain.webhook_subscriptions.schemas import (
     WebhookSubscriptionUpdate,
     WebhookSubscriptionWithSecret,
 )
+from shared.models import WebhookSubscription
 
 router = APIRouter(prefix="/v1/webhook-subscriptions", tags=["webhook subscriptions"])
 
@@ -33,11 +35,17 @@ router = APIRouter(prefix="/v1/webhook-subscriptions", tags=["webhook subscripti
     responses=problems(404, r404="`partner_id` names no partner"),
 )
 async def create_subscription(
-    _principal: Admin, session: SessionDep, settings: SettingsDep, body: WebhookSubscriptionCreate
+    _principal: Admin,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: WebhookSubscriptionCreate,
+    response: Response,
 ) -> WebhookSubscriptionWithSecret:
-    """The answer carries the signing `secret`, shown only here."""
-    subscription = await service.create_subscription(session, settings, body)
-    return WebhookSubscriptionWithSecret.model_validate(subscription)
+    """The answer carries the signing `secret`, shown only here: it is sent with
+    `Cache-Control: no-store`, and a retry with the same `Idempotency-Key` gets 409
+    instead of a replay (the secret is not kept to replay it)."""
+    subscription, secret = await service.create_subscription(session, settings, body)
+    return _with_secret(subscription, secret, response)
 
 
 @router.get("", response_model=WebhookSubscriptionPage)
@@ -89,12 +97,25 @@ async def delete_subscription(
 
 @router.post("/{subscription_id}/rotate-secret", response_model=WebhookSubscriptionWithSecret)
 async def rotate_secret(
-    _principal: Admin, session: SessionDep, subscription_id: uuid.UUID
+    _principal: Admin,
+    session: SessionDep,
+    settings: SettingsDep,
+    subscription_id: uuid.UUID,
+    response: Response,
 ) -> WebhookSubscriptionWithSecret:
-    """A new secret, shown only in this answer. For 24 h deliveries carry signatures
-    with both the new and the previous secret (`previous_secret_expires_at`)."""
-    subscription = await service.rotate_secret(session, subscription_id)
-    return WebhookSubscriptionWithSecret.model_validate(subscription)
+    """A new secret, shown only in this answer (`Cache-Control: no-store`, not
+    replayed). For 24 h deliveries carry signatures with both the new and the previous
+    secret (`previous_secret_expires_at`)."""
+    subscription, secret = await service.rotate_secret(session, settings, subscription_id)
+    return _with_secret(subscription, secret, response)
+
+
+def _with_secret(
+    subscription: WebhookSubscription, secret: str, response: Response
+) -> WebhookSubscriptionWithSecret:
+    response.headers["Cache-Control"] = NO_STORE
+    read = WebhookSubscriptionRead.model_validate(subscription)
+    return WebhookSubscriptionWithSecret(**read.model_dump(), secret=secret)
 
 
 @router.get("/{subscription_id}/deliveries", response_model=WebhookDeliveryPage)

@@ -11,9 +11,9 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utcnow
@@ -21,6 +21,9 @@ from shared.enums import Scope
 from shared.models import ApiKey
 
 KEY_PREFIX = "rnw_"
+USE_RESOLUTION = timedelta(minutes=1)
+"""`last_used_at` is at most this old while a key is in use, and written at most this
+often per key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,10 @@ class Principal:
     key_id: uuid.UUID
     name: str
     scopes: frozenset[Scope]
+    last_used_at: datetime | None = None
+
+    def use_to_note(self, now: datetime) -> bool:
+        return self.last_used_at is None or self.last_used_at <= now - USE_RESOLUTION
 
     @property
     def actor(self) -> str:
@@ -90,7 +97,7 @@ async def count_active_keys(session: AsyncSession) -> int:
 
 
 _KEYS = ApiKey.__table__.c
-_BY_HASH = select(_KEYS.id, _KEYS.name, _KEYS.scopes).where(
+_BY_HASH = select(_KEYS.id, _KEYS.name, _KEYS.scopes, _KEYS.last_used_at).where(
     _KEYS.key_hash == bindparam("key_hash"),
     _KEYS.revoked_at.is_(None),
     or_(_KEYS.expires_at.is_(None), _KEYS.expires_at > bindparam("now")),
@@ -107,8 +114,26 @@ async def authenticate(session: AsyncSession, plain: str) -> Principal | None:
     row = result.first()
     if row is None:
         return None
-    key_id, name, scopes = row
-    return Principal(key_id=key_id, name=name, scopes=frozenset(Scope(s) for s in scopes))
+    key_id, name, scopes, last_used_at = row
+    return Principal(
+        key_id=key_id,
+        name=name,
+        scopes=frozenset(Scope(s) for s in scopes),
+        last_used_at=last_used_at,
+    )
+
+
+async def note_use(session: AsyncSession, key_id: uuid.UUID, now: datetime) -> None:
+    """Conditional, so API replicas that all saw a stale `last_used_at` write it once."""
+    await session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - USE_RESOLUTION),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -1,9 +1,9 @@
 """Webhook subscriptions and their delivery logs (admin only).
 
 Secrets are generated here and returned once (at creation and by each rotation); reads
-never show them. A rotation keeps the previous secret signing for `ROTATION_GRACE`, so
-receivers can switch at their own pace; a second rotation within that time drops the
-oldest secret.
+never show them, and the database holds them sealed (`shared/secret_box.py`). A
+rotation keeps the previous secret signing for `ROTATION_GRACE`, so receivers can
+switch at their own pace; a second rotation within that time drops the oldest secret.
 """
 
 from __future__ import annotations
@@ -51,20 +51,23 @@ async def get_subscription(
 
 async def create_subscription(
     session: AsyncSession, settings: Settings, body: WebhookSubscriptionCreate
-) -> WebhookSubscription:
+) -> tuple[WebhookSubscription, str]:
+    """The subscription and its secret in clear, which is never stored and cannot be
+    shown again."""
     url = await _checked_url(body.url, settings)
     if body.partner_id is not None:
         await get_partner(session, body.partner_id, field="partner_id")
+    secret = new_secret()
     subscription = WebhookSubscription(
         url=url,
         event_types=[str(t) for t in body.event_types],
         partner_id=body.partner_id,
         enabled=body.enabled,
-        secret=new_secret(),
+        secret=settings.secret_box().seal(secret),
     )
     session.add(subscription)
     await session.flush()
-    return subscription
+    return subscription, secret
 
 
 async def update_subscription(
@@ -98,13 +101,17 @@ async def delete_subscription(session: AsyncSession, subscription_id: uuid.UUID)
     await session.flush()
 
 
-async def rotate_secret(session: AsyncSession, subscription_id: uuid.UUID) -> WebhookSubscription:
+async def rotate_secret(
+    session: AsyncSession, settings: Settings, subscription_id: uuid.UUID
+) -> tuple[WebhookSubscription, str]:
+    """Like creation, returns the new secret in clear, once."""
     subscription = await get_subscription(session, subscription_id)
+    secret = new_secret()
     subscription.previous_secret = subscription.secret
     subscription.previous_secret_expires_at = utcnow() + ROTATION_GRACE
-    subscription.secret = new_secret()
+    subscription.secret = settings.secret_box().seal(secret)
     await session.flush()
-    return subscription
+    return subscription, secret
 
 
 async def list_subscriptions(
