@@ -53,6 +53,18 @@ services:
 bench: install-test services
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+LOCK_ARGS ?=
+
+## Re-lock the image's dependencies after changing pyproject.toml's: deploy/requirements.lock,
+## resolved for the image's Python and platform, with hashes. Pins already in the lock are
+## kept; `make lock LOCK_ARGS=--upgrade` takes the newest versions the ranges allow.
+.PHONY: lock
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install -q 'uv>=0.5,<1'
+	$(BIN)/uv pip compile --quiet pyproject.toml --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 --generate-hashes \
+		--custom-compile-command 'make lock' --output-file deploy/requirements.lock $(LOCK_ARGS)
+
 COMPOSE := docker compose -f deploy/compose.yaml
 
 ## The whole system in containers (Postgres, Kafka, migrate, API, relay, worker); see deploy/README.md.

@@ -15,6 +15,12 @@ from tests.deploy.code import DEPLOY, K8S
 
 Doc = dict[str, Any]
 
+SECRET_TEMPLATE = K8S / "secret.yaml"
+"""The Secret the operator fills in and applies before the kustomization (not one of its
+resources, so `kubectl apply -k` never replaces the real one)."""
+LOCK = DEPLOY / "requirements.lock"
+"""The image's dependencies, pinned and hashed (`make lock`)."""
+
 
 def kustomization() -> Doc:
     loaded: Doc = yaml.safe_load((K8S / "kustomization.yaml").read_text())
@@ -57,8 +63,13 @@ def configmap_data() -> dict[str, str]:
     return data
 
 
+def secret_template() -> Doc:
+    loaded: Doc = yaml.safe_load(SECRET_TEMPLATE.read_text())
+    return loaded
+
+
 def secret_data() -> dict[str, str]:
-    secret = one("Secret")
+    secret = secret_template()
     return {**secret.get("data", {}), **secret.get("stringData", {})}
 
 

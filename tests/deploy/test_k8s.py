@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from shared.config import Settings
 from tests.deploy.code import (
@@ -18,6 +19,7 @@ from tests.deploy.code import (
     subcommands,
 )
 from tests.deploy.files import (
+    SECRET_TEMPLATE,
     Doc,
     command_of,
     configmap_data,
@@ -27,6 +29,7 @@ from tests.deploy.files import (
     one,
     pod_specs,
     secret_data,
+    secret_template,
 )
 
 LONG_RUNNING = {"api", "worker", "relay"}
@@ -61,11 +64,26 @@ def http_probes(container: Doc) -> dict[str, Doc]:
     }
 
 
-def test_kustomization_lists_every_manifest() -> None:
+def test_kustomization_lists_every_manifest_but_the_secret_template() -> None:
     listed = set(kustomization()["resources"])
     on_disk = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
-    assert listed == on_disk
+    assert listed == on_disk - {SECRET_TEMPLATE.name}
+    assert of_kind("Secret") == []
     assert [image["name"] for image in kustomization()["images"]] == [IMAGE]
+
+
+def test_the_secret_template_is_applied_alone_into_the_namespace() -> None:
+    secret = secret_template()
+    assert secret["kind"] == "Secret"
+    assert secret["metadata"]["namespace"] == kustomization()["namespace"]
+    assert one("Namespace")["metadata"]["name"] == kustomization()["namespace"]
+
+
+def test_the_secret_template_holds_no_usable_encryption_key() -> None:
+    """Applied unchanged, the template must not encrypt real data with a key everyone
+    can read here: its value is a placeholder, not a Fernet key."""
+    with pytest.raises(ValueError, match="Fernet key"):
+        Fernet(secret_data()["RENEWALS_SECRET_KEY"])
 
 
 def test_every_container_runs_the_image_with_a_renewals_subcommand() -> None:
@@ -141,7 +159,7 @@ def test_every_setting_is_configured_and_secrets_come_from_the_secret() -> None:
 
 def test_every_reference_names_the_configmap_or_the_secret() -> None:
     config_name = one("ConfigMap")["metadata"]["name"]
-    secret_name = one("Secret")["metadata"]["name"]
+    secret_name = secret_template()["metadata"]["name"]
     for workload, container in containers():
         assert container["envFrom"] == [{"configMapRef": {"name": config_name}}], workload
         for variable, kind, ref in env_references(container):
@@ -153,7 +171,8 @@ def test_every_reference_names_the_configmap_or_the_secret() -> None:
 
 
 def test_the_configured_values_are_valid_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable, value in (configmap_data() | secret_data()).items():
+    filled_in = {"RENEWALS_SECRET_KEY": Fernet.generate_key().decode()}
+    for variable, value in (configmap_data() | secret_data() | filled_in).items():
         monkeypatch.setenv(variable, value)
     settings = Settings()
     assert settings.event_bus == "kafka"

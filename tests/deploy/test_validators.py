@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.code import DEPLOY, K8S
-from tests.deploy.files import manifest_files
+from tests.deploy.files import SECRET_TEMPLATE, manifest_files
 from tests.support.databases import unavailable
 
 OLDEST_KUBERNETES = "1.29"
@@ -45,7 +45,8 @@ def assert_passes(result: subprocess.CompletedProcess[str]) -> None:
 @pytest.mark.parametrize("version", [OLDEST_KUBERNETES, None])
 def test_manifests_pass_kubernetes_validate_strictly(version: str | None) -> None:
     versions = ["--kubernetes-version", version] if version else []
-    result = run(tool("kubernetes-validate"), "--strict", *versions, *manifest_files())
+    files = [*manifest_files(), SECRET_TEMPLATE]
+    result = run(tool("kubernetes-validate"), "--strict", *versions, *files)
     assert_passes(result)
     assert "Couldn't find schema" not in result.stdout + result.stderr
 
