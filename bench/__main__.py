@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         machine = report.machine()
         report.write(figures, machine, elapsed=time.monotonic() - started)
         print(f"wrote {report.RESULTS} and {report.MARKDOWN}")
-    missed = [figure.key for figure in figures if not figure.met]
+    missed = [figure.key for figure in figures if figure.met is False]
     if missed:
         print(f"targets not met: {', '.join(missed)} (see docs/benchmarks.md for why)")
     return 0
