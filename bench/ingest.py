@@ -119,28 +119,57 @@ async def _peaks(
 
 async def _copy_baseline(url: str, contracts: Sequence[uuid.UUID], count: int) -> float:
     """Events/s of raw asyncpg COPY writing what the batch endpoint writes per event: a
-    usage row, an outbox row and an inbox key, in one transaction."""
+    usage row, an outbox row, an event-log row and an inbox key, in one transaction."""
     now = datetime.now(UTC)
     run = uuid.uuid4().hex[:8]
-    usage = [
-        (uuid.uuid4(), contracts[i % len(contracts)], 50, 100, TODAY, now) for i in range(count)
-    ]
-    outbox = [
-        (
-            "lifecycle",
-            f"{run}-{i}",
-            "urn:renewals:api",
-            "usage.reported",
-            None,
-            str(row[1]),
-            json.dumps(usage_event(run, i, row[1])),
-            now,
-        )
-        for i, row in enumerate(usage)
-    ]
-    inbox = [("api", "urn:bench:copy", f"{run}-{i}", now) for i in range(count)]
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
+        accounts = dict(
+            await connection.fetch(
+                "SELECT id, account_id FROM contracts WHERE id = any($1::uuid[])", contracts
+            )
+        )
+        usage = [
+            (uuid.uuid4(), contracts[i % len(contracts)], 50, 100, TODAY, now) for i in range(count)
+        ]
+        documents = [usage_event(run, i, row[1]) for i, row in enumerate(usage)]
+        events = [
+            (
+                str(document["id"]),
+                row[0],
+                row[1],
+                json.dumps(document),
+                json.dumps(document["data"]),
+            )
+            for document, row in zip(documents, usage, strict=True)
+        ]
+        outbox = [
+            (
+                "lifecycle",
+                event_id,
+                "urn:renewals:api",
+                "usage.reported",
+                str(report_id),
+                str(accounts[contract_id]),
+                event,
+                now,
+            )
+            for event_id, report_id, contract_id, event, _ in events
+        ]
+        log = [
+            (
+                event_id,
+                "usage.reported",
+                now,
+                "bench",
+                accounts[contract_id],
+                contract_id,
+                str(report_id),
+                data,
+            )
+            for event_id, report_id, contract_id, _, data in events
+        ]
+        inbox = [("api", "urn:bench:copy", f"{run}-{i}", now) for i in range(count)]
         started = time.perf_counter()
         async with connection.transaction():
             await connection.copy_records_to_table(
@@ -160,6 +189,20 @@ async def _copy_baseline(url: str, contracts: Sequence[uuid.UUID], count: int) -
                     "partition_key",
                     "event",
                     "created_at",
+                ],
+            )
+            await connection.copy_records_to_table(
+                "event_log",
+                records=log,
+                columns=[
+                    "event_id",
+                    "type",
+                    "time",
+                    "actor",
+                    "account_id",
+                    "contract_id",
+                    "subject",
+                    "data",
                 ],
             )
             await connection.copy_records_to_table(
