@@ -15,14 +15,15 @@ from typing import Any
 class Figure:
     """One measured number. `baseline` is the same quantity for the raw building block
     (a bare endpoint, raw asyncpg, raw aiokafka), measured in the same run; `met` says
-    whether `target` (human text, e.g. "≥ 0.40x baseline") was reached."""
+    whether `target` (human text, e.g. "≥ 0.40x baseline") was reached, and is None for
+    a figure reported for its ratio alone, with no target."""
 
     key: str
     title: str
     value: float
     unit: str
     target: str
-    met: bool
+    met: bool | None
     baseline: float | None = None
     baseline_label: str = ""
     details: dict[str, Any] = field(default_factory=dict)

@@ -44,11 +44,14 @@ def line(figure: Figure) -> str:
         if figure.baseline is not None
         else ""
     )
-    verdict = "met" if figure.met else "NOT met"
-    return (
-        f"{figure.key}: {_number(figure.value)} {figure.unit}{baseline}"
-        f" - target {figure.target}: {verdict}"
-    )
+    target = f" - target {figure.target}: {_verdict(figure)}" if figure.met is not None else ""
+    return f"{figure.key}: {_number(figure.value)} {figure.unit}{baseline}{target}"
+
+
+def _verdict(figure: Figure) -> str:
+    if figure.met is None:
+        return ""
+    return "met" if figure.met else "NOT met"
 
 
 ROW = ("figure", "measured", "baseline (same run)", "ratio", "target", "")
@@ -61,8 +64,8 @@ def _rows(figures: list[Figure]) -> list[tuple[str, ...]]:
             f"{_number(f.value)} {f.unit}",
             f"{_number(f.baseline)} ({f.baseline_label})" if f.baseline is not None else "—",
             _ratio(f),
-            f.target,
-            "met" if f.met else "NOT met",
+            f.target if f.met is not None else "—",
+            _verdict(f),
         )
         for f in figures
     ]

@@ -84,7 +84,7 @@ class Run:
         return 1000 * self.cpu_seconds / self.events if self.events else math.nan
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -94,7 +94,7 @@ def _say(message: str) -> None:
     print(f"   worker: {message}", file=sys.stderr, flush=True)
 
 
-async def _seed(url: str, accounts: int) -> Workload:
+async def seed_workload(url: str, accounts: int) -> Workload:
     """Loads the demo portfolio and lives its year through the service functions, so the
     outbox holds every lifecycle event the API would have written; then takes them out
     as the relay does. The worker finds the state the API left, as a lagging worker would."""
@@ -126,7 +126,7 @@ async def _seed(url: str, accounts: int) -> Workload:
     )
 
 
-async def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
     )
@@ -190,7 +190,7 @@ async def _raw_consume(bootstrap: str, topic: str, expected: int, batch_size: in
     )
 
 
-async def _progress(session: AsyncSession) -> tuple[int, int]:
+async def progress(session: AsyncSession) -> tuple[int, int]:
     """(events applied, events dead-lettered) so far."""
     applied = await session.scalar(
         select(func.count()).select_from(InboxKey).where(InboxKey.consumer == ENGINE_CONSUMER)
@@ -207,10 +207,10 @@ async def _await_worker(db: Database, service: Service, expected: int, started: 
     said = started
     while True:
         async with db.read() as session:
-            done = sum(await _progress(session))
+            done = sum(await progress(session))
         now = time.monotonic()
         if done and first is None:
-            first = (now, done, _cpu_seconds(service.pid))
+            first = (now, done, cpu_seconds(service.pid))
         if done >= expected:
             break
         if service.process.poll() is not None:
@@ -221,7 +221,7 @@ async def _await_worker(db: Database, service: Service, expected: int, started: 
             said = now
             _say(f"{done:,} / {expected:,} events applied")
         await asyncio.sleep(POLL_SECONDS)
-    cpu = _cpu_seconds(service.pid)
+    cpu = cpu_seconds(service.pid)
     ended = time.monotonic()
     assert first is not None
     at, counted, cpu_at = first
@@ -230,7 +230,7 @@ async def _await_worker(db: Database, service: Service, expected: int, started: 
     return Run(expected - counted, ended - at, ended - started, cpu - cpu_at)
 
 
-async def _create_topics(bootstrap: str, topics: list[str]) -> None:
+async def create_topics(bootstrap: str, topics: list[str]) -> None:
     """Explicitly, with the worker's partition count: the broker would auto-create them
     with one partition at the first produce."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -243,7 +243,7 @@ async def _create_topics(bootstrap: str, topics: list[str]) -> None:
         await admin.close()
 
 
-def _worker_env(
+def worker_env(
     url: str, bootstrap: str, topic: str, metrics_port: int, batch_size: int
 ) -> dict[str, str]:
     return settings_env(
@@ -267,15 +267,15 @@ async def _measure(workdir: Path, accounts: int, batch_size: int) -> list[Figure
     async with fresh_database("worker") as url:
         _say(f"seeding a portfolio of {accounts:,} accounts and its year")
         seeding = time.monotonic()
-        workload = await _seed(url, accounts)
+        workload = await seed_workload(url, accounts)
         expected = len(workload.messages)
         _say(f"{expected:,} lifecycle events in {time.monotonic() - seeding:.0f} s")
         with broker(workdir) as running:
             topic = f"bench.lifecycle.{uuid.uuid4().hex[:8]}"
-            await _create_topics(
+            await create_topics(
                 running.bootstrap, [topic, dlq_topic(topic), f"{topic}.notifications"]
             )
-            await _produce(running.bootstrap, topic, workload.messages)
+            await produce(running.bootstrap, topic, workload.messages)
             _say("produced; raw aiokafka consumer reading them all")
             raw = await _raw_consume(running.bootstrap, topic, expected, batch_size)
             _say(f"raw consumer: {raw.rate:,.0f} records/s; starting `renewals worker`")
@@ -283,7 +283,7 @@ async def _measure(workdir: Path, accounts: int, batch_size: int) -> list[Figure
             started = time.monotonic()
             service = start_service(
                 ["worker"],
-                _worker_env(url, running.bootstrap, topic, metrics_port, batch_size),
+                worker_env(url, running.bootstrap, topic, metrics_port, batch_size),
                 workdir / "worker.log",
                 port=metrics_port,
             )
@@ -294,7 +294,7 @@ async def _measure(workdir: Path, accounts: int, batch_size: int) -> list[Figure
                 peak = service.stop()
             try:
                 async with db.read() as session:
-                    _applied, dead_lettered = await _progress(session)
+                    _applied, dead_lettered = await progress(session)
                     tasks = await session.scalar(select(func.count()).select_from(Task))
             finally:
                 await db.dispose()

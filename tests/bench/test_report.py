@@ -68,3 +68,29 @@ def test_every_suite_has_a_docstring_and_a_run() -> None:
     for name, module in suite.SUITES.items():
         assert module.__doc__, name
         assert callable(module.run), name
+
+
+def test_a_figure_without_a_target_shows_its_ratio_and_no_verdict() -> None:
+    reference = Figure(
+        key="h",
+        title="Worker scale-out",
+        value=900.0,
+        unit="events/s",
+        target="",
+        met=None,
+        baseline=600.0,
+        baseline_label="1 worker process",
+    )
+    row = report.table([*FIGURES, reference]).splitlines()[-1]
+    assert "1.50x" in row
+    assert row.rstrip().endswith("1.50x  —")
+    assert "met" not in row
+    assert report.line(reference) == ("h: 900 events/s (baseline 600: 1 worker process, 1.50x)")
+
+
+def test_only_takes_suites_and_figure_letters_and_runs_them_in_suite_order() -> None:
+    assert suite.chosen(["h", " a", "scheduler"]) == ["ingest", "scaleout", "scheduler"]
+    assert suite.chosen(["f"]) == ["ingest", "worker"]
+    assert suite.chosen([""]) == list(suite.SUITES)
+    with pytest.raises(ValueError, match="i, z"):
+        suite.chosen(["a", "z", "i"])
