@@ -5,6 +5,7 @@ from shared.models.api_keys import ApiKey
 from shared.models.calendar_tokens import CalendarToken
 from shared.models.checkpoints import Checkpoint
 from shared.models.contracts import Contract, ContractTerm
+from shared.models.crm_sync import CrmPollCursor, CrmTaskSync
 from shared.models.event_log import EventLogEntry
 from shared.models.external_refs import ExternalRef
 from shared.models.goals import Goal
@@ -26,6 +27,8 @@ __all__ = [
     "Contract",
     "ContractTerm",
     "ContractTrial",
+    "CrmPollCursor",
+    "CrmTaskSync",
     "DeadLetter",
     "EventLogEntry",
     "ExternalRef",
