@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shared.config import Settings
+    from shared.db import Database
 
 
 def load_settings() -> Settings:
@@ -21,6 +22,13 @@ def load_settings() -> Settings:
     from shared.config import Settings
 
     return Settings()
+
+
+def open_database(settings: Settings) -> Database:
+    """The configured database, with the statement timeout every process applies."""
+    from shared.db import Database
+
+    return Database(settings.database_url, statement_timeout_ms=settings.db_statement_timeout_ms)
 
 
 def configure_logging(settings: Settings, level: str | None = None) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from services.cli.common import load_settings
+from services.cli.common import load_settings, open_database
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -54,14 +54,13 @@ def _show(
     rows: Callable[[R], Sequence[BaseModel]],
     item: type[BaseModel],
 ) -> None:
-    from shared.db import Database
     from shared.domain.errors import InvalidInput
     from shared.domain.reports.csv import render_text
 
     settings = load_settings()
 
     async def go() -> R:
-        db = Database(settings.database_url, statement_timeout_ms=settings.db_statement_timeout_ms)
+        db = open_database(settings)
         try:
             async with db.read() as session:
                 return await run(session, settings)
