@@ -115,3 +115,31 @@ async def test_a_cursor_not_from_this_report_is_422_naming_it(
 
     assert response.status_code == 422, response.text
     assert [error["field"] for error in response.json()["errors"]] == ["cursor"]
+
+
+async def test_a_page_left_empty_by_a_rename_still_carries_the_whole_summary(
+    api: Harness,
+) -> None:
+    """Revenue retention reads its totals from its rows: when the rows after the cursor
+    are gone (the last account renamed to sort first), the summary must not drop to 0."""
+    await test_revenue_retention.build(api)
+    params = test_revenue_retention.PERIOD
+    whole = (await api.client.get("/v1/reports/revenue-retention", params=params)).json()
+    first = (
+        await api.client.get("/v1/reports/revenue-retention", params={**params, "limit": "4"})
+    ).json()
+    last = whole["items"][-1]
+    renamed = await api.client.patch(
+        f"/v1/accounts/{last['account_id']}", json={"name": "0 now sorts first"}
+    )
+    assert renamed.status_code == 200, renamed.text
+
+    after_rename = await api.client.get(
+        "/v1/reports/revenue-retention",
+        params={**params, "limit": "4", "cursor": first["next_cursor"]},
+    )
+
+    body = after_rename.json()
+    assert (body["items"], body["next_cursor"]) == ([], None)
+    assert _summary(body) == _summary(whole)
+    assert body["accounts"] == 5
