@@ -161,7 +161,9 @@ def _document_errors(method: str, operation: dict[str, Any]) -> None:
                 "schema": {"type": "string", "enum": ["Bearer"]},
             }
         }
-    for retried in ("429", "503"):
+    # The database's 503s (on every keyed operation) and 429 say when to retry; a
+    # probe's 503 does not.
+    for retried in ("429", "503") if operation.get("security") else ("429",):
         if retried in documented:
             documented[retried]["headers"] = {"Retry-After": _RETRY_AFTER}
     operation["responses"] = documented

@@ -35,7 +35,9 @@ async def test_a_rate_of_zero_turns_the_limit_off(db_url: str) -> None:
     assert {a.status_code for a in answers} == {200}
 
 
-async def test_the_openapi_documents_429_and_its_retry_after_on_every_report(db_url: str) -> None:
+async def test_the_openapi_documents_429_and_503_with_retry_after_on_every_report(
+    db_url: str,
+) -> None:
     async with open_harness(db_url) as api:
         document = (await api.client.get("/openapi.json")).json()
 
@@ -45,3 +47,7 @@ async def test_the_openapi_documents_429_and_its_retry_after_on_every_report(db_
         limited = item["get"]["responses"]["429"]
         assert limited["content"]["application/problem+json"]
         assert limited["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}
+        busy = item["get"]["responses"]["503"]
+        assert "statement timeout" in busy["description"]
+        assert busy["headers"]["Retry-After"]
+    assert "headers" not in document["paths"]["/readyz"]["get"]["responses"]["503"]
