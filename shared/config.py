@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # Postgres cancels any statement of the app's sessions running longer (0: no limit);
+    # SQLite has no such limit.
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     # Distributed mode: Kafka and the outbox relay (DESIGN §2, §4).
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic: str = "renewals.lifecycle"
@@ -103,6 +106,10 @@ class Settings(BaseSettings):
     # ARR one account manager can carry.
     retention_excluded_reasons: Annotated[list[str], NoDecode] = ["business_closed"]
     arr_per_manager: int = Field(default=2_000_000, ge=1)
+    # Calls to /v1/reports/* per API key and per API process: a token bucket refilled at
+    # this rate a minute (0: no limit), holding at most `burst` calls at once.
+    report_rate_per_minute: int = Field(default=60, ge=0)
+    report_rate_burst: int = Field(default=20, ge=1)
 
     # Encrypts the secrets stored in the database (shared/secret_box.py): Fernet keys,
     # comma-separated, newest first while rotating.

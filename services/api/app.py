@@ -24,6 +24,7 @@ from services.api.partners.router import router as partners_router
 from services.api.probes.router import metrics_router
 from services.api.probes.router import router as health_router
 from services.api.problems import install_error_handlers
+from services.api.rate_limit import TokenBuckets
 from services.api.reports.router import router as reports_router
 from services.api.stakeholders.router import router as stakeholders_router
 from services.api.tasks.router import router as tasks_router
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings.database_url,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             pre_ping=False,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
         )
         app.state.draining = False
         try:
@@ -63,6 +65,9 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/openapi.json" if settings.public_docs else None,
     )
     app.state.settings = settings
+    app.state.report_buckets = TokenBuckets(
+        settings.report_rate_per_minute, settings.report_rate_burst
+    )
     install_error_handlers(app)
     install_openapi(app)
     for router in (

@@ -43,6 +43,7 @@ REASONS: dict[int, str] = {
     409: "Conflicts with the entity's current state",
     413: "The body exceeds the size limit",
     422: "Invalid input; `errors` names each field",
+    429: "Too many calls with this API key; retry after `Retry-After` seconds",
     503: "Not ready",
 }
 
@@ -60,6 +61,12 @@ _IDEMPOTENCY_KEY: dict[str, Any] = {
         "retry gets 409 `idempotency-answer-not-kept`."
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+_RETRY_AFTER: dict[str, Any] = {
+    "description": "Whole seconds to wait before retrying",
+    "schema": {"type": "integer", "minimum": 1},
 }
 
 
@@ -109,7 +116,10 @@ def _derived_reasons(method: str, operation: dict[str, Any]) -> dict[int, list[s
     if secured:
         reasons[401] = [REASONS[401]]
         reasons[403] = [REASONS[403]]
-        reasons[503] = ["The database is busy or unreachable; retry after `Retry-After` seconds"]
+        reasons[503] = [
+            "The database is busy or unreachable, or a query ran past the statement timeout;"
+            " retry after `Retry-After` seconds"
+        ]
     if any(parameter["in"] == "path" for parameter in parameters):
         reasons[404] = [REASONS[404]]
     if "requestBody" in operation:
@@ -154,6 +164,11 @@ def _document_errors(method: str, operation: dict[str, Any]) -> None:
                 "schema": {"type": "string", "enum": ["Bearer"]},
             }
         }
+    # The database's 503s (on every keyed operation) and 429 say when to retry; a
+    # probe's 503 does not.
+    for retried in ("429", "503") if operation.get("security") else ("429",):
+        if retried in documented:
+            documented[retried]["headers"] = {"Retry-After": _RETRY_AFTER}
     operation["responses"] = documented
     if method == "post" and operation.get("security"):
         operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY)

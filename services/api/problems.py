@@ -1,5 +1,6 @@
 """The one place that renders errors as RFC 9457 problem+json: domain errors
-(shared/domain/errors.py), request validation, HTTP errors and database outages.
+(shared/domain/errors.py), request validation, HTTP errors, database outages and
+statements cancelled by the statement timeout.
 
 Services raise domain errors; routers never build error responses by hand.
 """
@@ -27,6 +28,16 @@ class PayloadTooLarge(DomainError):
     status = 413
     type = "payload-too-large"
     title = "Request body too large"
+
+
+class RateLimited(DomainError):
+    status = 429
+    type = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class IdempotencyMismatch(DomainError):
@@ -62,9 +73,11 @@ def problem(
 
 def domain_problem(error: DomainError) -> JSONResponse:
     errors = [{"field": error.field, "message": error.detail}] if error.field else None
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
     return problem(
-        error.status, error.type, error.title, error.detail, errors=errors, headers=headers
+        error.status, error.type, error.title, error.detail, errors=errors, headers=headers or None
     )
 
 
@@ -108,6 +121,31 @@ def database_unavailable(exc: BaseException) -> bool:
     )
 
 
+QUERY_CANCELED = "57014"
+"""Postgres's SQLSTATE for a statement cancelled, here by `statement_timeout`
+(RENEWALS_DB_STATEMENT_TIMEOUT_MS)."""
+
+
+def statement_timed_out(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED
+
+
+def timeout_problem() -> JSONResponse:
+    """503 as for an unavailable database, with its own type: the request's transaction
+    is rolled back, so nothing was written, and a retry may succeed once the database is
+    less loaded; a narrower request (a shorter period, a smaller page) is the surer fix.
+    `Retry-After` is longer than for a lock, since the query just held the database for
+    the whole timeout."""
+    return problem(
+        503,
+        "statement-timeout",
+        "Query took too long",
+        "the database cancelled a query that ran past the statement timeout; nothing was"
+        " written: narrow the request (a shorter period, a smaller page) or retry later",
+        headers={"Retry-After": "10"},
+    )
+
+
 def unavailable_problem() -> JSONResponse:
     """503 + Retry-After rather than a 500: the client is told to retry, and the answer
     comes from a handler rather than the catch-all, so the connection stays open."""
@@ -142,6 +180,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if statement_timed_out(exc):
+            _log.warning("statement_timeout", path=request.url.path)
+            return timeout_problem()
         if not database_unavailable(exc):
             return await on_unexpected(request, exc)
         _log.warning("database_unavailable", error=type(exc.__cause__ or exc).__name__)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from services.cli.common import load_settings
+from services.cli.common import load_settings, open_database
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -29,7 +29,6 @@ def apikey_create(
     from datetime import timedelta
 
     from shared.clock import utcnow
-    from shared.db import Database
     from shared.domain.auth.service import create_key, parse_scopes
 
     expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
@@ -40,7 +39,7 @@ def apikey_create(
         raise typer.BadParameter(str(exc), param_hint="--scopes") from exc
 
     async def create() -> str:
-        db = Database(load_settings().database_url)
+        db = open_database(load_settings())
         try:
             async with db.transaction() as session:
                 _, plain = await create_key(
@@ -57,11 +56,10 @@ def apikey_create(
 def apikey_list() -> None:
     """List keys: id, prefix, name, scopes, created, revoked, expires, last used (to
     the minute; '-' for never)."""
-    from shared.db import Database
     from shared.domain.auth.service import list_keys
 
     async def rows() -> list[str]:
-        db = Database(load_settings().database_url)
+        db = open_database(load_settings())
         try:
             async with db.read() as session:
                 return [
@@ -90,11 +88,10 @@ def apikey_list() -> None:
 @app.command("revoke")
 def apikey_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id")]) -> None:
     """Revoke a key: requests with it get 401 from now on."""
-    from shared.db import Database
     from shared.domain.auth.service import revoke_key
 
     async def revoke() -> bool:
-        db = Database(load_settings().database_url)
+        db = open_database(load_settings())
         try:
             async with db.transaction() as session:
                 return await revoke_key(session, key_id) is not None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shared.config import Settings
+    from shared.db import Database
 
 
 def load_settings() -> Settings:
@@ -36,6 +37,13 @@ def require_secret_key(settings: Settings) -> None:
     except SecretKeyMissing as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from exc
+
+
+def open_database(settings: Settings) -> Database:
+    """The configured database, with the statement timeout every process applies."""
+    from shared.db import Database
+
+    return Database(settings.database_url, statement_timeout_ms=settings.db_statement_timeout_ms)
 
 
 def configure_logging(settings: Settings, level: str | None = None) -> None:

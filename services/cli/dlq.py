@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from services.cli.common import configure_logging, load_settings
+from services.cli.common import configure_logging, load_settings, open_database
 
 app = typer.Typer(
     help="Dead letters: events the worker could not apply (unparseable, invalid, or the "
@@ -26,10 +26,9 @@ def dlq_list(
     Columns: id, type, event id, failed at, replayed at (- when not), and the first line
     of the error. Both modes record dead letters in the same table."""
     from services.renewal_worker.dead_letters import list_dead_letters
-    from shared.db import Database
 
     async def rows() -> list[str]:
-        db = Database(load_settings().database_url)
+        db = open_database(load_settings())
         try:
             return [
                 "\t".join(
@@ -71,7 +70,6 @@ def dlq_replay(
     applies it once like any other event (it was never in the inbox); if it fails again
     it becomes a new dead letter. Exit 1 when something could not be replayed."""
     from services.renewal_worker.dead_letters import replay
-    from shared.db import Database
 
     if (letter_id is None) == (not all_):
         raise typer.BadParameter("give either a dead letter ID or --all")
@@ -79,7 +77,7 @@ def dlq_replay(
     configure_logging(settings, "WARNING")
 
     async def run() -> list[tuple[str, bool, str]]:
-        db = Database(settings.database_url)
+        db = open_database(settings)
         try:
             results = await replay(db, settings, None if all_ else [letter_id])  # type: ignore[list-item]
             return [(str(r.id), r.replayed, r.reason) for r in results]

@@ -26,7 +26,11 @@ async def _relay(settings: Settings) -> None:
     from shared.db import Database
     from shared.runtime.ops_server import serving
 
-    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    db = Database(
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     stop = asyncio.Event()
     on_stop_signals(stop.set)
     ops = serving(db, settings, port=settings.relay_metrics_port, draining=stop, check_broker=True)

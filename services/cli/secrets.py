@@ -7,7 +7,7 @@ import asyncio
 
 import typer
 
-from services.cli.common import load_settings
+from services.cli.common import load_settings, open_database
 
 app = typer.Typer(help="The key that encrypts secrets stored in the database.")
 
@@ -26,7 +26,6 @@ def rotate() -> None:
 
     Rotation: set RENEWALS_SECRET_KEY=NEW,OLD on every process, run this, then set
     RENEWALS_SECRET_KEY=NEW. Safe to run again after an interruption."""
-    from shared.db import Database
     from shared.domain.sealed_secrets import reseal_all
     from shared.secret_box import UnreadableSecret
 
@@ -43,7 +42,7 @@ def rotate() -> None:
         typer.echo(f"{table}: {count} secrets re-encrypted", err=True)
 
     async def run() -> int:
-        db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        db = open_database(settings)
         try:
             return await reseal_all(db, settings.secret_box(), progress=progress)
         finally:

@@ -43,7 +43,11 @@ def api() -> None:
     async def serve() -> None:
         stop = asyncio.Event()
         _stop_on_signals(server, stop)
-        db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        db = Database(
+            settings.database_url,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
         ops = serving(
             db,
             settings,
@@ -147,7 +151,11 @@ async def _dev(settings: Settings) -> None:
 
     await upgrade(settings.database_url)
     application = create_app(settings)
-    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    db = Database(
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     try:
         key = await _first_key(db)
         base = f"http://{settings.api_host}:{settings.api_port}"

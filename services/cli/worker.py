@@ -39,7 +39,11 @@ async def _worker(settings: Settings) -> None:
     from shared.db import Database
     from shared.runtime.ops_server import serving
 
-    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    db = Database(
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     stop = asyncio.Event()
     on_stop_signals(stop.set)
     ops = serving(

@@ -60,7 +60,11 @@ async def _run(
     weeks = 52
     task = progress.add_task("loading", total=weeks + 2)
     await upgrade(settings.database_url)
-    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    db = Database(
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     try:
         ids = await load(db, portfolio, settings.currency)
         progress.update(task, advance=1, description="applying")

@@ -98,7 +98,11 @@ async def tick(
     the plans of contracts created just before; then the sweep's own events. Renewals
     and churns re-plan their contracts once applied (the next term, a winback), so after
     them the date is swept again: a second tick for the same date then finds nothing."""
-    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    db = Database(
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -5,6 +5,11 @@ transactions start with `BEGIN IMMEDIATE` so two writers queue on the lock inste
 failing with "database is locked" when a read transaction tries to upgrade. Reads use a
 second engine with plain deferred transactions so they never wait for writers.
 
+Every Postgres connection a `Database` opens carries a statement timeout (the server
+cancels a statement that runs longer, SQLSTATE 57014), so one slow report cannot hold a
+connection and its snapshot for minutes; SQLite has no such setting (its busy timeout
+only bounds waits for the write lock). Migrations and their engines run without one.
+
 Every engine hides bound parameters from its errors and logs: a failing statement's
 values are e-mail addresses, names and API key hashes, and its error text travels into
 logs and tracebacks.
@@ -52,9 +57,25 @@ POSTGRES_CONNECT_ARGS: dict[str, Any] = {"server_settings": {"jit": "off"}}
 `jit_above_cost`, and compiling them took 0.5 to 2.5 s for queries that run in 50 to
 500 ms; the short transactional queries never gain from it."""
 
+STATEMENT_TIMEOUT_MS = 15_000
+"""The default of `RENEWALS_DB_STATEMENT_TIMEOUT_MS`."""
+
+
+def _postgres_connect_args(statement_timeout_ms: int) -> dict[str, Any]:
+    """Sent in the startup packet, so the setting holds from the first statement of every
+    connection, pooled or not, without a round trip; 0 is Postgres's own "no limit"."""
+    settings = {**POSTGRES_CONNECT_ARGS["server_settings"]}
+    settings["statement_timeout"] = str(int(statement_timeout_ms))
+    return {"server_settings": settings}
+
 
 def create_engine(
-    url: str, *, immediate: bool = True, busy_timeout_ms: int = 5000, pre_ping: bool = True
+    url: str,
+    *,
+    immediate: bool = True,
+    busy_timeout_ms: int = 5000,
+    pre_ping: bool = True,
+    statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
 ) -> AsyncEngine:
     """One engine per URL; `immediate` only matters on SQLite, `pre_ping` on Postgres.
 
@@ -63,7 +84,7 @@ def create_engine(
     disconnect error; SQLAlchemy then invalidates the whole pool (every connection older
     than the failure reconnects at its next checkout), so one failure per connection then
     in use is all a restart costs. Only callers that answer those failures as retryable
-    (the API: 503) should turn it off."""
+    (the API: 503) should turn it off. `statement_timeout_ms` only matters on Postgres."""
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, immediate=immediate, busy_timeout_ms=busy_timeout_ms)
     return create_async_engine(
@@ -72,7 +93,7 @@ def create_engine(
         pool_size=10,
         hide_parameters=True,
         max_overflow=20,
-        connect_args=POSTGRES_CONNECT_ARGS,
+        connect_args=_postgres_connect_args(statement_timeout_ms),
     )
 
 
@@ -88,11 +109,22 @@ def create_unpooled_engine(url: str) -> AsyncEngine:
 class Database:
     """The writer and reader session factories of one database."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 5000, pre_ping: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout_ms: int = 5000,
+        pre_ping: bool = True,
+        statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
+    ) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         self.engine = create_engine(
-            url, immediate=True, busy_timeout_ms=busy_timeout_ms, pre_ping=pre_ping
+            url,
+            immediate=True,
+            busy_timeout_ms=busy_timeout_ms,
+            pre_ping=pre_ping,
+            statement_timeout_ms=statement_timeout_ms,
         )
         self.read_engine = (
             create_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)

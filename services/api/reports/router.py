@@ -1,19 +1,27 @@
-"""Portfolio reports: JSON by default, the rows as CSV with `Accept: text/csv`."""
+"""Portfolio reports: JSON by default, the rows as CSV with `Accept: text/csv`.
+
+The reports with one row per account, term or contract (revenue retention, renewal rate,
+the renewal pipeline) page their JSON `items` with `limit` and `cursor`; their summary
+covers every row. A CSV answer is an export: it holds every row of the report and takes
+no `limit` or `cursor` (a spreadsheet has no next page to follow). Every route counts
+against its API key's report rate (429 with `Retry-After`), and periods are at most five
+years (422)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from services.api.deps import Reader, SessionDep, SettingsDep
+from services.api.openapi import problems
+from services.api.rate_limit import report_quota
 from shared.clock import today
-from shared.domain.errors import InvalidInput
 from shared.domain.reports.capacity import capacity_report
 from shared.domain.reports.csv import CSV_MEDIA_TYPE, to_csv
+from shared.domain.reports.paging import Page
 from shared.domain.reports.pipeline import pipeline_report
 from shared.domain.reports.renewal_rate import renewal_rate_report
 from shared.domain.reports.retention import retention_report
@@ -30,9 +38,14 @@ from shared.domain.reports.schemas import (
     RevenueRetentionItem,
     RevenueRetentionReport,
 )
-from shared.domain.schemas import Day
+from shared.domain.schemas import Day, Limit
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"])
+router = APIRouter(
+    prefix="/v1/reports",
+    tags=["reports"],
+    dependencies=[Depends(report_quota)],
+    responses=problems(429),
+)
 
 _CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
@@ -40,20 +53,26 @@ _CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 AsOf = Annotated[Day | None, Query(description="YYYY-MM-DD; today (UTC) when omitted")]
 Start = Annotated[Day, Query(description="YYYY-MM-DD, inclusive")]
-End = Annotated[Day, Query(description="YYYY-MM-DD, exclusive; after start")]
+End = Annotated[
+    Day, Query(description="YYYY-MM-DD, exclusive; after start, at most five years after it")
+]
+
+
+def _wants_csv(request: Request) -> bool:
+    return "text/csv" in request.headers.get("accept", "")
+
+
+def _page(request: Request, limit: int, cursor: str | None) -> Page | None:
+    """The JSON answer's page; None (every row) for a CSV export."""
+    return None if _wants_csv(request) else Page(limit, cursor)
 
 
 def _answer(
     request: Request, report: BaseModel, model: type[BaseModel], rows: Sequence[BaseModel]
 ) -> Any:
-    if "text/csv" in request.headers.get("accept", ""):
+    if _wants_csv(request):
         return Response(to_csv(model, rows), media_type=CSV_MEDIA_TYPE)
     return report
-
-
-def _period(start: date, end: date) -> None:
-    if end <= start:
-        raise InvalidInput(f"end ({end}) must be after start ({start})", field="end")
 
 
 @router.get("/retention", response_model=RetentionReport, responses=_CSV_RESPONSE)
@@ -80,11 +99,14 @@ async def revenue_retention(
     settings: SettingsDep,
     start: Start,
     end: End,
+    limit: Limit = 50,
+    cursor: str | None = None,
 ) -> Any:
     """GRR and NRR of the accounts active on `start`, per account and in total; null
-    with a `reason` when the cohort has no ARR."""
-    _period(start, end)
-    report = await revenue_retention_report(session, start, end, settings.currency)
+    with a `reason` when the cohort has no ARR. The accounts are paged by name."""
+    report = await revenue_retention_report(
+        session, start, end, settings.currency, _page(request, limit, cursor)
+    )
     return _answer(request, report, RevenueRetentionItem, report.items)
 
 
@@ -97,12 +119,20 @@ async def renewal_rate(
     start: Start,
     end: End,
     as_of: AsOf = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
 ) -> Any:
     """Renewed / (renewed + churned + lapsed) over the terms whose end fell in
     [start, end), overall and by channel, with upsell and downsell counts; the rows are
-    those terms with their outcome."""
-    _period(start, end)
-    report = await renewal_rate_report(session, start, end, as_of or today(), settings.currency)
+    those terms with their outcome, paged by renewal date."""
+    report = await renewal_rate_report(
+        session,
+        start,
+        end,
+        as_of or today(),
+        settings.currency,
+        _page(request, limit, cursor),
+    )
     return _answer(request, report, RenewalRateItem, report.items)
 
 
@@ -112,12 +142,23 @@ async def renewals(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    within_days: Annotated[int, Query(ge=0, le=3660)] = 120,
+    within_days: Annotated[
+        int, Query(ge=0, le=1827, description="Days after `as_of`; at most five years")
+    ] = 120,
     as_of: AsOf = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
 ) -> Any:
     """The renewal pipeline: contracts renewing within `within_days` of `as_of`, with
-    total ARR and ARR at risk (yellow and red health)."""
-    report = await pipeline_report(session, as_of or today(), within_days, settings.currency)
+    total ARR and ARR at risk (yellow and red health); the contracts are paged, soonest
+    first."""
+    report = await pipeline_report(
+        session,
+        as_of or today(),
+        within_days,
+        settings.currency,
+        _page(request, limit, cursor),
+    )
     return _answer(request, report, PipelineItem, report.items)
 
 

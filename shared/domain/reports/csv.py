@@ -64,10 +64,11 @@ def to_csv(model: type[BaseModel], rows: Sequence[BaseModel]) -> str:
 
 
 def summary_lines(report: BaseModel) -> list[str]:
-    """The report's scalar fields (everything but its rows) as `name: value` lines; a
-    nested summary (renewal rate `by_channel`) shows one line per key."""
+    """The report's scalar fields (everything but its rows and their cursor) as
+    `name: value` lines; a nested summary (renewal rate `by_channel`) shows one line per
+    key."""
     lines: list[str] = []
-    for name, value in report.model_dump(mode="json", exclude={"items"}).items():
+    for name, value in report.model_dump(mode="json", exclude={"items", "next_cursor"}).items():
         if isinstance(value, dict):
             for key, inner in value.items():
                 shown = (

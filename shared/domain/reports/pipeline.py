@@ -9,6 +9,8 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from shared.domain.reports.paging import Page, after, cursor_key, limit_of, page_of
+from shared.domain.reports.period import check_window
 from shared.domain.reports.queries import (
     collector_paused,
     fetch_rows,
@@ -27,15 +29,21 @@ OUTREACH, BUDGET = "renewal_outreach", "budget_confirmation"
 
 
 async def pipeline_report(
-    session: AsyncSession, as_of: date, within_days: int, currency: str
+    session: AsyncSession,
+    as_of: date,
+    within_days: int,
+    currency: str,
+    page: Page | None = None,
 ) -> PipelineReport:
     """Contracts not churned whose R lies in [as_of, as_of + within_days], soonest first,
     with totals; ARR at risk is that of yellow and red contracts. Outreach and budget
     count when a task of that kind is done for the current term (the term ending at the
     contract's R); the budget also when the account's done budget task is due on the
     current term's budget day, since one task confirms the budget of every contract of
-    the account due that day. Two queries: the totals, then the contracts with their
-    done tasks."""
+    the account due that day. Two queries: the totals over the whole window, then the
+    contracts of the page (every one without a page) with their done tasks; a third
+    looks up a cursor's contract."""
+    check_window(as_of, within_days)
     in_window = and_(
         Contract.status != ContractStatus.CHURNED,
         Contract.end_date >= as_of,
@@ -93,6 +101,8 @@ async def pipeline_report(
             ),
         )
     )[0]
+    key = await cursor_key(session, page, Contract.id, Contract.end_date)
+    order = (Contract.end_date, Contract.id)
     rows = await fetch_rows(
         session,
         select(
@@ -108,9 +118,11 @@ async def pipeline_report(
             or_(done(BUDGET), budget_day_done()),
         )
         .join(Account, Account.id == Contract.account_id)
-        .where(in_window)
-        .order_by(Contract.end_date, Contract.id),
+        .where(in_window, *([after(order, key)] if key else []))
+        .order_by(*order)
+        .limit(limit_of(page)),
     )
+    rows, next_cursor = page_of(rows, page, lambda row: row[0])
     with collector_paused():
         return PipelineReport.model_validate(
             {
@@ -120,6 +132,7 @@ async def pipeline_report(
                 "count": count,
                 "arr_total": format_minor(total, currency),
                 "arr_at_risk": format_minor(risky, currency),
+                "next_cursor": next_cursor,
                 "items": [
                     {
                         "contract_id": contract_id,

@@ -10,6 +10,8 @@ from sqlalchemy import Select, SQLColumnExpression, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from shared.domain.reports.paging import Page, after, cursor_key, limit_of, page_of
+from shared.domain.reports.period import check_period
 from shared.domain.reports.queries import (
     collector_paused,
     fetch_rows,
@@ -36,13 +38,20 @@ def _counts(tally: dict[str, int]) -> RenewalCounts:
 
 
 async def renewal_rate_report(
-    session: AsyncSession, start: date, end: date, as_of: date, currency: str
+    session: AsyncSession,
+    start: date,
+    end: date,
+    as_of: date,
+    currency: str,
+    page: Page | None = None,
 ) -> RenewalRateReport:
     """Terms whose end (R) fell in [start, end): `renewed` when the next term exists,
     else `churned` when the contract churned, else `lapsed` once R + 30 days passed by
     `as_of` without auto-renewal, else `pending` (not in the rate). Upsell/downsell compare
     the next term's ARR. The channel is the contract's. Two queries over the same terms:
-    the counts per channel, outcome and change, then the terms themselves."""
+    the counts per channel, outcome and change over every term, then the terms of the
+    page (all of them without a page); a third looks up a cursor's term."""
+    check_period(start, end)
     term, following = aliased(ContractTerm), aliased(ContractTerm)
     renewed = following.arr_minor.is_not(None)  # null without a next term (outer join)
     outcome = case(
@@ -85,6 +94,10 @@ async def renewal_rate_report(
         if change_name in CHANGES:
             tally[change_name] += count
     total = {key: sum(t[key] for t in tallies.values()) for key in OUTCOMES + CHANGES}
+    key = await cursor_key(
+        session, page, ContractTerm.id, ContractTerm.end_date, ContractTerm.contract_id
+    )
+    order = (term.end_date, term.contract_id, term.id)
     rows = await fetch_rows(
         session,
         terms(
@@ -97,8 +110,13 @@ async def renewal_rate_report(
             format_minor_sql(term.arr_minor, currency),
             format_minor_sql(following.arr_minor, currency),
             change,
-        ).order_by(term.end_date, term.contract_id),
+            text_id(term.id),
+        )
+        .where(*([after(order, key)] if key else []))
+        .order_by(*order)
+        .limit(limit_of(page)),
     )
+    rows, next_cursor = page_of(rows, page, lambda row: row[-1])
     with collector_paused():
         return RenewalRateReport.model_validate(
             {
@@ -110,6 +128,7 @@ async def renewal_rate_report(
                     "direct": _counts(tallies[Channel.DIRECT]),
                     "partner": _counts(tallies[Channel.PARTNER]),
                 },
+                "next_cursor": next_cursor,
                 "items": [
                     {
                         "contract_id": contract_id,
@@ -132,6 +151,7 @@ async def renewal_rate_report(
                         arr,
                         next_arr,
                         change_name,
+                        _term_id,
                     ) in rows
                 ],
             }

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from shared.domain.contracts.derived import active_on
+from shared.domain.reports.paging import Page, after, cursor_key, limit_of, page_of
+from shared.domain.reports.period import check_period
 from shared.domain.reports.queries import (
     collector_paused,
     fetch_rows,
@@ -84,13 +86,17 @@ def _contract_arr(start: date, end: date, dialect: str) -> Any:
 
 
 async def revenue_retention_report(
-    session: AsyncSession, start: date, end: date, currency: str
+    session: AsyncSession, start: date, end: date, currency: str, page: Page | None = None
 ) -> RevenueRetentionReport:
     """GRR and NRR over the accounts active on `start`; accounts that became customers
     later are left out, accounts with nothing active on `end` count 0 (churned). A new
     contract of a cohort account counts as expansion. Per account: expansion is the ARR
     gained, churn the whole starting ARR of an account at 0, contraction any other loss.
-    One query: the per-account rows, each carrying the cohort's totals."""
+    One query: the per-account rows of the page (all of them without a page), each
+    carrying the totals of the whole cohort, which the window functions compute before
+    the page is cut. A cursor's account is looked up first; a page left empty by rows
+    gone since (nothing follows the cursor) reads the totals from the first row."""
+    check_period(start, end)
     per_contract = _contract_arr(start, end, session.get_bind().dialect.name)
     per_account = (
         select(
@@ -112,25 +118,41 @@ async def revenue_retention_report(
         churned,
     ]
     kept = case((end_arr < start_arr, end_arr), else_=start_arr)
-    rows = await fetch_rows(
-        session,
+    cohort = (
         select(
+            Account.id.label("sort_id"),
             text_id(Account.id),
-            Account.name,
+            Account.name.label("account_name"),
             *(format_minor_sql(amount, currency) for amount in amounts),
             func.count().over(),
             *(cast(func.sum(total).over(), BigInteger) for total in [kept, *amounts]),
         )
         .join(Account, Account.id == per_account.c.account_id)
-        .order_by(Account.name, Account.id),
+        .subquery()
     )
+    order = (cohort.c.account_name, cohort.c.sort_id)
+
+    async def rows_after(key: tuple[Any, ...] | None, limit: int | None) -> Any:
+        return await fetch_rows(
+            session,
+            select(*list(cohort.c)[1:])
+            .where(*([after(order, key)] if key else []))
+            .order_by(*order)
+            .limit(limit),
+        )
+
+    key = await cursor_key(session, page, Account.id, Account.name)
+    rows, next_cursor = page_of(await rows_after(key, limit_of(page)), page, lambda row: row[0])
+    totals = rows or (await rows_after(None, 1) if key else rows)
     accounts, kept_total, starting, ending, expansion, contraction, lost = (
-        tuple(int(total) for total in rows[0][-7:]) if rows else (0,) * 7
+        tuple(int(total) for total in totals[0][-7:]) if totals else (0,) * 7
     )
     reason = None
     if not starting:
         reason = (
-            "no account had ARR on start" if rows else "no account had an active contract on start"
+            "no account had ARR on start"
+            if accounts
+            else "no account had an active contract on start"
         )
     with collector_paused():
         return RevenueRetentionReport.model_validate(
@@ -147,6 +169,7 @@ async def revenue_retention_report(
                 "grr": rate(kept_total, starting),
                 "nrr": rate(ending, starting),
                 "reason": reason,
+                "next_cursor": next_cursor,
                 "items": [
                     {
                         "account_id": account_id,

@@ -1,6 +1,8 @@
 """What the portfolio reports return (DESIGN §3.3, issue 6 §9).
 
-Every report is a summary plus `items`, the rows its CSV and terminal table show. Money
+Every report is a summary plus `items`, the rows its CSV and terminal table show. The
+reports with one row per account, term or contract page those rows (`next_cursor`, null on
+the last page); their summary always covers every row. Money
 is a decimal string in the deployment currency; rates are decimals between 0 and 1, null
 (with a `reason`) when their denominator is zero.
 """
@@ -64,6 +66,7 @@ class RevenueRetentionReport(BaseModel):
     nrr: float | None
     reason: str | None
     items: list[RevenueRetentionItem]
+    next_cursor: str | None
 
 
 class RenewalCounts(BaseModel):
@@ -102,6 +105,7 @@ class RenewalRateReport(RenewalCounts):
     as_of: date
     by_channel: RenewalRateByChannel
     items: list[RenewalRateItem]
+    next_cursor: str | None
 
 
 class PipelineItem(BaseModel):
@@ -126,6 +130,7 @@ class PipelineReport(BaseModel):
     arr_total: str
     arr_at_risk: str
     items: list[PipelineItem]
+    next_cursor: str | None
 
 
 class CapacityItem(BaseModel):

@@ -79,6 +79,7 @@ async def test_grr_and_nrr_count_expansion_contraction_churn_and_leave_new_custo
         "grr": 0.6279,  # 27,000 / 43,000
         "nrr": 0.814,  # 35,000 / 43,000
         "reason": None,
+        "next_cursor": None,
     }
     assert [{k: v for k, v in i.items() if k != "account_id"} for i in items] == [
         item("A expands", "10000.00", "15000.00", "5000.00", "0.00", "0.00"),
