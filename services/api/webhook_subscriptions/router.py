@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 
 from services.api.deps import Admin, SessionDep, SettingsDep
 from services.api.openapi import problems
-from shared.domain.schemas import Limit
+from shared.domain.schemas import Cursor, Limit
 from shared.domain.webhook_subscriptions import service
 from shared.domain.webhook_subscriptions.schemas import (
     DeliveryStatus,
@@ -46,7 +46,7 @@ async def list_subscriptions(
     session: SessionDep,
     enabled: bool | None = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> WebhookSubscriptionPage:
     rows, next_cursor = await service.list_subscriptions(
         session, enabled=enabled, limit=limit, cursor=cursor
@@ -104,7 +104,7 @@ async def list_deliveries(
     subscription_id: uuid.UUID,
     status: DeliveryStatus | None = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> WebhookDeliveryPage:
     """The delivery log, oldest first; finished deliveries are kept for
     `RENEWALS_WEBHOOKS_DELIVERY_RETENTION_DAYS`."""
