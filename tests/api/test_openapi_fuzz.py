@@ -306,17 +306,24 @@ def fuzz(sqlite_templates: SqliteTemplates) -> Iterator[dict[str, list[str]]]:
 def _refer_to_seeded(
     case: schemathesis.Case, data: st.DataObject, ids: dict[str, list[str]]
 ) -> None:
-    """In valid cases, an id-named parameter or top-level body field usually becomes a
-    seeded entity's id, so the fuzz reaches past the 404. Invalid cases stay as they
-    were generated: what makes them invalid may be that very id."""
+    """In valid cases, an id-named parameter, top-level body field or CloudEvent `data`
+    field (its `id` names an entity of the type's kind: `contract.updated` a contract)
+    usually becomes a seeded entity's id, so the fuzz reaches past the 404. Invalid
+    cases stay as they were generated: what makes them invalid may be that very id."""
     if case.meta is None or not case.meta.generation.mode.is_positive:
         return
-    containers: list[dict[str, Any]] = [case.path_parameters or {}, case.query or {}]
-    if isinstance(case.body, dict):
-        containers.append(case.body)
-    for container in containers:
+    containers: list[tuple[dict[str, Any], str]] = [
+        (case.path_parameters or {}, ""),
+        (case.query or {}, ""),
+    ]
+    for body in case.body if isinstance(case.body, list) else [case.body]:
+        if isinstance(body, dict):
+            containers.append((body, ""))
+            if isinstance(body.get("data"), dict):
+                containers.append((body["data"], f"{str(body.get('type')).split('.')[0]}_id"))
+    for container, own_id in containers:
         for name in list(container):
-            seeded = ids.get(name)
+            seeded = ids.get(own_id if name == "id" else name)
             if seeded and data.draw(st.integers(0, 3), label=name):
                 container[name] = data.draw(st.sampled_from(seeded), label=name)
 
