@@ -4,13 +4,17 @@ the credentials each operation needs, and the input rules the validators enforce
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import pytest
 
 from services.api.app import create_app
 from shared.config import Settings
-from shared.domain.schemas import ONE_LINE
+from shared.domain.contracts.history import TIMELINE_CURSOR_TEXT
+from shared.domain.errors import InvalidInput
+from shared.domain.schemas import CURSOR_TEXT, ONE_LINE, decode_cursor, encode_cursor
+from shared.events.types import ACCEPTED_FROM_CLIENTS
 
 DOCUMENT = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:")).openapi()
 PATHS: dict[str, dict[str, Any]] = DOCUMENT["paths"]
@@ -124,3 +128,70 @@ def test_the_cloudevents_batch_media_type_states_the_batch_size() -> None:
     content = PATHS["/v1/events/batch"]["post"]["requestBody"]["content"]
     batch = content["application/cloudevents-batch+json"]["schema"]
     assert (batch["minItems"], batch["maxItems"]) == (1, 1000)
+
+
+def _cursor_parameters() -> dict[str, dict[str, Any]]:
+    return {
+        f"{method.upper()} {path}": parameter["schema"]["anyOf"][0]
+        for method, path, operation in _operations()
+        for parameter in operation.get("parameters", ())
+        if parameter["name"] == "cursor"
+    }
+
+
+def test_every_cursor_parameter_states_the_form_the_api_reads() -> None:
+    """Any string was schema-valid (`?cursor=`) and got a 422; now the pattern is exactly
+    what the decoder reads, so what it returns fits and the rest is schema-invalid."""
+    cursors = _cursor_parameters()
+    timeline = cursors.pop("GET /v1/contracts/{contract_id}/timeline")
+    assert len(cursors) >= 12
+    assert all(
+        schema | {"description": ""}
+        == {
+            "type": "string",
+            "minLength": 22,
+            "maxLength": 22,
+            "pattern": CURSOR_TEXT,
+            "description": "",
+        }
+        for schema in cursors.values()
+    ), cursors
+    assert timeline["pattern"] == TIMELINE_CURSOR_TEXT
+    for last in (uuid.UUID(int=0), uuid.UUID(int=2**128 - 1), uuid.uuid4()):
+        assert re.fullmatch(CURSOR_TEXT, encode_cursor(last))
+        assert decode_cursor(encode_cursor(last)) == last
+    for refused in (
+        "",
+        "AAAAAAAAAAAAAAAAAAAAAB",
+        "AAAAAAAAAAAAAAAAAAAAAA==",
+        "AAAAAAAAAA!AAAAAAAAAAAA",
+    ):
+        assert not re.fullmatch(CURSOR_TEXT, refused)
+        with pytest.raises(InvalidInput):
+            decode_cursor(refused)
+
+
+def test_the_event_body_has_one_branch_per_type_with_that_types_data() -> None:
+    """`data` was documented as any object, and schema-valid events got 422s for it."""
+    event = SCHEMAS["CloudEventIn"]
+    branches = {branch["properties"]["type"]["const"]: branch for branch in event["oneOf"]}
+    assert set(branches) == {str(type_) for type_ in ACCEPTED_FROM_CLIENTS}
+    assert branches["partner.created"]["properties"]["data"]["required"] == ["name"]
+    by_id, by_external_ids = branches["usage.reported"]["properties"]["data"]["oneOf"]
+    assert set(by_id["required"]) == {"contract_id", "active_users", "seats", "as_of"}
+    assert by_id["properties"]["contract_id"] == {"type": "string", "format": "uuid"}
+    assert "contract_external_ids" not in by_id["properties"]
+    assert set(by_external_ids["required"]) == {
+        "contract_external_ids",
+        "active_users",
+        "seats",
+        "as_of",
+    }
+    assert by_external_ids["properties"]["contract_external_ids"]["minProperties"] == 1
+    created = branches["contract.created"]["properties"]["data"]["oneOf"]
+    assert [
+        set(variant["properties"]) & {"account_id", "account_external_ids"} for variant in created
+    ] == [
+        {"account_id"},
+        {"account_external_ids"},
+    ]

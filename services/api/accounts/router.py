@@ -9,7 +9,7 @@ from services.api.openapi import DUPLICATE, REFERENCE, problems
 from shared.domain.accounts import service
 from shared.domain.accounts.schemas import AccountCreate, AccountPage, AccountRead, AccountUpdate
 from shared.domain.context import Context
-from shared.domain.schemas import Limit
+from shared.domain.schemas import Cursor, Limit
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -36,7 +36,7 @@ async def list_accounts(
     owner: str | None = None,
     partner_id: uuid.UUID | None = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> AccountPage:
     rows, next_cursor = await service.list_accounts(
         session, owner=owner, partner_id=partner_id, limit=limit, cursor=cursor

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from services.api.deps import Admin, SessionDep
 from shared.domain.dead_letters import service
 from shared.domain.dead_letters.schemas import DeadLetterPage, DeadLetterRead
-from shared.domain.schemas import Limit
+from shared.domain.schemas import Cursor, Limit
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -17,7 +17,7 @@ async def list_dead_letters(
     type: str | None = None,
     replayed: bool | None = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> DeadLetterPage:
     """Events the worker could not apply (unparseable, invalid, or the engine raised),
     oldest first. Filter by event `type`, or `replayed=false` for those still pending."""

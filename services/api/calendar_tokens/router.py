@@ -16,7 +16,7 @@ from shared.domain.calendar_tokens.schemas import (
     CalendarTokenCreated,
     CalendarTokenPage,
 )
-from shared.domain.schemas import Limit
+from shared.domain.schemas import Cursor, Limit
 
 OwnerFilter = Annotated[
     str | None,
@@ -44,7 +44,7 @@ async def list_calendar_tokens(
     session: SessionDep,
     owner: OwnerFilter = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> CalendarTokenPage:
     items, next_cursor = await service.list_tokens(session, owner=owner, limit=limit, cursor=cursor)
     return CalendarTokenPage(items=items, next_cursor=next_cursor)

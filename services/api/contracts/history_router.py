@@ -13,6 +13,7 @@ from shared.domain.contracts.history import (
     MAX_TERM,
     CheckpointPage,
     CheckpointRead,
+    TimelineCursor,
     TimelineLimit,
     TimelinePage,
     list_checkpoints,
@@ -53,7 +54,7 @@ async def get_timeline(
         AwareDatetime | None, Query(description="Items strictly before this time (with offset)")
     ] = None,
     limit: TimelineLimit = 200,
-    cursor: str | None = None,
+    cursor: TimelineCursor | None = None,
 ) -> TimelinePage:
     """The contract's history, oldest first (newest last).
 
@@ -62,7 +63,7 @@ async def get_timeline(
     contract), and one item when each of its tasks was created and one when it was
     closed. Items at the same time list events first, then task openings, then closings.
     More than `limit` items in the window give a `next_cursor` that continues after the
-    last item returned."""
+    last item returned. `until` may not be before `since` (422 naming `until`)."""
     items, next_cursor = await timeline(
         session, contract_id, since=since, until=until, limit=limit, cursor=cursor
     )

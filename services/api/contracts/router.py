@@ -18,7 +18,7 @@ from shared.domain.contracts.schemas import (
     ContractRenewal,
     ContractUpdate,
 )
-from shared.domain.schemas import Day, Limit
+from shared.domain.schemas import Cursor, Day, Limit
 from shared.enums import ContractStatus, HealthBand
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
@@ -35,6 +35,12 @@ CHURNED = "the contract has churned"
 async def create_contract(
     principal: Writer, session: SessionDep, settings: SettingsDep, body: ContractCreate
 ) -> ContractRead:
+    """Creates the contract with its first term; the worker plans its checkpoints.
+
+    Rules between fields, which the schema cannot state (422 naming the field to fix):
+    `end_date` after `start_date`; `pilot_start` and `pilot_end` together, `pilot_end`
+    after `pilot_start`; `trial_end` before `end_date`. `arr` has at most as many
+    decimals as the deployment's currency."""
     ctx = Context.now(principal.actor, settings.currency)
     contract = await service.create_contract(session, ctx, body)
     return await service.contract_read(session, contract, ctx.currency)
@@ -52,7 +58,7 @@ async def list_contracts(
     renews_before: Day | None = Query(default=None, description="R strictly before this date"),
     renews_after: Day | None = Query(default=None, description="R strictly after this date"),
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> ContractPage:
     rows, next_cursor = await service.list_contracts(
         session,
@@ -87,6 +93,12 @@ async def update_contract(
     contract_id: uuid.UUID,
     body: ContractUpdate,
 ) -> ContractRead:
+    """Changes the fields sent; the plan moves with the dates.
+
+    The dates are checked together with the stored ones (422 naming the field sent):
+    the current term's end after its start, the first term's start before its end,
+    the pilot's dates together and in order, `trial_end` before the first term's end.
+    `arr` has at most as many decimals as the deployment's currency."""
     ctx = Context.now(principal.actor, settings.currency)
     contract = await service.update_contract(session, ctx, contract_id, body)
     return await service.contract_read(session, contract, ctx.currency)
@@ -102,6 +114,10 @@ async def renew_contract(
     contract_id: uuid.UUID,
     body: ContractRenewal,
 ) -> ContractRead:
+    """Starts the next term at the current renewal date, whenever it is recorded.
+
+    `end_date` must be after the current renewal date (422 naming it); `arr` has at most
+    as many decimals as the deployment's currency."""
     ctx = Context.now(principal.actor, settings.currency)
     contract = await service.renew_contract(session, ctx, contract_id, body)
     return await service.contract_read(session, contract, ctx.currency)

@@ -11,7 +11,7 @@ from services.api.openapi import problems
 from shared.domain.context import Context
 from shared.domain.contracts import trials
 from shared.domain.contracts.trials import TrialCreate, TrialPage, TrialRead
-from shared.domain.schemas import Limit
+from shared.domain.schemas import Cursor, Limit
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
@@ -31,7 +31,8 @@ async def start_trial(
 ) -> TrialRead:
     """Records a trial on any term and emits `contract.trial_started`; the engine opens a
     `trial_ending` task naming it 14 days before `ends_on`, due 7 days before it.
-    `ends_on` defaults to `started_on` + 30 days."""
+    `ends_on` defaults to `started_on` + 30 days, and may not be before `started_on`
+    (422 naming `ends_on`)."""
     ctx = Context.now(principal.actor, settings.currency)
     return await trials.start_trial(session, ctx, contract_id, body)
 
@@ -42,7 +43,7 @@ async def list_trials(
     session: SessionDep,
     contract_id: uuid.UUID,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> TrialPage:
     """In the order they were recorded."""
     items, next_cursor = await trials.list_trials(session, contract_id, limit=limit, cursor=cursor)

@@ -11,7 +11,7 @@ from services.api.deps import Reader, SessionDep, SettingsDep, Writer
 from shared.domain.context import Context
 from shared.domain.goals import service
 from shared.domain.goals.schemas import GoalCreate, GoalPage, GoalRead, GoalUpdate
-from shared.domain.schemas import Limit
+from shared.domain.schemas import Cursor, Limit
 
 router = APIRouter(prefix="/v1", tags=["goals"])
 
@@ -36,7 +36,7 @@ async def list_goals(
     session: SessionDep,
     contract_id: uuid.UUID,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> GoalPage:
     rows, next_cursor = await service.list_goals(session, contract_id, limit=limit, cursor=cursor)
     return GoalPage(

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from services.api.deps import SessionDep, SettingsDep, Writer
+from services.api.openapi import problems
 from shared.domain.context import Context
 from shared.domain.ingest import service
 from shared.domain.ingest.schemas import BatchAccepted, CloudEventIn, EventAccepted
@@ -12,6 +13,9 @@ from shared.domain.ingest.schemas import BatchAccepted, CloudEventIn, EventAccep
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 _EVENT = {"$ref": "#/components/schemas/CloudEventIn"}
+
+
+_RESPONSES = problems(404, r404="An entity `data` names, by id or external ids, does not exist")
 
 
 def _media_types(schema: dict[str, Any], media: str) -> dict[str, Any]:
@@ -23,12 +27,19 @@ def _media_types(schema: dict[str, Any], media: str) -> dict[str, Any]:
     "",
     status_code=202,
     response_model=EventAccepted,
+    responses=_RESPONSES,
     openapi_extra=_media_types(_EVENT, "application/cloudevents+json"),
 )
 async def post_event(
     principal: Writer, session: SessionDep, settings: SettingsDep, event: CloudEventIn
 ) -> EventAccepted:
-    """Apply one lifecycle CloudEvent like the matching REST call (202 with its id)."""
+    """Apply one lifecycle CloudEvent like the matching REST call (202 with its id).
+
+    `data` is that call's body plus the ids of its path, each of which may be given as
+    the entity's external ids instead; the schema has one branch per `type`. The rules
+    between fields that the matching call states apply to `data` too (422 naming
+    `data.<field>`). An event whose (`source`, `id`) was received before is accepted and
+    ignored, once its `data` has its type's shape."""
     ctx = Context.now(principal.actor, settings.currency)
     (accepted,) = await service.receive(session, ctx, [event], batch=False)
     return accepted
@@ -38,6 +49,7 @@ async def post_event(
     "/batch",
     status_code=202,
     response_model=BatchAccepted,
+    responses=_RESPONSES,
     openapi_extra=_media_types(
         {"type": "array", "items": _EVENT, "minItems": 1, "maxItems": service.MAX_BATCH},
         "application/cloudevents-batch+json",
@@ -49,6 +61,7 @@ async def post_batch(
     settings: SettingsDep,
     events: Annotated[list[CloudEventIn], Body(min_length=1, max_length=service.MAX_BATCH)],
 ) -> BatchAccepted:
-    """Apply up to 1,000 events in one transaction: all or nothing."""
+    """Apply up to 1,000 events in one transaction: all or nothing. Each is read as
+    `POST /v1/events` reads one; errors name it by index (`[3].data.arr`)."""
     ctx = Context.now(principal.actor, settings.currency)
     return service.summarize(await service.receive(session, ctx, events, batch=True))

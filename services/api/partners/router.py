@@ -8,7 +8,7 @@ from services.api.deps import Reader, SessionDep, SettingsDep, Writer
 from shared.domain.context import Context
 from shared.domain.partners import service
 from shared.domain.partners.schemas import PartnerCreate, PartnerPage, PartnerRead, PartnerUpdate
-from shared.domain.schemas import Limit
+from shared.domain.schemas import Cursor, Limit
 from shared.enums import PartnerTier
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"])
@@ -28,7 +28,7 @@ async def list_partners(
     session: SessionDep,
     tier: PartnerTier | None = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> PartnerPage:
     rows, next_cursor = await service.list_partners(session, tier=tier, limit=limit, cursor=cursor)
     return PartnerPage(

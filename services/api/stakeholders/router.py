@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 from services.api.deps import Admin, Reader, SessionDep, SettingsDep, Writer
 from services.api.openapi import DUPLICATE, problems
 from shared.domain.context import Context
-from shared.domain.schemas import Limit
+from shared.domain.schemas import Cursor, Limit
 from shared.domain.stakeholders import service
 from shared.domain.stakeholders.schemas import (
     StakeholderCreate,
@@ -51,7 +51,7 @@ async def list_stakeholders(
     role: StakeholderRole | None = None,
     status: StakeholderStatus | None = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> StakeholderPage:
     rows, next_cursor = await service.list_stakeholders(
         session, account_id, role=role, status=status, limit=limit, cursor=cursor

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from services.api.deps import Reader, SessionDep, SettingsDep, Writer
 from services.api.openapi import problems
 from shared.domain.context import Context
-from shared.domain.schemas import Limit
+from shared.domain.schemas import Cursor, Limit
 from shared.domain.tasks import service
 from shared.domain.tasks.schemas import TaskFilters, TaskPage, TaskRead, TaskUpdate
 
@@ -24,7 +24,7 @@ async def list_tasks(
     session: SessionDep,
     filters: Annotated[TaskFilters, Query()],
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> TaskPage:
     """Filters combine (AND); `due_before` and `due_after` are strict. Ordered by id,
     which is creation order."""

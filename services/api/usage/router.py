@@ -12,7 +12,7 @@ from fastapi import APIRouter
 
 from services.api.deps import Reader, SessionDep, SettingsDep, Writer
 from shared.domain.context import Context
-from shared.domain.schemas import Limit
+from shared.domain.schemas import Cursor, Limit
 from shared.domain.usage import service
 from shared.domain.usage.schemas import UsageCreate, UsagePage, UsageRead
 
@@ -41,7 +41,7 @@ async def list_usage(
     session: SessionDep,
     contract_id: uuid.UUID,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> UsagePage:
     """Reports in the order they were received (ids are time-ordered), which keeps the
     cursor stable; that is not necessarily `as_of` order, since a late report may

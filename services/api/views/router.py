@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, Security
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials
+from pydantic import JsonValue
 
 from services.api.deps import API_KEY, Reader, SessionDep, SettingsDep, get_db
 from shared.clock import today, utcnow
@@ -24,6 +25,14 @@ router = APIRouter(prefix="/v1", tags=["views"])
 
 MARKDOWN_MEDIA_TYPE = "text/markdown; charset=utf-8"
 WEEK_TEXT = r"^[0-9]{4}-([Ww][0-9]{2}|[0-9]{2}-[0-9]{2})$"
+_YEAR = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+WEEK_FORMS: list[JsonValue] = [
+    {"type": "string", "pattern": f"^{_YEAR}-[Ww](0[1-9]|[1-4][0-9]|5[0-3])$"},
+    {"type": "string", "pattern": f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}$", "format": "date"},
+]
+"""What `week_monday` reads, as far as JSON Schema can say it: a week 01-53 or a real
+date, of a year from 0001. Week 53 of a year that has only 52 is refused as well, which
+depends on the calendar, not on the text."""
 Owner = Annotated[
     str,
     Query(
@@ -114,7 +123,9 @@ async def get_agenda(
         str | None,
         Query(
             pattern=WEEK_TEXT,
-            description="ISO week (2026-W49) or any date in it; this week when omitted",
+            json_schema_extra={"anyOf": WEEK_FORMS},
+            description="ISO week (2026-W49; W53 only in a year that has one) or any date "
+            "in it; this week when omitted",
         ),
     ] = None,
 ) -> Agenda:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from services.api.deps import Admin, SessionDep, SettingsDep
 from services.api.idempotency import NO_STORE
 from services.api.openapi import problems
-from shared.domain.schemas import Limit
+from shared.domain.schemas import Cursor, Limit
 from shared.domain.webhook_subscriptions import service
 from shared.domain.webhook_subscriptions.schemas import (
     DeliveryStatus,
@@ -54,7 +54,7 @@ async def list_subscriptions(
     session: SessionDep,
     enabled: bool | None = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> WebhookSubscriptionPage:
     rows, next_cursor = await service.list_subscriptions(
         session, enabled=enabled, limit=limit, cursor=cursor
@@ -125,7 +125,7 @@ async def list_deliveries(
     subscription_id: uuid.UUID,
     status: DeliveryStatus | None = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> WebhookDeliveryPage:
     """The delivery log, oldest first; finished deliveries are kept for
     `RENEWALS_WEBHOOKS_DELIVERY_RETENTION_DAYS`."""

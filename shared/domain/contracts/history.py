@@ -9,17 +9,15 @@ services/api/contracts/history_router.py.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 from sqlalchemy import ColumnElement, Row, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,6 +104,28 @@ _RANKS = {TimelineKind.EVENT: 0, TimelineKind.TASK_CREATED: 1, TimelineKind.TASK
 """Order among items with the same time: events first, then task creations, then closes."""
 
 
+_DAY = (
+    r"([1-9][0-9]{0,5}|[12][0-9]{6}|3[0-5][0-9]{5}|36[0-4][0-9]{4}|365[01][0-9]{3}"
+    r"|36520[0-5][0-9])"
+)
+"""A proleptic Gregorian day number, 1 (0001-01-01) to 3652059 (9999-12-31)."""
+_MICROSECOND = r"(0|[1-9][0-9]{0,9}|[1-7][0-9]{10}|8[0-5][0-9]{9}|86[0-3][0-9]{8})"
+"""A microsecond of the day, 0 to 86399999999."""
+_KEY = r"(0\.(0|[1-9][0-9]{0,17})|[12]\.[0-9a-f]{32})"
+"""The rank, then an event log id (below 10**18) for events or a task id in hex."""
+TIMELINE_CURSOR_TEXT = rf"^{_DAY}\.{_MICROSECOND}\.{_KEY}$"
+"""A timeline position as text: the UTC day and microsecond of its time, then the rank
+of its kind and its row's key (an event log id for rank 0, a task id in hex otherwise).
+Every part is a number in a range a pattern can state, so the document says exactly
+which cursors the API reads."""
+
+TimelineCursor = Annotated[
+    str,
+    StringConstraints(min_length=7, max_length=54, pattern=TIMELINE_CURSOR_TEXT),
+    Field(description="The `next_cursor` of the previous page"),
+]
+
+
 @dataclass(frozen=True, order=True, slots=True)
 class _Position:
     """Where an item sits in the timeline: (time, rank of its kind, its row's key).
@@ -118,23 +138,22 @@ class _Position:
     key: int | uuid.UUID
 
     def encode(self) -> str:
-        raw = json.dumps([self.at.isoformat(), self.rank, str(self.key)]).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        at = self.at.astimezone(UTC)
+        midnight = datetime.combine(at.date(), time(), UTC)
+        microsecond = (at - midnight) // timedelta(microseconds=1)
+        key = self.key.hex if isinstance(self.key, uuid.UUID) else str(self.key)
+        return f"{at.toordinal()}.{microsecond}.{self.rank}.{key}"
 
     @classmethod
     def decode(cls, cursor: str) -> _Position:
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            at_text, rank, key_text = json.loads(raw)
-            at = datetime.fromisoformat(at_text)
-            if at.tzinfo is None or rank not in _RANKS.values():
-                raise ValueError("not a timeline position")
-            key: int | uuid.UUID = int(key_text) if rank == 0 else uuid.UUID(key_text)
-            if isinstance(key, int) and not 0 <= key < 2**63:  # a BIGINT id
-                raise ValueError("not a timeline position")
-        except (ValueError, TypeError, binascii.Error) as exc:  # JSONDecodeError is one
-            raise InvalidInput("not a cursor returned by this API", field="cursor") from exc
-        return cls(at=at, rank=rank, key=key)
+        if not re.fullmatch(TIMELINE_CURSOR_TEXT, cursor):
+            raise InvalidInput("not a cursor returned by this API", field="cursor")
+        day, microsecond, rank, key_text = cursor.split(".")
+        at = datetime.combine(date.fromordinal(int(day)), time(), UTC) + timedelta(
+            microseconds=int(microsecond)
+        )
+        key: int | uuid.UUID = int(key_text) if rank == "0" else uuid.UUID(key_text)
+        return cls(at=at, rank=int(rank), key=key)
 
 
 def _in_window(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +22,7 @@ from shared.clock import utcnow
 from shared.domain.context import Context
 from shared.domain.errors import DomainError, InputErrors, NotFound, field_name
 from shared.domain.external_ids import resolve
-from shared.domain.ingest.registry import ROUTES, IdField
+from shared.domain.ingest.registry import ROUTES, EventRoute, IdField
 from shared.domain.ingest.schemas import BatchAccepted, CloudEventIn, EventAccepted
 from shared.domain.usage import service as usage
 from shared.events.types import ACCEPTED_FROM_CLIENTS, EventType
@@ -36,9 +37,25 @@ def _invalid(loc: tuple[Any, ...], message: str, value: Any = None) -> InputErro
     return InputErrors([{"loc": ("body", *loc), "msg": message, "input": value}])
 
 
-async def _resolve_id(
-    session: AsyncSession, data: dict[str, Any], spec: IdField, loc: tuple[Any, ...]
-) -> uuid.UUID:
+Identity = uuid.UUID | dict[str, Any]
+"""An entity named in `data`: by its id, or by its external ids, resolved when applied."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedEvent:
+    """An event whose `data` has the shape of its type: the ids it names and its body.
+    Checked before its key is recorded, so a malformed event is refused even when its
+    (`source`, `id`) was seen before, as the document's schema for its type says."""
+
+    event: CloudEventIn
+    route: EventRoute
+    path_ids: list[Identity]
+    body_ids: dict[str, Identity]
+    body: BaseModel
+    loc: tuple[Any, ...]
+
+
+def _identity(data: dict[str, Any], spec: IdField, loc: tuple[Any, ...]) -> Identity:
     if spec.name in data:
         try:
             return uuid.UUID(str(data.pop(spec.name)))
@@ -47,18 +64,17 @@ async def _resolve_id(
     external = data.pop(spec.external_name, None)
     if not isinstance(external, dict) or not external:
         raise _invalid((*loc, spec.name), f"Field required (or give {spec.external_name} instead)")
-    found = await resolve(session, spec.entity, external)
-    if found is None:
-        raise NotFound(
-            f"no {spec.entity} has the external ids {external}",
-            field=field_name((*loc, spec.external_name)),
-        )
-    return found
+    return external
 
 
-async def apply_event(
-    session: AsyncSession, ctx: Context, event: CloudEventIn, loc: tuple[Any, ...]
-) -> None:
+_UNRESOLVED = uuid.UUID(int=0)
+"""Stands in for a body id given as external ids while the body is validated; the
+resolved id replaces it before the body is applied."""
+
+
+def check_event(event: CloudEventIn, loc: tuple[Any, ...]) -> CheckedEvent:
+    """Everything about an event that needs no database: its type, the syntax of the ids
+    in its `data`, and the rest of `data` against its type's REST body."""
     if event.type not in ACCEPTED_FROM_CLIENTS:
         raise _invalid(
             (*loc, "type"),
@@ -69,16 +85,50 @@ async def apply_event(
     route = ROUTES[event.type]
     data = dict(event.data)
     data_loc = (*loc, "data")
-    path_ids = [await _resolve_id(session, data, spec, data_loc) for spec in route.path_ids]
+    path_ids = [_identity(data, spec, data_loc) for spec in route.path_ids]
+    body_ids: dict[str, Identity] = {}
     for spec in route.body_ids:
         if spec.name in data or spec.external_name in data:
-            data[spec.name] = str(await _resolve_id(session, data, spec, data_loc))
+            body_ids[spec.name] = identity = _identity(data, spec, data_loc)
+            data[spec.name] = str(identity if isinstance(identity, uuid.UUID) else _UNRESOLVED)
     try:
         body = route.body.model_validate(data)
     except ValidationError as exc:
         raise InputErrors(
             [{**err, "loc": ("body", *data_loc, *err["loc"])} for err in exc.errors()]
         ) from None
+    return CheckedEvent(event, route, path_ids, body_ids, body, loc)
+
+
+async def _resolve(
+    session: AsyncSession, identity: Identity, spec: IdField, loc: tuple[Any, ...]
+) -> uuid.UUID:
+    if isinstance(identity, uuid.UUID):
+        return identity
+    found = await resolve(session, spec.entity, identity)
+    if found is None:
+        raise NotFound(
+            f"no {spec.entity} has the external ids {identity}",
+            field=field_name((*loc, spec.external_name)),
+        )
+    return found
+
+
+async def apply_event(session: AsyncSession, ctx: Context, checked: CheckedEvent) -> None:
+    route, data_loc = checked.route, (*checked.loc, "data")
+    path_ids = [
+        await _resolve(session, identity, spec, data_loc)
+        for spec, identity in zip(route.path_ids, checked.path_ids, strict=True)
+    ]
+    body = checked.body
+    if checked.body_ids:
+        specs = {spec.name: spec for spec in route.body_ids}
+        resolved = {
+            name: await _resolve(session, identity, specs[name], data_loc)
+            for name, identity in checked.body_ids.items()
+        }
+        body = body.model_copy(update=resolved)
+    event = checked.event
     event_ctx = Context(actor=ctx.actor, currency=ctx.currency, time=event.time)
     try:
         await route.apply(session, event_ctx, *path_ids, body)
@@ -162,17 +212,19 @@ async def receive(
     session: AsyncSession, ctx: Context, events: Sequence[CloudEventIn], *, batch: bool
 ) -> list[EventAccepted]:
     """Applies every event in one transaction: a batch is all or nothing. The first event
-    with a key wins, within a batch as across requests."""
+    with a key wins, within a batch as across requests; every event, repeated or not, is
+    checked first."""
+    checked = [check_event(event, (index,) if batch else ()) for index, event in enumerate(events)]
     new = await _record_new(
         session, INBOX_CONSUMER, sorted({(event.source, event.id) for event in events})
     )
     accepted: list[EventAccepted] = []
     async with usage.accounts_preloaded(session, _usage_contract_ids(events) if batch else ()):
-        for index, event in enumerate(events):
+        for event, shaped in zip(events, checked, strict=True):
             key = (event.source, event.id)
             duplicate = key not in new
             if not duplicate:
-                await apply_event(session, ctx, event, (index,) if batch else ())
+                await apply_event(session, ctx, shaped)
                 new.remove(key)
             accepted.append(EventAccepted(id=event.id, duplicate=duplicate))
         await session.flush()

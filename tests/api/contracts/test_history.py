@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from shared.domain.contracts.history import event_summary
+from shared.domain.contracts.history import TIMELINE_CURSOR_TEXT, event_summary
 from shared.events.types import EventType
 from shared.models import Checkpoint, Contract, EventLogEntry, Task
 from tests.api.contracts.factories import error_fields, make_account, make_contract
@@ -315,6 +316,26 @@ async def test_bad_timeline_parameters_are_422_naming_them(
     response = await api.client.get(f"/v1/contracts/{contract['id']}/timeline", params=params)
     assert response.status_code == 422, response.text
     assert error_fields(response) == [field]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "1.0.0.0",
+        "3652059.86399999999.0.999999999999999999",
+        f"739953.0.1.{'0' * 32}",
+        f"739953.43200000000.2.{'f' * 32}",
+    ],
+)
+async def test_every_cursor_the_document_allows_is_read(api: Harness, cursor: str) -> None:
+    """The cursor's pattern is exactly what the API reads: from the first day to the
+    last, any rank with its kind of key, a schema-valid cursor is never a 422."""
+    assert re.fullmatch(TIMELINE_CURSOR_TEXT, cursor)
+    account = await make_account(api)
+    contract = await make_contract(api, account["id"])
+    url = f"/v1/contracts/{contract['id']}/timeline"
+    response = await api.client.get(url, params={"cursor": cursor})
+    assert response.status_code == 200, response.text
 
 
 async def test_timeline_limit_defaults_to_200_and_accepts_up_to_1000(api: Harness) -> None:

@@ -64,6 +64,23 @@ async def test_a_repeated_event_is_accepted_and_ignored(api: Harness) -> None:
     assert len(await api.events("usage.reported")) == 2
 
 
+async def test_a_repeat_whose_data_breaks_its_types_schema_is_refused(api: Harness) -> None:
+    """The document describes each type's `data`; a repeated key does not make data that
+    breaks it acceptable, alone or in a batch, and nothing is written."""
+    contract_id = await _contract_id(api)
+    await api.client.post("/v1/events", json=usage("e1", contract_id, 10))
+    bad = usage("e1", contract_id, 10)
+    bad["data"]["seats"] = -1
+
+    alone = await api.client.post("/v1/events", json=bad)
+    batch = await api.client.post("/v1/events/batch", json=[usage("e2", contract_id, 20), bad])
+
+    assert [alone.status_code, batch.status_code] == [422, 422], (alone.text, batch.text)
+    assert [e["field"] for e in alone.json()["errors"]] == ["data.seats"]
+    assert [e["field"] for e in batch.json()["errors"]] == ["[1].data.seats"]
+    assert await _active_users(api) == [10]
+
+
 async def test_the_first_of_repeated_keys_in_a_batch_wins(api: Harness) -> None:
     contract_id = await _contract_id(api)
     await api.client.post("/v1/events", json=usage("seen", contract_id, 1))
