@@ -90,7 +90,13 @@ BUDGET = settings(
 
 CONTRACTS = frozenset({"POST /v1/contracts", "PATCH /v1/contracts/{contract_id}"})
 EVENTS = frozenset({"POST /v1/events", "POST /v1/events/batch"})
-REPORTS = frozenset({"GET /v1/reports/revenue-retention", "GET /v1/reports/renewal-rate"})
+REPORTS = frozenset(
+    {
+        "GET /v1/reports/revenue-retention",
+        "GET /v1/reports/renewal-rate",
+        "GET /v1/reports/renewals",
+    }
+)
 ACCOUNTS = frozenset({"POST /v1/accounts", "PATCH /v1/accounts/{account_id}"})
 STAKEHOLDERS = frozenset(
     {"POST /v1/accounts/{account_id}/stakeholders", "PATCH /v1/stakeholders/{stakeholder_id}"}
@@ -155,10 +161,19 @@ BEYOND_SCHEMA: dict[str, BeyondSchema] = {
     "report period ends after it starts": BeyondSchema(
         REPORTS, frozenset({"end"}), r"must be after start"
     ),
+    "report period at most five years": BeyondSchema(
+        REPORTS, frozenset({"end"}), r"the period may span at most 5 years"
+    ),
+    "renewals window at most five years from as_of": BeyondSchema(
+        REPORTS, frozenset({"within_days"}), r"the window may span at most 5 years"
+    ),
     "timeline window until not before since": BeyondSchema(
         frozenset({"GET /v1/contracts/{contract_id}/timeline"}),
         frozenset({"until"}),
         r"must not be before since",
+    ),
+    "report cursor names a row that still exists": BeyondSchema(
+        REPORTS, frozenset({"cursor"}), r"the cursor's row no longer exists"
     ),
     # What the clock, the calendar, the deployment's settings, DNS or a stored key decide.
     "usage at most one day ahead of today": BeyondSchema(

@@ -38,7 +38,7 @@ from shared.domain.reports.schemas import (
     RevenueRetentionItem,
     RevenueRetentionReport,
 )
-from shared.domain.schemas import Day, Limit
+from shared.domain.schemas import Cursor, Day, Limit
 
 router = APIRouter(
     prefix="/v1/reports",
@@ -100,7 +100,7 @@ async def revenue_retention(
     start: Start,
     end: End,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> Any:
     """GRR and NRR of the accounts active on `start`, per account and in total; null
     with a `reason` when the cohort has no ARR. The accounts are paged by name."""
@@ -120,7 +120,7 @@ async def renewal_rate(
     end: End,
     as_of: AsOf = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> Any:
     """Renewed / (renewed + churned + lapsed) over the terms whose end fell in
     [start, end), overall and by channel, with upsell and downsell counts; the rows are
@@ -147,7 +147,7 @@ async def renewals(
     ] = 120,
     as_of: AsOf = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> Any:
     """The renewal pipeline: contracts renewing within `within_days` of `as_of`, with
     total ARR and ARR at risk (yellow and red health); the contracts are paged, soonest
