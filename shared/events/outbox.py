@@ -110,6 +110,51 @@ def _rows(
     }
 
 
+class Prepared(NamedTuple):
+    """An event and the rows that store it: its outbox row and, on the lifecycle stream,
+    its event-log row. `emit` adds them to the session; `insert_prepared` writes many
+    with one INSERT per table."""
+
+    event: dict[str, Any]
+    outbox: dict[str, Any]
+    log: dict[str, Any] | None
+
+
+def prepare(
+    *,
+    type: EventType,
+    source: str,
+    subject: str,
+    partition_key: str,
+    data: dict[str, Any],
+    dataschema: str,
+    actor: str,
+    time: datetime,
+    stream: Stream | None = None,
+) -> Prepared:
+    """The event `emit` would write, and its rows, written nowhere yet."""
+    event = build_event(
+        type=type,
+        source=source,
+        subject=subject,
+        data=data,
+        dataschema=dataschema,
+        actor=actor,
+        time=time,
+    )
+    outbox, log = _rows(event, type, stream or stream_for(type), partition_key, actor, time)
+    return Prepared(event, outbox, log)
+
+
+def add_prepared(session: AsyncSession, prepared: Prepared) -> dict[str, Any]:
+    """Adds a prepared event's rows to the session (the caller's flush writes them)."""
+    session.info[_NOTIFY_FLAG] = True
+    session.add(OutboxEvent(**prepared.outbox))
+    if prepared.log is not None:
+        session.add(EventLogEntry(**prepared.log))
+    return prepared.event
+
+
 def emit(
     session: AsyncSession,
     *,
@@ -125,21 +170,20 @@ def emit(
 ) -> dict[str, Any]:
     """Adds the event to the outbox (and, on the lifecycle stream, to the event log) in
     the caller's session; the caller's commit publishes it."""
-    event = build_event(
-        type=type,
-        source=source,
-        subject=subject,
-        data=data,
-        dataschema=dataschema,
-        actor=actor,
-        time=time,
+    return add_prepared(
+        session,
+        prepare(
+            type=type,
+            source=source,
+            subject=subject,
+            partition_key=partition_key,
+            data=data,
+            dataschema=dataschema,
+            actor=actor,
+            time=time,
+            stream=stream,
+        ),
     )
-    outbox, log = _rows(event, type, stream or stream_for(type), partition_key, actor, time)
-    session.info[_NOTIFY_FLAG] = True
-    session.add(OutboxEvent(**outbox))
-    if log is not None:
-        session.add(EventLogEntry(**log))
-    return event
 
 
 _OUTBOX_INSERT = insert(cast(Table, OutboxEvent.__table__))
@@ -180,11 +224,29 @@ async def emit_many(
         outbox_rows.append(outbox)
         if log is not None:
             log_rows.append(log)
+    await _insert(session, outbox_rows, log_rows)
+    return events
+
+
+async def insert_prepared(session: AsyncSession, prepared: Sequence[Prepared]) -> None:
+    """Writes prepared events (of any types) with one multi-row INSERT per table, in the
+    order given, so their outbox ids follow it as `emit`'s would."""
+    await _insert(
+        session,
+        [item.outbox for item in prepared],
+        [item.log for item in prepared if item.log is not None],
+    )
+
+
+async def _insert(
+    session: AsyncSession, outbox_rows: list[dict[str, Any]], log_rows: list[dict[str, Any]]
+) -> None:
+    if not outbox_rows:
+        return
     session.info[_NOTIFY_FLAG] = True
     await session.execute(_OUTBOX_INSERT, outbox_rows)
     if log_rows:
         await session.execute(_LOG_INSERT, log_rows)
-    return events
 
 
 def _log_contract_id(type: EventType, subject: str, data: dict[str, Any]) -> uuid.UUID | None:

@@ -68,6 +68,15 @@ class SqliteTemplates:
         shutil.copyfile(self.template, path)
         return f"sqlite+aiosqlite:///{path}"
 
+    async def copy(self, url: str) -> str:
+        """A new database holding what the one at `url` holds (its engines disposed)."""
+        path = self.root / f"{uuid.uuid4().hex}.db"
+        source = make_url(url).database or ""
+        for suffix in ("", "-wal"):
+            if Path(f"{source}{suffix}").exists():
+                shutil.copyfile(f"{source}{suffix}", f"{path}{suffix}")
+        return f"sqlite+aiosqlite:///{path}"
+
     def drop(self, url: str) -> None:
         path = Path(make_url(url).database or "")
         for suffix in ("", "-wal", "-shm"):
@@ -94,6 +103,14 @@ class PostgresTemplates:
 
     def empty(self) -> str:
         return self._create("")
+
+    async def copy(self, url: str) -> str:
+        """A new database holding what the one at `url` holds (no connection may be open
+        to it: Postgres copies a database only as a template)."""
+        name = f"renewals_t_{uuid.uuid4().hex[:16]}"
+        source = make_url(url).database
+        await _admin(self.base_url, f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        return self._url(name)
 
     def _create(self, template_clause: str) -> str:
         if self.error is not None:

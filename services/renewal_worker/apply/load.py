@@ -170,8 +170,10 @@ class LoadedAccount:
         )
 
 
-async def _latest_usage(
-    session: AsyncSession, contract_ids: Sequence[uuid.UUID], usage_up_to: uuid.UUID | None
+async def latest_reports(
+    session: AsyncSession,
+    contract_ids: Sequence[uuid.UUID],
+    usage_up_to: uuid.UUID | None = None,
 ) -> dict[str, tuple[uuid.UUID, UsageFacts]]:
     """Each contract's latest report (by `as_of`, then id) and its id, in one query per
     chunk."""
@@ -228,7 +230,7 @@ async def usage_up_to(
     it. Otherwise the reports are read again."""
     if all(latest_id <= report_id for latest_id in loaded.latest_usage_ids.values()):
         return loaded.latest_usage
-    latest = await _latest_usage(session, [c.id for c in loaded.contracts], report_id)
+    latest = await latest_reports(session, [c.id for c in loaded.contracts], report_id)
     return {contract_id: usage for contract_id, (_, usage) in latest.items()}
 
 
@@ -281,7 +283,7 @@ async def load_accounts(
         for contract in rows.contracts:
             if contract.partner_id in partners:
                 rows.partner_names[contract.partner_id] = partners[contract.partner_id]
-    latest = await _latest_usage(session, contract_ids, None)
+    latest = await latest_reports(session, contract_ids, None)
     for contract_id, (report_id, usage) in latest.items():
         rows = owner[uuid.UUID(contract_id)]
         rows.latest_usage[contract_id] = usage

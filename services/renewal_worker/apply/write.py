@@ -72,7 +72,7 @@ async def _checkpoint_id(
 _CREATED_KINDS = "renewals.created_task_kinds"
 
 
-def _count_once_committed(session: AsyncSession, kind: str) -> None:
+def count_once_committed(session: AsyncSession, kind: str) -> None:
     """Counts a created task in `renewals_tasks_created_total` when the outermost
     transaction commits: a savepoint rolled back (a poison event) or a batch aborted by a
     transient error (it is retried) must not count tasks that were never written."""
@@ -162,7 +162,7 @@ async def write_tasks(
     for task in created:
         if task.account_id == loaded.account.id:
             loaded.tasks.append(task)
-        _count_once_committed(session, task.kind)
+        count_once_committed(session, task.kind)
         notify.task_changed(session, event, EventType.TASK_CREATED, task)
     changed: list[Task] = []
     for change in decision.task_changes:
@@ -213,9 +213,7 @@ async def write_health(
         old = {"score": contract.health_score, "band": contract.health_band}
         contract.health_score = change.health.score
         contract.health_band = change.health.band
-        contract.health_signals = [
-            {"signal": s.signal, "points": s.points} for s in change.health.signals
-        ]
+        contract.health_signals = notify.stored_signals(change)
         if change.previous_band != change.health.band:
             notify.health_changed(session, event, change, contract, old)
     await session.flush()

@@ -223,7 +223,7 @@ class KafkaWorker(EventSource):
     async def _apply(self, batch: Batch, stop: asyncio.Event | None) -> BatchResult:
         decoded = [decode(record) for records in batch.values() for record in records]
         async with self.db.transaction() as session:
-            processed = await step.apply_batch(
+            processed = await step.apply_batch_per_event(
                 session, [item.incoming for item in decoded], currency=self.currency
             )
         result = step.settle(processed)

@@ -30,6 +30,7 @@ import structlog
 from sqlalchemy import Select, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.renewal_worker.apply import batch as setwise
 from services.renewal_worker.apply import handle
 from services.renewal_worker.apply.decode import contract_log_ids
 from services.renewal_worker.apply.load import in_chunks
@@ -252,10 +253,92 @@ async def record_applied(session: AsyncSession, seen: Seen) -> None:
 async def apply_batch(
     session: AsyncSession, batch: Sequence[Incoming], *, currency: str
 ) -> list[Processed]:
-    """Applies a batch in the caller's transaction: what the inbox and the dead letters
-    know of it (`load_seen`), its accounts at once (`preload`), each event
-    (`process_event`; one that is poison already is only dead-lettered), then the inbox
-    keys of the applied ones (`record_applied`). Call `settle` once it committed."""
+    """Applies a batch set-wise in the caller's transaction (`batch.apply_events`: the
+    accounts read once, the engine run in memory, every change written with a few
+    statements per table), with its dead letters and inbox keys, in one savepoint. If
+    that fails for any other reason than a transient error (a constraint the bulk write
+    broke, rows it does not keep), the savepoint is rolled back and the batch is applied
+    event by event (`apply_batch_per_event`), so one poison event is dead-lettered and
+    the rest applied. Call `settle` once it committed."""
+    seen = await load_seen(session, [incoming.key for incoming in batch])
+    fresh: dict[int, Incoming] = {}
+    keys: set[tuple[str, str]] = set()
+    for position, incoming in enumerate(batch):
+        if incoming.poison is None and incoming.key not in seen and incoming.key not in keys:
+            fresh[position] = incoming
+        keys.add(incoming.key)
+    try:
+        async with session.begin_nested():
+            failures = await setwise.apply_events(
+                session, [incoming.event for incoming in fresh.values()], currency=currency
+            )
+            processed = await _outcomes(
+                session, batch, seen, dict(zip(fresh, failures, strict=True))
+            )
+            await record_applied(session, seen)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        _log.warning("batch_applied_event_by_event", events=len(batch), error=describe(exc))
+        return await apply_batch_per_event(session, batch, currency=currency)
+    return processed
+
+
+async def _outcomes(
+    session: AsyncSession,
+    batch: Sequence[Incoming],
+    seen: Seen,
+    failures: dict[int, Exception | None],
+) -> list[Processed]:
+    """What became of each event of a set-wise batch, in order, as `process_event`
+    tells it: applied ones logged and kept for the inbox, poison ones dead-lettered,
+    redeliveries skipped."""
+    processed: list[Processed] = []
+    for position, incoming in enumerate(batch):
+        key = incoming.key
+        if position in failures:
+            failure = failures[position]
+            if failure is None:
+                seen.applied.add(key)
+                seen.unrecorded.append(key)
+                _log.info(
+                    "event_applied",
+                    event_id=incoming.event_id,
+                    type=incoming.type,
+                    outcome=str(Outcome.APPLIED),
+                    **contract_log_ids(incoming.event),
+                )
+                processed.append(Processed(incoming.type, Outcome.APPLIED, None))
+                continue
+            error = describe(failure)
+            await add_dead_letter(session, incoming, error, seen, exc=failure)
+            processed.append(Processed(incoming.type, Outcome.DEAD_LETTERED, error))
+        elif incoming.poison is not None and key not in seen:
+            await add_dead_letter(session, incoming, incoming.poison, seen)
+            processed.append(Processed(incoming.type, Outcome.DEAD_LETTERED, incoming.poison))
+        else:
+            if incoming.poison is None:
+                _log.info(
+                    "event_skipped",
+                    event_id=incoming.event_id,
+                    type=incoming.type,
+                    outcome=str(Outcome.DUPLICATE),
+                    **contract_log_ids(incoming.event),
+                )
+            redelivered = None if key in seen.applied else seen.dead_lettered.get(key)
+            processed.append(Processed(incoming.type, Outcome.DUPLICATE, redelivered))
+    return processed
+
+
+async def apply_batch_per_event(
+    session: AsyncSession, batch: Sequence[Incoming], *, currency: str
+) -> list[Processed]:
+    """Applies a batch event by event in the caller's transaction: what the inbox and the
+    dead letters know of it (`load_seen`), its accounts at once (`preload`), each event
+    in its savepoint (`process_event`; one that is poison already is only
+    dead-lettered), then the inbox keys of the applied ones (`record_applied`). The
+    path `apply_batch` falls back to when its bulk write fails. Call `settle` once it
+    committed."""
     seen = await load_seen(session, [incoming.key for incoming in batch])
     await preload(session, [incoming for incoming in batch if incoming.poison is None], seen)
     processed: list[Processed] = []
