@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from services.renewal_worker.apply import handle, write
+from services.renewal_worker.apply import bulk, handle, write
 from services.renewal_worker.scheduler import sweep
 from services.renewal_worker.sources import embedded
 from shared.clock import today, utcnow
@@ -91,12 +91,14 @@ async def test_tasks_are_counted_once_committed(api: Harness) -> None:
 async def test_tasks_of_a_poison_event_are_not_counted(
     api: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The engine raises after writing the tasks: the event's savepoint rolls back and it
+    """The set-wise write fails after writing the tasks, and so does the per-event path
+    it falls back to: the batch's savepoint rolls back, then the event's, and it
     becomes a dead letter; the tasks never existed, so they are not counted."""
 
     async def fail(*_: object) -> None:
         raise RuntimeError("the engine failed after writing tasks")
 
+    monkeypatch.setattr(bulk, "insert_prepared", fail)
     monkeypatch.setattr(write, "write_health", fail)
     before = tasks_counted()
     await depart_the_business_owner(api)

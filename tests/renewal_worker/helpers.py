@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -71,8 +71,9 @@ async def add_outbox_row(db: Database, event: dict[str, Any], *, id: int | None 
 
 
 class FakeHandler:
-    """Stands in for `handle.apply_event`: records events, raises ValueError for the
-    `poison` types, and an OperationalError for the next `transient_failures` calls."""
+    """Stands in for `batch.apply_events`: records the events of each batch, answers a
+    ValueError (poison) for the `poison` types, and raises an OperationalError for the
+    next `transient_failures` batches."""
 
     def __init__(
         self, *, poison: frozenset[str] = frozenset(), transient_failures: int = 0
@@ -81,13 +82,20 @@ class FakeHandler:
         self.poison = poison
         self.transient_failures = transient_failures
 
-    async def __call__(self, session: Any, event: dict[str, Any], **_kwargs: Any) -> None:
+    async def __call__(
+        self, session: Any, events: Sequence[dict[str, Any]], **_kwargs: Any
+    ) -> list[Exception | None]:
         if self.transient_failures > 0:
             self.transient_failures -= 1
             raise OperationalError("SELECT 1", {}, Exception("database is locked"))
-        if event["type"] in self.poison:
-            raise ValueError(f"cannot apply {event['type']}")
-        self.applied.append(event["id"])
+        failures: list[Exception | None] = []
+        for event in events:
+            if event["type"] in self.poison:
+                failures.append(ValueError(f"cannot apply {event['type']}"))
+            else:
+                self.applied.append(event["id"])
+                failures.append(None)
+        return failures
 
 
 async def outbox(db: Database, stream: str = "lifecycle") -> list[OutboxEvent]:

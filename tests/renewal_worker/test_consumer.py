@@ -6,9 +6,11 @@ from datetime import timedelta
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.renewal_worker import retention
-from services.renewal_worker.apply import handle
+from services.renewal_worker.apply import batch, handle
 from services.renewal_worker.sources.embedded import LifecycleConsumer, process_batch
 from services.renewal_worker.sources.step import ENGINE_CONSUMER
 from shared.clock import utcnow
@@ -33,7 +35,7 @@ from tests.renewal_worker.helpers import (
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeHandler:
     recorder = FakeHandler()
-    monkeypatch.setattr(handle, "apply_event", recorder)
+    monkeypatch.setattr(batch, "apply_events", recorder)
     return recorder
 
 
@@ -140,7 +142,7 @@ async def test_a_poison_event_is_dead_lettered_and_the_batch_goes_on(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler(poison=frozenset({"goal.created"}))
-    monkeypatch.setattr(handle, "apply_event", fake)
+    monkeypatch.setattr(batch, "apply_events", fake)
     events = await emit_events(
         database, EventType.ACCOUNT_CREATED, EventType.GOAL_CREATED, EventType.USAGE_REPORTED
     )
@@ -165,18 +167,32 @@ async def test_a_poison_event_is_dead_lettered_and_the_batch_goes_on(
     assert (ENGINE_CONSUMER, events[1]["source"], events[1]["id"]) not in await inbox_keys(database)
 
 
-async def test_the_effects_of_a_poison_event_are_rolled_back(
+async def test_a_failed_bulk_write_is_rolled_back_and_the_batch_applied_event_by_event(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def half_applied(session: object, event: dict[str, object], **_: object) -> None:
-        session.add(InboxKey(consumer="probe", source="s", event_id=str(event["id"])))  # type: ignore[attr-defined]
-        await session.flush()  # type: ignore[attr-defined]
+    """The set-wise write breaks a constraint after writing rows: its savepoint rolls
+    back and the batch is applied event by event, each in its savepoint, so the poison
+    event's own writes are rolled back too and it alone is dead-lettered."""
+
+    async def bulk_write_fails(session: AsyncSession, *_: object, **__: object) -> None:
+        session.add(InboxKey(consumer="probe", source="batch", event_id="all"))
+        await session.flush()
+        raise IntegrityError("INSERT INTO tasks", {}, Exception("duplicate key"))
+
+    async def half_applied(session: AsyncSession, event: dict[str, object], **_: object) -> None:
+        if event["type"] != EventType.CONTRACT_CREATED:
+            return
+        session.add(InboxKey(consumer="probe", source="s", event_id=str(event["id"])))
+        await session.flush()
         raise KeyError("data.id")
 
+    monkeypatch.setattr(batch, "apply_events", bulk_write_fails)
     monkeypatch.setattr(handle, "apply_event", half_applied)
-    await emit_events(database, EventType.CONTRACT_CREATED)
-    await process_batch(database, holder="me")
-    assert {key[0] for key in await inbox_keys(database)} == set()
+    events = await emit_events(database, EventType.CONTRACT_CREATED, EventType.PARTNER_CREATED)
+    result = await process_batch(database, holder="me")
+    assert result is not None
+    assert (result.applied, result.dead_lettered) == (1, 1)
+    assert await inbox_keys(database) == {(ENGINE_CONSUMER, events[1]["source"], events[1]["id"])}
     [letter] = await dead_letters(database)
     assert letter.error == "KeyError: 'data.id'"
 
@@ -185,7 +201,7 @@ async def test_a_transient_error_leaves_the_batch_unprocessed_and_it_is_retried(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler(transient_failures=1)
-    monkeypatch.setattr(handle, "apply_event", fake)
+    monkeypatch.setattr(batch, "apply_events", fake)
     events = await emit_events(database, EventType.ACCOUNT_CREATED, EventType.ACCOUNT_UPDATED)
 
     with pytest.raises(Exception, match="database is locked"):
@@ -204,7 +220,7 @@ async def test_the_running_consumer_retries_transient_errors_with_backoff(
     database: Database, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler(transient_failures=3)
-    monkeypatch.setattr(handle, "apply_event", fake)
+    monkeypatch.setattr(batch, "apply_events", fake)
     events = await emit_events(database, EventType.ACCOUNT_CREATED)
     stop = asyncio.Event()
     worker = LifecycleConsumer(database, fast_settings(db_url))
@@ -288,7 +304,7 @@ async def test_outcomes_are_counted_once_the_batch_committed(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler(poison=frozenset({"goal.created"}), transient_failures=1)
-    monkeypatch.setattr(handle, "apply_event", fake)
+    monkeypatch.setattr(batch, "apply_events", fake)
     events = await emit_events(database, EventType.ACCOUNT_CREATED, EventType.GOAL_CREATED)
     before = (
         _processed("account.created", "applied"),

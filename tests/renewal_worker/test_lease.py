@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.renewal_worker.apply import handle
+from services.renewal_worker.apply import batch
 from services.renewal_worker.sources.embedded import LifecycleConsumer, process_batch
 from shared.clock import utcnow
 from shared.db import Database
@@ -57,7 +57,7 @@ async def test_a_batch_is_refused_while_another_live_process_holds_the_lease(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler()
-    monkeypatch.setattr(handle, "apply_event", fake)
+    monkeypatch.setattr(batch, "apply_events", fake)
     await emit_events(database, EventType.ACCOUNT_CREATED)
     assert await _acquire(database, "other")
 
@@ -70,7 +70,7 @@ async def test_an_expired_lease_is_taken_over(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler()
-    monkeypatch.setattr(handle, "apply_event", fake)
+    monkeypatch.setattr(batch, "apply_events", fake)
     [event] = await emit_events(database, EventType.ACCOUNT_CREATED)
     async with database.transaction() as session:
         session.add(
@@ -90,7 +90,7 @@ async def test_two_running_consumers_apply_each_event_once_and_a_standby_takes_o
     database: Database, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeHandler()
-    monkeypatch.setattr(handle, "apply_event", fake)
+    monkeypatch.setattr(batch, "apply_events", fake)
     settings = fast_settings(db_url)
     first = LifecycleConsumer(database, settings, holder="first")
     second_db = Database(db_url)

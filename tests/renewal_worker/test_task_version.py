@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -20,10 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.renewal_worker.apply import handle
-from services.renewal_worker.sources import step
+from services.renewal_worker.apply import batch, handle
+from services.renewal_worker.apply.state import Changes
 from services.renewal_worker.sources.embedded import process_batch
-from services.renewal_worker.sources.step import Incoming, Seen
 from shared.db import Database
 from shared.models import Contract, InboxKey, Task
 from shared.runtime.transient import is_transient
@@ -96,20 +95,18 @@ async def test_a_user_closing_a_task_during_a_batch_keeps_the_outcome_and_the_ba
 ) -> None:
     contract_id, task = await _contract_with_an_open_task(api, postgres_database)
     await _churn(api, contract_id)  # the engine will want to auto-close the open task
-    real_preload = step.preload
+    real_write = batch.write_changes
     user_answers: list[int] = []
 
-    async def preload_then_user_closes(
-        session: AsyncSession, batch: Sequence[Incoming], seen: Seen
-    ) -> None:
-        await real_preload(session, batch, seen)
-        if not user_answers:  # the user closes it right after the first batch read it
+    async def user_closes_then_write(session: AsyncSession, changes: Changes) -> None:
+        if not user_answers:  # the user closes it after the first batch read it
             response = await api.client.patch(
                 f"/v1/tasks/{task.id}", json={"status": "done", "outcome": USER_OUTCOME}
             )
             user_answers.append(response.status_code)
+        await real_write(session, changes)
 
-    monkeypatch.setattr(step, "preload", preload_then_user_closes)
+    monkeypatch.setattr(batch, "write_changes", user_closes_then_write)
 
     with pytest.raises(StaleDataError) as stale:
         await process_batch(postgres_database, holder="worker")

@@ -64,7 +64,7 @@ async def process_batch(
         batch = [
             Incoming(row.stream, row.source, row.event_id, row.type, row.event) for row in rows
         ]
-        processed = await step.apply_batch_per_event(session, batch, currency=currency)
+        processed = await step.apply_batch(session, batch, currency=currency)
         await outbox_reader.mark_processed(session, rows, at=utcnow())
     return step.settle(processed)
 

@@ -7,10 +7,10 @@ record). Workers scale by partitions.
 
 **Effectively once.** Each `getmany` batch (at most `RENEWALS_KAFKA_BATCH_SIZE` records,
 waiting at most `RENEWALS_KAFKA_POLL_TIMEOUT_MS`) is applied in ONE database
-transaction through the step the embedded source takes too (`step.apply_batch`:
-`handle.apply_event` in a savepoint per event, the `engine` inbox keys written in one
-statement, dead letters), after the batch's accounts were read in a few queries for the
-whole batch. Only after that transaction committed are the offsets committed,
+transaction through the step the embedded source takes too (`step.apply_batch`: the
+batch applied set-wise — its accounts read in a few queries, the engine run over its
+events in memory, the changes, the `engine` inbox keys and the dead letters written with
+a few statements per table). Only after that transaction committed are the offsets committed,
 explicitly: the batch's last offset + 1 per partition. A crash between the two
 redelivers the batch to whoever owns the partitions next, and the inbox turns every
 redelivered event into a duplicate.
@@ -223,7 +223,7 @@ class KafkaWorker(EventSource):
     async def _apply(self, batch: Batch, stop: asyncio.Event | None) -> BatchResult:
         decoded = [decode(record) for records in batch.values() for record in records]
         async with self.db.transaction() as session:
-            processed = await step.apply_batch_per_event(
+            processed = await step.apply_batch(
                 session, [item.incoming for item in decoded], currency=self.currency
             )
         result = step.settle(processed)

@@ -7,12 +7,18 @@ the same inbox keys, savepoints and dead letters (DESIGN §2 "effectively-once")
 - an event whose key (`source`, `id`) is already in the inbox of the `engine` consumer
   is a redelivery and is skipped; so is a poison event that already has a dead letter
   not yet replayed (a Kafka redelivery after a crash must not record it twice);
-- otherwise `handle.apply_event` runs inside a SAVEPOINT, and the key is written to the
-  inbox with the batch's other keys in one statement before the commit;
-- a poison event (it cannot be parsed, fails validation or makes the engine raise) has
-  its savepoint rolled back and becomes a `DeadLetter` row with the error; the batch
-  moves on. Its key is NOT written to the inbox: it was never applied, so a replay
-  (the same event handed back) is applied once the cause is fixed.
+- otherwise the event is applied set-wise with the batch's other new events
+  (`apply.batch`: their accounts read once, the engine run over them in memory, every
+  change written with a few statements per table), and its key is written to the inbox
+  with the batch's other keys in one statement before the commit;
+- a poison event (it cannot be parsed, fails validation or makes the engine raise)
+  changes nothing and becomes a `DeadLetter` row with the error; the batch moves on.
+  Its key is NOT written to the inbox: it was never applied, so a replay (the same
+  event handed back) is applied once the cause is fixed;
+- when the set-wise write itself fails (a constraint it breaks, rows it does not keep),
+  its savepoint is rolled back and the batch is applied event by event
+  (`apply_batch_per_event`: `handle.apply_event` in a SAVEPOINT per event), which
+  isolates the event that fails.
 
 A transient error (see `shared.runtime.transient`) propagates and aborts the batch. The
 metrics (`renewals_events_processed_total`, `renewals_dead_letters_total`) are counted

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy.exc import OperationalError
 
-from services.renewal_worker.apply import handle
+from services.renewal_worker.apply import batch
 from services.renewal_worker.sources.kafka import KafkaWorker, dlq_topic
 from services.renewal_worker.sources.step import Outcome
 from shared.db import Database
@@ -100,16 +100,19 @@ async def _total(worker: KafkaWorker, outcome: Outcome, count: int) -> bool:
 async def test_a_transient_database_error_is_retried_and_never_dead_lettered(
     database: Database, kafka_broker: Broker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = handle.apply_event
-    calls: list[str] = []
+    real = batch.apply_events
+    calls: list[list[str]] = []
 
-    async def flaky(session: Any, event: dict[str, Any], **kwargs: Any) -> None:
-        calls.append(event["id"])
-        if len(calls) == 2:  # the second event of the first batch: the batch rolls back
+    async def flaky(
+        session: Any, events: list[dict[str, Any]], **kwargs: Any
+    ) -> list[Exception | None]:
+        calls.append([event["id"] for event in events])
+        if len(calls) == 1:  # the first batch is applied, then the connection is lost
+            await real(session, events, **kwargs)
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
-        await real(session, event, **kwargs)
+        return await real(session, events, **kwargs)
 
-    monkeypatch.setattr(handle, "apply_event", flaky)
+    monkeypatch.setattr(batch, "apply_events", flaky)
     settings = worker_settings(database.url, kafka_broker.bootstrap)
     await ensure_worker_topics(settings)
     contracts = await make_contracts(database, 4)
@@ -121,9 +124,10 @@ async def test_a_transient_database_error_is_retried_and_never_dead_lettered(
         await wait_applied(database, len(events))
     assert sorted(await inbox_event_ids(database)) == sorted(e["id"] for e in events)
     assert await dead_letter_rows(database) == []
-    # The first event was applied, rolled back with its batch, and applied again.
-    assert calls[:2] == [events[0]["id"], events[1]["id"]]
-    assert calls[2:] == [event["id"] for event in events]
+    # The first batch was applied, rolled back, and applied again with the rest.
+    ids = [event["id"] for event in events]
+    assert calls[0] == ids[: len(calls[0])]
+    assert [event_id for call in calls[1:] for event_id in call] == ids
     assert len(await checkpoints_per_contract(database)) == len(events)
     offsets = await committed_offsets(
         kafka_broker.bootstrap, settings.kafka_group_id, settings.kafka_topic
