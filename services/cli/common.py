@@ -7,6 +7,7 @@ what it runs inside its function, and only `api` and `dev` load the web framewor
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 from collections.abc import Callable
@@ -66,3 +67,13 @@ def on_stop_signals(stop: Callable[[], None]) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
+
+
+def freeze_startup_heap() -> None:
+    """Moves what start-up built (modules, the app or the engine's rules, schemas) out of
+    the garbage collector's sight. A batch allocates thousands of objects (ORM rows in
+    the API, facts and rows in the worker), which sets off full collections that walked
+    that whole long-lived heap every time: a third of an API batch's CPU, a third of the
+    worker's reads of a batch's accounts. Garbage is collected first so none is kept."""
+    gc.collect()
+    gc.freeze()

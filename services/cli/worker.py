@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from services.cli.common import (
     configure_logging,
+    freeze_startup_heap,
     load_settings,
     on_stop_signals,
     require_secret_key,
@@ -61,6 +62,7 @@ async def _worker(settings: Settings) -> None:
                 events = kafka_worker.run(db, settings, stop)
             else:
                 events = consumer.run(db, settings, stop)
+            freeze_startup_heap()
             tasks = [
                 asyncio.create_task(events),
                 asyncio.create_task(run_scheduler(db, settings, stop)),

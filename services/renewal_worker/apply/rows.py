@@ -84,6 +84,34 @@ TASK_COLUMNS = (
 )
 """What the batch keeps of a task: what its notification shows and the engine reads."""
 
+# What the engine reads of the other tables: the columns it does not read (timestamps,
+# e-mail addresses, former identifiers) cost more to decode than the rows it needs.
+_CONTRACT = (
+    "id",
+    "account_id",
+    "partner_id",
+    "start_date",
+    "pilot_start",
+    "pilot_end",
+    "trial_end",
+    "auto_renew",
+    "notice_period_days",
+    "status",
+    "churned_on",
+    "churn_reason",
+    "cancellation_notice_on",
+    "cancellation_notice_late",
+    "health_score",
+    "health_band",
+    "health_signals",
+    "external_ids",
+)
+_TERM = ("contract_id", "number", "start_date", "end_date", "arr_minor")
+_TRIAL = ("id", "contract_id", "name", "started_on", "ends_on")
+_STAKEHOLDER = ("id", "account_id", "name", "role", "status")
+_GOAL = ("id", "contract_id", "name", "status", "target")
+_CHECKPOINT = ("id", "contract_id", "term", "kind", "ordinal", "due_date", "opens_on", "status")
+
 
 async def load_states(
     session: AsyncSession, account_ids: Sequence[uuid.UUID], currency: str
@@ -114,24 +142,24 @@ async def _load_chunk(
         return {}
     contracts = (
         await session.execute(
-            select(CONTRACTS).where(CONTRACTS.c.account_id.in_(found)).order_by(CONTRACTS.c.id)
+            select(*_columns(CONTRACTS, _CONTRACT))
+            .where(CONTRACTS.c.account_id.in_(found))
+            .order_by(CONTRACTS.c.id)
         )
     ).all()
     contract_ids = [row.id for row in contracts]
-    by_contract = _group(
-        await _rows(session, TERMS, TERMS.c.contract_id, contract_ids, TERMS.c.number)
-    )
-    trials = _group(await _rows(session, TRIALS, TRIALS.c.contract_id, contract_ids, TRIALS.c.id))
+    by_contract = _group(await _rows(session, TERMS, _TERM, "contract_id", contract_ids, "number"))
+    trials = _group(await _rows(session, TRIALS, _TRIAL, "contract_id", contract_ids, "id"))
     partner_names = await _partner_names(
         session, {row.partner_id for row in contracts if row.partner_id is not None}
     )
     people = _group(
-        await _rows(session, STAKEHOLDERS, STAKEHOLDERS.c.account_id, found, STAKEHOLDERS.c.id),
+        await _rows(session, STAKEHOLDERS, _STAKEHOLDER, "account_id", found, "id"),
         key="account_id",
     )
     owner_of = {row.id: row.account_id for row in contracts}
     goals: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for goal in await _rows(session, GOALS, GOALS.c.contract_id, contract_ids, GOALS.c.id):
+    for goal in await _rows(session, GOALS, _GOAL, "contract_id", contract_ids, "id"):
         goals[owner_of[goal.contract_id]].append(goal)
     states: dict[uuid.UUID, AccountState] = {}
     for row in accounts:
@@ -163,7 +191,7 @@ async def _load_chunk(
                 currency,
             )
         )
-    for cp in await _rows(session, CHECKPOINTS, CHECKPOINTS.c.contract_id, contract_ids):
+    for cp in await _rows(session, CHECKPOINTS, _CHECKPOINT, "contract_id", contract_ids):
         state = states[owner_of[cp.contract_id]]
         identity = (str(cp.contract_id), cp.term, cp.kind, cp.ordinal)
         state.checkpoints[identity] = CheckpointFacts(
@@ -189,24 +217,35 @@ async def _load_chunk(
 async def _rows(
     session: AsyncSession,
     table: Table,
-    column: Any,
+    columns: Sequence[str],
+    key: str,
     ids: Sequence[uuid.UUID],
-    order_by: Any = None,
+    order_by: str | None = None,
 ) -> list[Any]:
-    """The rows of `table` whose `column` is among `ids`, one query per chunk."""
+    """These columns of the rows of `table` whose column `key` is among `ids`, one query
+    per chunk."""
     rows: list[Any] = []
     for chunk in in_chunks(ids):
-        query = select(table).where(column.in_(chunk))
+        query = select(*_columns(table, columns)).where(table.c[key].in_(chunk))
         if order_by is not None:
-            query = query.order_by(order_by)
+            query = query.order_by(table.c[order_by])
         rows.extend(await session.execute(query))
     return rows
 
 
+def _columns(table: Table, names: Sequence[str]) -> list[Any]:
+    return [table.c[name] for name in names]
+
+
 def _group(rows: Iterable[Any], key: str = "contract_id") -> dict[uuid.UUID, list[Any]]:
+    """Rows of one table by the value of their column `key` (read by position: a row's
+    attribute access by name cost more than the grouping)."""
     grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    position: int | None = None
     for row in rows:
-        grouped[getattr(row, key)].append(row)
+        if position is None:
+            position = list(row._fields).index(key)
+        grouped[row[position]].append(row)
     return grouped
 
 

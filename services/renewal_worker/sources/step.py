@@ -33,7 +33,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import Select, insert, select, tuple_
+from sqlalchemy import Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.renewal_worker.apply import batch as setwise
@@ -128,23 +128,33 @@ def pending_dead_letters(
 
 async def load_seen(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> Seen:
     """What the inbox and the pending dead letters know of events with these keys. The
-    inbox is asked by whole key, which its primary key (`consumer`, `source`,
-    `event_id`) answers by lookups: by `event_id` alone it would be scanned, and it holds
-    `RENEWALS_EVENT_RETENTION_DAYS` of events."""
+    inbox is asked by its primary key's columns in order (`consumer`, `source`,
+    `event_id`): the consumer, the batch's few sources and its event ids, so the index
+    answers by lookups (by `event_id` alone it would be scanned, and it holds
+    `RENEWALS_EVENT_RETENTION_DAYS` of events; a list of whole keys cost Postgres more to
+    plan than to run); pairs of a source and an id that belong to no key of the batch
+    are left out."""
     wanted = sorted(set(keys))
     seen = Seen()
     for chunk in in_chunks(wanted):
+        asked = set(chunk)
+        event_ids = sorted({event_id for _, event_id in chunk})
         applied = await session.execute(
             select(InboxKey.source, InboxKey.event_id).where(
                 InboxKey.consumer == ENGINE_CONSUMER,
-                tuple_(InboxKey.source, InboxKey.event_id).in_(chunk),
+                InboxKey.source.in_(sorted({source for source, _ in chunk})),
+                InboxKey.event_id.in_(event_ids),
             )
         )
-        seen.applied.update((source, event_id) for source, event_id in applied)
-        dead = await session.execute(
-            pending_dead_letters(sorted({event_id for _, event_id in chunk}))
+        seen.applied.update(
+            (source, event_id) for source, event_id in applied if (source, event_id) in asked
         )
-        seen.dead_lettered.update(((source, event_id), error) for source, event_id, error in dead)
+        dead = await session.execute(pending_dead_letters(event_ids))
+        seen.dead_lettered.update(
+            ((source, event_id), error)
+            for source, event_id, error in dead
+            if (source, event_id) in asked
+        )
     return seen
 
 
