@@ -1,5 +1,5 @@
-"""A batch reads its accounts once (`handle.preload`) and keeps their rows for the
-batch's later events; what it writes must be exactly what applying each event on a
+"""A batch reads its accounts once (`batch.apply_events`) and keeps them in memory for
+the batch's later events; what it writes must be exactly what applying each event on a
 fresh load writes."""
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Applies lifecycle events: load the account's facts, ask the pure engine, write.
+"""Applies lifecycle events one at a time: load the account's facts, ask the engine, write.
 
-The entry the event sources call, in their batch's transaction together with the
-event's inbox key, so an event's effects and its "processed" mark commit or roll back
-as one: `preload` once per batch, then `apply_event` per event (each in its savepoint).
+The path a batch takes when its set-wise write (`batch`) fails, in the batch's
+transaction together with the events' inbox keys, so an event's effects and its
+"processed" mark commit or roll back as one: `preload` once per batch, then
+`apply_event` per event (each in its savepoint), which isolates the event that fails.
 The parts are `decode` (the CloudEvent), `load` (rows → facts), the pure engine
 (`engine.rules.decide`), `write` (decision → rows) and `notify` (notifications).
 """
