@@ -76,6 +76,8 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 """How long a stopping worker waits for its last offset commit and for leaving the group
 while the broker does not answer."""
 REQUEST_TIMEOUT_MS = 40_000
+FETCH_GRACE_SECONDS = 1.0
+"""How long past twice its poll timeout a fetch may wait before it is cut (`_fetch`)."""
 
 _log = structlog.get_logger("renewals.kafka_worker")
 
@@ -201,9 +203,7 @@ class KafkaWorker(EventSource):
         await self.start()
         assert self.consumer is not None
         async with self.batch_lock:
-            fetched = await self.consumer.getmany(
-                timeout_ms=self.poll_timeout_ms, max_records=self.batch_size
-            )
+            fetched = await self._fetch()
             batch: Batch = {tp: records for tp, records in fetched.items() if records}
             if not batch:
                 return BatchResult()
@@ -212,6 +212,24 @@ class KafkaWorker(EventSource):
             except BaseException:
                 self._rewind(batch)
                 raise
+
+    async def _fetch(self) -> Batch:
+        """`getmany`, bounded. While the group rebalances, aiokafka's `getmany` waits for
+        the new assignment with no timeout, and the rebalance waits in
+        `on_partitions_revoked` for `batch_lock`, held here: after a broker outage the
+        two waited for each other until the worker stopped. A fetch that outlasts its
+        poll timeout is cut (it has taken no records yet), the lock is released and the
+        rebalance goes on."""
+        assert self.consumer is not None
+        limit = 2 * self.poll_timeout_ms / 1000 + FETCH_GRACE_SECONDS
+        try:
+            fetched: Batch = await asyncio.wait_for(
+                self.consumer.getmany(timeout_ms=self.poll_timeout_ms, max_records=self.batch_size),
+                timeout=limit,
+            )
+        except TimeoutError:
+            return {}
+        return fetched
 
     def _rewind(self, batch: Batch) -> None:
         assert self.consumer is not None
