@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.renewal_worker.apply import handle
+from services.renewal_worker.apply import batch
 from services.renewal_worker.sources.embedded import process_batch
 from shared.events.types import EventType
 from tests.renewal_worker.helpers import FakeHandler, emit_events
@@ -12,7 +12,7 @@ from tests.support.api import Harness
 async def test_poison_events_are_listed_as_dead_letters(
     api: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(handle, "apply_event", FakeHandler(poison=frozenset({"goal.created"})))
+    monkeypatch.setattr(batch, "apply_events", FakeHandler(poison=frozenset({"goal.created"})))
     events = await emit_events(
         api.db, EventType.GOAL_CREATED, EventType.ACCOUNT_CREATED, EventType.GOAL_CREATED
     )
@@ -48,7 +48,7 @@ async def test_poison_events_are_listed_as_dead_letters(
 async def test_dead_letters_page_with_a_cursor(
     api: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(handle, "apply_event", FakeHandler(poison=frozenset({"goal.updated"})))
+    monkeypatch.setattr(batch, "apply_events", FakeHandler(poison=frozenset({"goal.updated"})))
     events = await emit_events(api.db, *[EventType.GOAL_UPDATED] * 3)
     await process_batch(api.db, holder="test")
 
