@@ -126,6 +126,23 @@ class Settings(BaseSettings):
     hubspot_role_map: dict[str, StakeholderRole] = {}
     hubspot_owner_emails: dict[str, EmailStr] = {}
 
+    # CRM task sync (services/crm_sync, docs/crm/hubspot.md): engine tasks pushed into the
+    # CRMs' own task queues, retried with the webhooks' backoff and retry window. HubSpot's
+    # is on when the private app's access token is set; its completions come back through
+    # the webhook above and, every `hubspot_poll_seconds` (0: never), a search.
+    hubspot_access_token: SecretStr | None = None
+    hubspot_api_url: str = Field(default="https://api.hubapi.com", pattern=r"^https?://[^?#]+$")
+    hubspot_poll_seconds: float = Field(default=300, ge=0)
+    crm_sync_timeout_seconds: float = Field(default=15, gt=0)
+    crm_sync_concurrency: int = Field(default=4, ge=1, le=100)
+    crm_sync_poll_seconds: float = Field(default=1.0, gt=0)
+
+    # Salesforce task sync: the org's My Domain URL and a connected app's client
+    # credentials; on when all three are set.
+    salesforce_url: str | None = None
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: SecretStr | None = None
+
     @field_validator(
         "inbound_generic_secrets", "hubspot_client_secret", "secret_key", mode="before"
     )
