@@ -82,9 +82,7 @@ async def test_a_portal_without_the_task_id_property_refuses_for_good(
     assert 'Property "renewals_task_id" does not exist' in str(failed.value)
 
 
-async def test_hubspot_down_is_retried(
-    connector: HubSpotConnector, hubspot: FakeHubSpot
-) -> None:
+async def test_hubspot_down_is_retried(connector: HubSpotConnector, hubspot: FakeHubSpot) -> None:
     hubspot.down = True
 
     with pytest.raises(CrmCallFailed) as failed:
