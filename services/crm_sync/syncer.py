@@ -312,16 +312,17 @@ class Syncer:
         )
         return outcome
 
-    async def sync(self, claimed: Claimed) -> None:
-        """One push, start to finish. A failure to record is only logged: the claim
-        expires and the row is pushed again."""
+    async def sync(self, claimed: Claimed) -> str | None:
+        """One push, start to finish; its outcome, as `record` returns it. A failure to
+        record is only logged (None): the claim expires and the row is pushed again."""
         pushed = await self.push(claimed)
         try:
-            await self.record(claimed, pushed)
+            return await self.record(claimed, pushed)
         except Exception as exc:
             self._log.warning(
                 "crm_sync_record_failed", task_id=str(claimed.task_id), error=describe(exc)
             )
+            return None
 
     async def step(self) -> int:
         """Claims one batch and pushes it, `RENEWALS_CRM_SYNC_CONCURRENCY` at a time;
@@ -330,7 +331,7 @@ class Syncer:
         await asyncio.gather(*(self.sync(item) for item in claimed))
         return len(claimed)
 
-    async def _pause(self, stop: asyncio.Event, busy: set[asyncio.Task[None]]) -> None:
+    async def _pause(self, stop: asyncio.Event, busy: set[asyncio.Task[str | None]]) -> None:
         """Until stop, a wake-up, the poll interval, or (all slots taken) a free slot."""
         helpers = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
         full = len(busy) >= self.concurrency
@@ -350,7 +351,7 @@ class Syncer:
         """Keeps up to `RENEWALS_CRM_SYNC_CONCURRENCY` pushes in flight until `stop`, then
         finishes those; database errors back off exponentially up to
         `RENEWALS_WORKER_MAX_BACKOFF_SECONDS`."""
-        busy: set[asyncio.Task[None]] = set()
+        busy: set[asyncio.Task[str | None]] = set()
         backoff = self.poll_seconds
         try:
             while not stop.is_set():
