@@ -26,6 +26,7 @@ from shared.domain.tasks.service import close_task
 from shared.events.types import SOURCE_WORKER, EventType
 from shared.models import CrmTaskSync, Task
 from tests.crm.fakes.hubspot import TOKEN, FakeHubSpot
+from tests.support.broker import kafka_broker  # noqa: F401
 from tests.support.factories import make_account, make_contract, make_task
 
 OWNER = "am@vendor.example"

@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from prometheus_client import REGISTRY
+from sqlalchemy import update
+
 from shared.clock import utcnow
 from shared.events.types import EventType
+from shared.models import CrmTaskSync
 from tests.crm.fakes.hubspot import TASK_ID_PROPERTY
 from tests.crm.hubspot.conftest import OWNER, Rig, eventually
 
@@ -171,6 +175,22 @@ async def test_a_permanently_failing_task_does_not_block_the_others(rig: Rig) ->
     assert list(rig.hubspot.ours()) == [str(healthy.id)]
 
 
+async def test_a_task_still_failing_when_its_retry_window_closes_is_given_up(rig: Rig) -> None:
+    task = await rig.open_task()
+    await rig.dispatch()
+    async with rig.db.transaction() as session:
+        await session.execute(update(CrmTaskSync).values(retry_until=utcnow()))
+    rig.hubspot.down = True
+    failed_before = _counted("failed")
+
+    await rig.syncer().step()
+
+    row = await rig.row(task.id)
+    assert (row.status, row.next_attempt_at) == ("failed", None)
+    assert "503" in (row.last_error or "")
+    assert _counted("failed") == failed_before + 1
+
+
 async def test_a_task_changed_while_it_is_pushed_stays_due(rig: Rig) -> None:
     task = await rig.open_task()
     await rig.dispatch()
@@ -188,6 +208,14 @@ async def test_a_task_changed_while_it_is_pushed_stays_due(rig: Rig) -> None:
     [pushed_task] = rig.hubspot.tasks.values()
     assert pushed_task["properties"]["hs_task_status"] == "COMPLETED"
     assert len(rig.hubspot.tasks) == 1
+
+
+def _counted(outcome: str) -> float:
+    """`renewals_crm_sync_total{crm="hubspot",outcome=...}` in this process."""
+    value = REGISTRY.get_sample_value(
+        "renewals_crm_sync_total", {"crm": "hubspot", "outcome": outcome}
+    )
+    return value or 0.0
 
 
 async def _holds(rig: Rig, count: int) -> bool:
