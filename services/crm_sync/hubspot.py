@@ -65,7 +65,6 @@ DEFAULT_PAUSE = 10.0
 OWNER_CACHE_SECONDS = 3600.0
 USER_AGENT = "renewals-crm-sync/1.0"
 _MESSAGE_CHARS = 300
-_SEARCH_PAGE = 100
 
 
 def hubspot_time(moment: datetime) -> str:
@@ -146,6 +145,8 @@ class HubSpotConnector:
     """One HubSpot portal, through a private app's access token."""
 
     crm: ClassVar[str] = "hubspot"
+    search_page = 100
+    """Results per search page (HubSpot allows up to 200)."""
 
     def __init__(
         self,
@@ -189,9 +190,9 @@ class HubSpotConnector:
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
-        missing_ok: bool = False,
+        passing: tuple[int, ...] = (),
     ) -> httpx.Response:
-        """One request; the answer when it succeeded (or was a 404 and `missing_ok`)."""
+        """One request; the answer when it succeeded or its status is in `passing`."""
         wait = self._resume_at - time.monotonic()
         if wait > 0:
             raise CrmCallFailed(
@@ -211,7 +212,7 @@ class HubSpotConnector:
         if response.headers.get("x-hubspot-ratelimit-remaining") == "0":
             interval = _seconds(response.headers.get("x-hubspot-ratelimit-interval-milliseconds"))
             self._pause(interval or DEFAULT_PAUSE)
-        if response.is_success or (missing_ok and status == 404):
+        if response.is_success or status in passing:
             return response
         text = f"HubSpot answered {status} to {method} {path}: {_message(response)}"
         if status >= 500:
@@ -262,6 +263,7 @@ class HubSpotConnector:
                 "properties": [TASK_ID_PROPERTY],
                 "sorts": [{"propertyName": "hs_createdate", "direction": "ASCENDING"}],
                 "limit": 1,
+                "after": "0",
             }
         )
         results = found.get("results") or []
@@ -269,9 +271,7 @@ class HubSpotConnector:
 
     async def create(self, task: TaskForCrm) -> str:
         owner = await self.owner_id(task.owner) if task.owner else None
-        body: dict[str, Any] = {"properties": task_properties(task, owner)}
-        if links := associations(task):
-            body["associations"] = links
+        body = {"properties": task_properties(task, owner), "associations": associations(task)}
         response = await self._call("POST", "/crm/v3/objects/tasks", json=body)
         return str(response.json()["id"])
 
@@ -296,17 +296,17 @@ class HubSpotConnector:
             },
         ]
         completed: list[CompletedInCrm] = []
-        after: str | None = None
-        while True:
-            body: dict[str, Any] = {
-                "filterGroups": [{"filters": filters}],
-                "properties": ["hs_task_status", "hs_lastmodifieddate", TASK_ID_PROPERTY],
-                "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
-                "limit": _SEARCH_PAGE,
-            }
-            if after is not None:
-                body["after"] = after
-            found = await self._search(body)
+        after: str | None = "0"
+        while after is not None:
+            found = await self._search(
+                {
+                    "filterGroups": [{"filters": filters}],
+                    "properties": ["hs_task_status", "hs_lastmodifieddate", TASK_ID_PROPERTY],
+                    "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+                    "limit": self.search_page,
+                    "after": after,
+                }
+            )
             for result in found.get("results") or []:
                 modified = (result.get("properties") or {}).get("hs_lastmodifieddate")
                 completed.append(
@@ -316,14 +316,21 @@ class HubSpotConnector:
                     )
                 )
             after = ((found.get("paging") or {}).get("next") or {}).get("after")
-            if after is None:
-                return completed
+        return completed
 
     async def check(self) -> list[str]:
         """The token works and has the scopes, and the portal has the task id property."""
         response = await self._call(
-            "POST", "/oauth/v2/private-apps/get/access-token-info", json={"tokenKey": self.token}
+            "POST",
+            "/oauth/v2/private-apps/get/access-token-info",
+            json={"tokenKey": self.token},
+            passing=(400, 401, 404),
         )
+        if not response.is_success:
+            return [
+                "HubSpot does not know the access token: copy it again from the private app's"
+                " Auth tab into RENEWALS_HUBSPOT_ACCESS_TOKEN."
+            ]
         granted = set(response.json().get("scopes") or [])
         missing = [
             f"The private app lacks the scope {scope}: add it under the app's Scopes tab."
@@ -331,7 +338,7 @@ class HubSpotConnector:
             if scope not in granted
         ]
         found = await self._call(
-            "GET", f"/crm/v3/properties/tasks/{TASK_ID_PROPERTY}", missing_ok=True
+            "GET", f"/crm/v3/properties/tasks/{TASK_ID_PROPERTY}", passing=(404,)
         )
         if found.status_code == 404:
             missing.append(

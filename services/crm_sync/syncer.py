@@ -249,6 +249,9 @@ class Syncer:
                 await connector.update(object_id, task)
         except CrmCallFailed as exc:
             return Pushed(object_id, error=exc)
+        except Exception as exc:  # an answer the connector did not expect: logged, retried
+            self._log.exception("crm_push_failed", task_id=str(task.task_id), crm=claimed.crm)
+            return Pushed(object_id, error=CrmCallFailed(f"unexpected: {describe(exc)}"))
         return Pushed(object_id, version=version)
 
     async def record(self, claimed: Claimed, pushed: Pushed) -> str | None:
@@ -313,14 +316,14 @@ class Syncer:
         return outcome
 
     async def sync(self, claimed: Claimed) -> str | None:
-        """One push, start to finish; its outcome, as `record` returns it. A failure to
-        record is only logged (None): the claim expires and the row is pushed again."""
-        pushed = await self.push(claimed)
+        """One push, start to finish; its outcome, as `record` returns it. A database
+        failure (reading the task, recording the outcome) is only logged (None): the
+        claim expires and the row is pushed again."""
         try:
-            return await self.record(claimed, pushed)
+            return await self.record(claimed, await self.push(claimed))
         except Exception as exc:
             self._log.warning(
-                "crm_sync_record_failed", task_id=str(claimed.task_id), error=describe(exc)
+                "crm_sync_unrecorded", task_id=str(claimed.task_id), error=describe(exc)
             )
             return None
 

@@ -6,15 +6,22 @@ Endpoints: tasks create / update / search (`/crm/v3/objects/tasks...`), owners
 private app token's scopes (`/oauth/v2/private-apps/get/access-token-info`).
 
 It enforces what a portal enforces: the bearer token (401), request bodies shaped like
-HubSpot's published request schemas (SimplePublicObjectInputForCreate,
-SimplePublicObjectInput, PublicObjectSearchRequest; unknown fields are refused, as the
-fake cannot tell which ones HubSpot would ignore), known property names and enumeration
-values, owners and association targets that exist, HubSpot-defined association type ids
-(task→company 192, task→deal 216). And what tests need to go wrong: a rate limit (429
-with `Retry-After` and the `X-HubSpot-RateLimit-*` headers), a `down` switch (503) or a
-stopped server (connection refused), and `hang_after_create` — the task is stored, then
-the answer never comes (the syncer dies, or times out, between HubSpot's 201 and its own
-commit).
+the request schemas of HubSpot's published OpenAPI description of the tasks API
+(`SimplePublicObjectInputForCreate` — `associations` required, even empty —,
+`SimplePublicObjectInput`, `PublicObjectSearchRequest` with its required `after`,
+`filterGroups`, `limit`, `properties` and `sorts`; github.com/HubSpot/
+HubSpot-public-api-spec-collection, PublicApiSpecs/CRM/Tasks/Rollouts/424/v3/tasks.json at
+commit 9989379). The file itself is not vendored: its README says the specifications are
+proprietary and not licensed for external use, so the shapes are transcribed here, and
+unknown fields are refused (the fake cannot tell which ones HubSpot would ignore). One
+deliberate difference: the description types `sorts` as strings, while HubSpot's search
+guide sends `{"propertyName", "direction"}` objects; both are accepted. Also enforced:
+known property names and enumeration values, owners and association targets that exist,
+HubSpot-defined association type ids (task→company 192, task→deal 216). And what tests
+need to go wrong: a rate limit (429 with `Retry-After` and the `X-HubSpot-RateLimit-*`
+headers), a `down` switch (503) or a stopped server (connection refused), and
+`hang_after_create` — the task is stored, then the answer never comes (the syncer dies,
+or times out, between HubSpot's 201 and its own commit).
 """
 
 from __future__ import annotations
@@ -63,7 +70,7 @@ class ObjectId(_Shape):
 
 
 class AssociationSpec(_Shape):
-    associationCategory: Literal["HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED"]
+    associationCategory: Literal["HUBSPOT_DEFINED", "INTEGRATOR_DEFINED", "USER_DEFINED", "WORK"]
     associationTypeId: int
 
 
@@ -74,7 +81,7 @@ class Association(_Shape):
 
 class CreateInput(_Shape):
     properties: dict[str, str]
-    associations: list[Association] = []
+    associations: list[Association]
 
 
 class UpdateInput(_Shape):
@@ -84,10 +91,23 @@ class UpdateInput(_Shape):
 class Filter(_Shape):
     propertyName: str
     operator: Literal[
-        "EQ", "NEQ", "LT", "LTE", "GT", "GTE", "HAS_PROPERTY", "NOT_HAS_PROPERTY", "IN", "NOT_IN"
+        "BETWEEN",
+        "CONTAINS_TOKEN",
+        "EQ",
+        "GT",
+        "GTE",
+        "HAS_PROPERTY",
+        "IN",
+        "LT",
+        "LTE",
+        "NEQ",
+        "NOT_CONTAINS_TOKEN",
+        "NOT_HAS_PROPERTY",
+        "NOT_IN",
     ]
     value: str | None = None
     values: list[str] | None = None
+    highValue: str | None = None
 
 
 class FilterGroup(_Shape):
@@ -100,12 +120,12 @@ class Sort(_Shape):
 
 
 class SearchRequest(_Shape):
-    filterGroups: list[FilterGroup] = Field(default=[], max_length=5)
-    properties: list[str] = []
-    sorts: list[Sort] = []
-    limit: int = Field(default=10, ge=1, le=200)
-    after: str | None = None
-    query: str | None = None
+    after: str
+    filterGroups: list[FilterGroup] = Field(max_length=6)
+    limit: int = Field(ge=1, le=200)
+    properties: list[str]
+    sorts: list[Sort | str]
+    query: str | None = Field(default=None, max_length=3000)
 
 
 class TokenInfoRequest(_Shape):
@@ -356,14 +376,18 @@ class FakeHubSpot:
                 for hubspot_id, task in list(self.tasks.items())
                 if any(self._matches(task, group.filters) for group in groups)
             ]
-            for sort in reversed(body.sorts):
+            sorts = [
+                sort if isinstance(sort, Sort) else Sort(propertyName=sort, direction="ASCENDING")
+                for sort in body.sorts
+            ]
+            for sort in reversed(sorts):
                 found.sort(
                     key=lambda item, name=sort.propertyName: _millis(
                         item[1]["properties"].get(name) or "0"
                     ),
                     reverse=sort.direction == "DESCENDING",
                 )
-            start = int(body.after or 0)
+            start = int(body.after)
             page = found[start : start + body.limit]
             wanted = set(body.properties) | {"hs_createdate", "hs_lastmodifieddate"}
             results = [

@@ -105,6 +105,22 @@ async def test_completed_tasks_are_found_since_a_time(
     assert await connector.completed_since(utcnow() + timedelta(minutes=1)) == []
 
 
+async def test_completed_tasks_are_read_page_by_page(
+    connector: HubSpotConnector, hubspot: FakeHubSpot
+) -> None:
+    connector.search_page = 2
+    before = utcnow() - timedelta(seconds=1)
+    done = [await connector.create(a_task()) for _ in range(5)]
+    for hubspot_id in done:
+        hubspot.complete(hubspot_id)
+
+    found = await connector.completed_since(before)
+
+    assert sorted(item.crm_object_id for item in found) == sorted(done)
+    searches = hubspot.requests.count(("POST", "/crm/v3/objects/tasks/search"))
+    assert searches == 3
+
+
 async def test_check_is_empty_when_all_is_in_place(connector: HubSpotConnector) -> None:
     assert await connector.check() == []
 
@@ -123,3 +139,14 @@ async def test_check_names_each_missing_scope_and_the_missing_property(
         "The portal has no task property renewals_task_id: create it (object Tasks, field"
         " type single-line text, internal name renewals_task_id).",
     ]
+
+
+async def test_check_says_when_the_token_is_unknown(hubspot: FakeHubSpot) -> None:
+    wrong = HubSpotConnector(token="pat-wrong", api_url=hubspot.url, timeout=2.0, poll_seconds=None)
+    try:
+        assert await wrong.check() == [
+            "HubSpot does not know the access token: copy it again from the private app's"
+            " Auth tab into RENEWALS_HUBSPOT_ACCESS_TOKEN."
+        ]
+    finally:
+        await wrong.aclose()
