@@ -152,6 +152,19 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator(
+        "hubspot_access_token",
+        "salesforce_url",
+        "salesforce_client_id",
+        "salesforce_client_secret",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        """An empty variable (`FOO=` in a .env file or compose) leaves a CRM's sync off
+        rather than turning it on with an empty credential."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("inbound_generic_secrets")
     @classmethod
     def _whsec_secrets(cls, value: list[SecretStr]) -> list[SecretStr]:

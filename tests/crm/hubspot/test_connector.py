@@ -11,6 +11,8 @@ import pytest
 from services.crm_sync.connector import CrmCallFailed, TaskForCrm
 from services.crm_sync.hubspot import HubSpotConnector
 from shared.clock import utcnow
+from shared.config import Settings
+from shared.domain.crm_sync.wanted import enabled_crms
 from tests.crm.fakes.hubspot import TOKEN, FakeHubSpot
 from tests.crm.hubspot.conftest import OWNER
 
@@ -39,6 +41,14 @@ async def connector(hubspot: FakeHubSpot) -> AsyncIterator[HubSpotConnector]:
     made = HubSpotConnector(token=TOKEN, api_url=hubspot.url, timeout=2.0, poll_seconds=None)
     yield made
     await made.aclose()
+
+
+@pytest.mark.parametrize("token", [None, "", "  "], ids=["unset", "empty", "blank"])
+def test_without_a_token_hubspot_sync_is_off(token: str | None) -> None:
+    settings = Settings(database_url="sqlite+aiosqlite:///:memory:", hubspot_access_token=token)
+
+    assert HubSpotConnector.from_settings(settings) is None
+    assert enabled_crms(settings) == []
 
 
 async def test_find_looks_the_task_up_by_the_engine_task_id(connector: HubSpotConnector) -> None:
