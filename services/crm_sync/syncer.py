@@ -20,7 +20,10 @@ task is updated.
 
 **Outcome.** Success records `synced_version`; the row is `synced`, or stays due when
 `wanted_version` moved on during the push. A failure is retried with the webhooks'
-backoff and jitter (the CRM's requested pause wins), within the row's retry window;
+backoff and jitter (the CRM's requested pause wins), within the row's retry window —
+but while the task has no CRM id, not before the claim hold has passed: a create whose
+answer was lost (a timeout) may still have gone through, and CRM searches see new
+records only after a few seconds (HubSpot's index lags), as after a crash;
 a permanent failure, or the window closing, makes the row `failed`. Each row is pushed
 on its own, so one task's failure never holds up another's.
 """
@@ -287,6 +290,8 @@ class Syncer:
                     cap=self.cap,
                     rng=self.rng,
                 )
+            if at is not None and pushed.crm_object_id is None:
+                at = max(at, now + self.hold)  # the lookup must see a create that went through
             outcome = "retried" if at is not None else "failed"
             values |= {
                 "last_error": str(error)[:_ERROR_CHARS],

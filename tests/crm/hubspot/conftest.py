@@ -51,15 +51,15 @@ class Rig:
     settings: Settings
     connectors: list[HubSpotConnector] = field(default_factory=list)
 
-    def connector(self) -> HubSpotConnector:
-        connector = HubSpotConnector.from_settings(self.settings)
+    def connector(self, settings: Settings | None = None) -> HubSpotConnector:
+        connector = HubSpotConnector.from_settings(settings or self.settings)
         assert connector is not None
         self.connectors.append(connector)
         return connector
 
     def syncer(self, **overrides: Any) -> Syncer:
         settings = self.settings.model_copy(update=overrides)
-        return Syncer(self.db, settings, [self.connector()])
+        return Syncer(self.db, settings, [self.connector(settings)])
 
     async def open_task(self, *, company: bool = True, deal: bool = True, **task: Any) -> Task:
         """An account (with its HubSpot company), a contract (with its deal) and an open

@@ -102,6 +102,28 @@ async def test_an_answer_lost_after_hubspot_created_the_task_makes_one_task(rig:
     assert ("POST", "/crm/v3/objects/tasks/search") in rig.hubspot.requests
 
 
+async def test_a_create_that_timed_out_is_looked_up_not_repeated(rig: Rig) -> None:
+    """HubSpot made the task but the answer came too late: the retry waits out the claim
+    hold (so HubSpot's search sees the task), finds it, and creates nothing."""
+    task = await rig.open_task()
+    await rig.dispatch()
+    rig.hubspot.hang_after_create = True
+    syncer = rig.syncer(crm_sync_timeout_seconds=0.3)
+    before = utcnow()
+
+    assert await syncer.step() == 1
+
+    row = await rig.row(task.id)
+    assert (row.status, row.crm_object_id) == ("pending", None)
+    assert "did not answer within 0.3 s" in (row.last_error or "")
+    assert row.next_attempt_at is not None
+    assert row.next_attempt_at >= before + timedelta(seconds=0.6)
+    rig.hubspot.hang_after_create = False
+    await eventually(lambda: _synced(rig, task.id), step=syncer.step)
+    [hubspot_id] = rig.hubspot.tasks
+    assert (await rig.row(task.id)).crm_object_id == hubspot_id
+
+
 async def test_hubspot_down_for_a_while_gets_the_latest_state_after(rig: Rig) -> None:
     task = await rig.open_task()
     await rig.dispatch()
