@@ -120,3 +120,12 @@ def test_a_field_map_naming_what_does_not_exist_fails_at_start_up(
     settings = Settings(database_url="sqlite+aiosqlite:///:memory:", salesforce_field_map=field_map)
     with pytest.raises(ValidationError):
         create_app(settings)
+
+
+def test_the_route_documents_its_xml_body_and_ack() -> None:
+    document = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:")).openapi()
+    operation = document["paths"][URL]["post"]
+    assert list(operation["requestBody"]["content"]) == ["text/xml"]
+    assert list(operation["responses"]["200"]["content"]) == ["text/xml"]
+    assert {"400", "401"} <= set(operation["responses"])
+    assert "security" not in operation
