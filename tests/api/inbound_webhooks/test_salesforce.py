@@ -297,3 +297,44 @@ async def test_a_message_from_an_org_not_configured_is_401_and_changes_nothing(
         assert response.status_code == 401
         assert response.json()["type"].endswith(problem)
         assert await counts(api) == before
+
+
+async def test_the_field_role_and_renewal_maps_are_configurable(db_url: str) -> None:
+    async with open_harness(
+        db_url,
+        salesforce_org_ids=ORG_ID,
+        salesforce_field_map={
+            "Account": {
+                "Fiscal_Year_Start_Month__c": None,
+                "FY_Start__c": "fiscal_year_start_month",
+            },
+            "contact": {"Buying_Role__c": "role"},
+            "opportunity": {"Type": None, "Is_Renewal__c": "renewal"},
+        },
+        salesforce_role_map={"Technical Buyer": "champion"},
+        salesforce_renewal_values="true",
+    ) as api:
+        await send(
+            api,
+            notification(
+                "Account", ACME, Name="Acme", Fiscal_Year_Start_Month__c="3", FY_Start__c="Oct"
+            ),
+        )
+        acme = (await accounts(api))[ACME]
+        assert acme["fiscal_year_start_month"] == 10
+        await send(
+            api,
+            notification("Contact", ADA, AccountId=ACME, Buying_Role__c="technical buyer"),
+        )
+        (ada,) = await stakeholders(api, acme["id"])
+        assert ada["role"] == "champion"
+
+        contract_url = await _contract(api, RENEWAL)
+        outcomes = await send(
+            api,
+            notification("Opportunity", RENEWAL, Type="Renewal", Is_Renewal__c="false"),
+            notification("Opportunity", RENEWAL, Is_Renewal__c="true", CloseDate="2027-05-01"),
+        )
+        assert [outcome for outcome, _ in outcomes] == ["ignored", "applied"]
+        assert "Is_Renewal__c = 'false'" in (outcomes[0][1] or "")
+        assert (await api.client.get(contract_url)).json()["end_date"] == "2027-05-01"

@@ -77,6 +77,9 @@ def _literal(text: str) -> Any:
 
 
 def _matches(value: Any, op: str, literal: Any) -> bool:
+    """SOQL compares text without case."""
+    if isinstance(value, str) and isinstance(literal, str):
+        value, literal = value.casefold(), literal.casefold()
     if op == "=":
         return bool(value == literal)
     if op == "!=":

@@ -238,3 +238,11 @@ def test_sync_is_off_unless_the_org_and_credentials_are_set(
     assert polling is not None
     assert pushed_only is not None
     assert (polling.poll_seconds, pushed_only.poll_seconds) == (60, None)
+
+
+async def test_owner_e_mails_are_quoted_in_soql_and_matched_without_case(
+    fake_salesforce: FakeSalesforce, connector: SalesforceConnector
+) -> None:
+    sean = fake_salesforce.add_user("Sean.O'Brien@Vendor.example")
+    created = await connector.create(task(owner="sean.o'brien@vendor.example"))
+    assert fake_salesforce.tasks[created]["OwnerId"] == sean
