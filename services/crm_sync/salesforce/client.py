@@ -53,6 +53,18 @@ def _retry_after(response: httpx.Response, default: float) -> float:
         return default
 
 
+def read(response: httpx.Response, doing: str, key: str) -> Any:
+    """`key` of a JSON object answer. Anything else (a proxy's HTML page) fails the call
+    as retryable rather than breaking the sync."""
+    try:
+        body = response.json()
+        return body[key]
+    except (ValueError, KeyError, TypeError):
+        raise CrmCallFailed(
+            f"Salesforce's answer to {doing} is not JSON with {key!r}: {response.text[:200]!r}"
+        ) from None
+
+
 def failure(response: httpx.Response, doing: str) -> CrmCallFailed:
     """429 and REQUEST_LIMIT_EXCEEDED pause, other 4xx are permanent, 5xx retryable."""
     codes, detail = _errors(response)
@@ -96,11 +108,12 @@ class SalesforceClient:
             )
         except httpx.HTTPError as exc:
             raise CrmCallFailed(f"Salesforce's token endpoint is unreachable: {exc!r}") from exc
+        doing = "the client-credentials token request"
         if not response.is_success:
-            raise failure(response, "the client-credentials token request")
-        body = response.json()
-        self._instance_url = str(body.get("instance_url") or self._base_url).rstrip("/")
-        return str(body["access_token"])
+            raise failure(response, doing)
+        token = str(read(response, doing, "access_token"))
+        self._instance_url = str(read(response, doing, "instance_url")).rstrip("/")
+        return token
 
     async def token(self, *, stale: str | None = None) -> str:
         """The cached token; a new one when there is none or `stale` is the cached one
@@ -147,11 +160,11 @@ class SalesforceClient:
     async def query(self, soql: str, *, doing: str) -> list[dict[str, Any]]:
         """Every record the query matches, following `nextRecordsUrl` page by page."""
         response = await self.call("GET", "query", params={"q": soql}, doing=doing)
-        body = response.json()
-        records: list[dict[str, Any]] = list(body["records"])
-        while not body.get("done", True) and body.get("nextRecordsUrl"):
-            body = (await self.call("GET", body["nextRecordsUrl"], doing=doing)).json()
-            records.extend(body["records"])
+        records: list[dict[str, Any]] = list(read(response, doing, "records"))
+        while not read(response, doing, "done"):
+            next_page = str(read(response, doing, "nextRecordsUrl"))
+            response = await self.call("GET", next_page, doing=doing)
+            records.extend(read(response, doing, "records"))
         return records
 
     async def aclose(self) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from services.crm_sync.connector import CompletedInCrm, CrmCallFailed, TaskForCrm
-from services.crm_sync.salesforce.client import SalesforceClient
+from services.crm_sync.salesforce.client import SalesforceClient, read
 from shared.config import Settings
 from shared.enums import TaskStatus
 from shared.salesforce_ids import to_18
@@ -129,10 +129,11 @@ class SalesforceConnector:
         return str(records[0]["Id"]) if records else None
 
     async def create(self, task: TaskForCrm) -> str:
+        doing = "the Task create"
         response = await self._client.call(
-            "POST", "sobjects/Task", json=await self._fields(task), doing="the Task create"
+            "POST", "sobjects/Task", json=await self._fields(task), doing=doing
         )
-        return str(response.json()["id"])
+        return str(read(response, doing, "id"))
 
     async def update(self, crm_object_id: str, task: TaskForCrm) -> None:
         await self._client.call(
@@ -167,13 +168,14 @@ class SalesforceConnector:
             describe = await self._client.call(
                 "GET", "sobjects/Task/describe", doing="the Task describe"
             )
+            fields = read(describe, "the Task describe", "fields")
         except CrmCallFailed as exc:
             return [
                 f"{exc} (check RENEWALS_SALESFORCE_URL, RENEWALS_SALESFORCE_CLIENT_ID and"
                 " RENEWALS_SALESFORCE_CLIENT_SECRET, and that the connected app enables the"
                 " client-credentials flow with a Run As user who may read and edit Tasks)"
             ]
-        problems = _task_problems({field["name"]: field for field in describe.json()["fields"]})
+        problems = _task_problems({field["name"]: field for field in fields})
         for email in sorted({owner.strip().lower() for owner in owners if owner}):
             try:
                 if await self._owner_id(email) is None:
