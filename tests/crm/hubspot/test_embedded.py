@@ -15,16 +15,7 @@ from tests.crm.fakes.hubspot import TOKEN, FakeHubSpot
 from tests.crm.hubspot.conftest import OWNER
 from tests.support.api import wait_until_ready
 from tests.support.broker import free_port
-from tests.support.cli import RENEWALS, cli_env
-
-
-async def _first_key(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    while True:
-        line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 30)
-        assert line, "renewals dev exited early"
-        if "API key" in line:
-            return line.split()[-1]
+from tests.support.cli import RENEWALS, cli_env, first_api_key
 
 
 async def test_a_task_the_engine_opens_is_in_hubspot_within_5_seconds(
@@ -45,7 +36,7 @@ async def test_a_task_the_engine_opens_is_in_hubspot_within_5_seconds(
         [RENEWALS, "dev"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     ) as process:
         try:
-            key = await _first_key(process)
+            key = await first_api_key(process)
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}
             ) as client:
