@@ -5,7 +5,6 @@ for a CRM once."""
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,14 +27,15 @@ class Unlinked:
     open_tasks: int
 
 
-async def open_task_owners(session: AsyncSession) -> Counter[str]:
-    """The owners of open tasks, with how many each has."""
-    rows = await session.execute(
-        select(Task.owner, func.count())
+async def open_task_owners(session: AsyncSession) -> list[str]:
+    """The e-mails that own open tasks, sorted."""
+    owners = await session.scalars(
+        select(Task.owner)
         .where(Task.status == TaskStatus.OPEN, Task.owner.is_not(None))
-        .group_by(Task.owner)
+        .distinct()
+        .order_by(Task.owner)
     )
-    return Counter({str(owner): int(count) for owner, count in rows.all()})
+    return [str(owner) for owner in owners]
 
 
 async def unlinked(session: AsyncSession, crm: str) -> tuple[list[Unlinked], list[Unlinked]]:
