@@ -1,4 +1,4 @@
-"""`renewals crm check|backfill hubspot|salesforce`: set-up of the CRM task sync."""
+"""`renewals crm check|backfill hubspot`: set-up of the CRM task sync."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import typer
 from services.cli.common import configure_logging, load_settings, open_database, quiet_by_default
 
 if TYPE_CHECKING:
-    from services.crm_sync.connector import Connector
+    from services.crm_sync.hubspot import HubSpotConnector
     from shared.config import Settings
     from shared.db import Database
 
@@ -28,45 +28,32 @@ left to the syncer of `renewals worker`."""
 
 class Crm(StrEnum):
     HUBSPOT = "hubspot"
-    SALESFORCE = "salesforce"
 
-
-NAMES = {Crm.HUBSPOT: "HubSpot", Crm.SALESFORCE: "Salesforce"}
-TURNED_ON_BY = {
-    Crm.HUBSPOT: "RENEWALS_HUBSPOT_ACCESS_TOKEN",
-    Crm.SALESFORCE: "RENEWALS_SALESFORCE_URL, RENEWALS_SALESFORCE_CLIENT_ID and"
-    " RENEWALS_SALESFORCE_CLIENT_SECRET",
-}
-LINKED_TO = {
-    Crm.HUBSPOT: ("HubSpot company", "HubSpot deal"),
-    Crm.SALESFORCE: ("Salesforce Account", "Salesforce Opportunity"),
-}
-"""What an account's and a contract's `external_ids[crm]` associate a task with."""
 
 CrmArgument = Annotated[Crm, typer.Argument(help="The CRM", case_sensitive=False)]
 
 
-def _connector(settings: Settings, crm: Crm) -> Connector:
-    from services.crm_sync.registry import build_connectors
+def _connector(settings: Settings) -> HubSpotConnector:
+    from services.crm_sync.hubspot import HubSpotConnector
 
-    for connector in build_connectors(settings):
-        if connector.crm == crm.value:
-            return connector
-    typer.echo(f"{NAMES[crm]} task sync is off: set {TURNED_ON_BY[crm]}.", err=True)
-    raise typer.Exit(1)
+    connector = HubSpotConnector.from_settings(settings)
+    if connector is None:
+        typer.echo("RENEWALS_HUBSPOT_ACCESS_TOKEN is not set: HubSpot task sync is off.", err=True)
+        raise typer.Exit(1)
+    return connector
 
 
 @app.command("check")
 def check(crm: CrmArgument) -> None:
-    """Check the credentials, scopes and custom fields in the CRM, and that the open
-    tasks' owners, accounts and contracts can be found there.
+    """Check the token, its scopes and the task id property in the CRM, and that the
+    open tasks' owners, accounts and contracts can be found there.
 
     Prints one sentence per missing piece, then exits 1; prints "ready" and exits 0
     when nothing is missing."""
     settings = quiet_by_default(load_settings())
     configure_logging(settings)
-    connector = _connector(settings, crm)
-    problems = asyncio.run(_check(open_database(settings), connector, crm))
+    connector = _connector(settings)
+    problems = asyncio.run(_check(open_database(settings), connector, crm.value))
     for problem in problems:
         typer.echo(problem)
     if problems:
@@ -74,32 +61,40 @@ def check(crm: CrmArgument) -> None:
     typer.echo(f"{crm.value}: ready for task sync.")
 
 
-async def _check(db: Database, connector: Connector, crm: Crm) -> list[str]:
+async def _check(db: Database, connector: HubSpotConnector, crm: str) -> list[str]:
     from services.crm_sync.connector import CrmCallFailed
     from shared.domain.crm_sync.setup import open_task_owners, unlinked
 
     try:
         async with db.read() as session:
             owners = await open_task_owners(session)
-            accounts, contracts = await unlinked(session, crm.value)
+            accounts, contracts = await unlinked(session, crm)
         try:
-            problems = await connector.check(owners)
+            problems = await connector.check()
+            for owner, count in sorted(owners.items()):
+                if await connector.owner_id(owner) is None:
+                    problems.append(
+                        f"No HubSpot user has the e-mail {owner} (owner of {count} open"
+                        " tasks): their tasks are created without an owner."
+                    )
         except CrmCallFailed as exc:
-            return [f"{NAMES[crm]} could not be checked: {exc}."]
+            return [f"HubSpot could not be checked: {exc}."]
     finally:
         await connector.aclose()
         await db.dispose()
-    company, deal = LINKED_TO[crm]
-    for kind, target, rows in (("Account", company, accounts), ("Contract of", deal, contracts)):
+    for kind, target, rows in (
+        ("Account", "company", accounts),
+        ("Contract of", "deal", contracts),
+    ):
         problems += [
-            f"{kind} {row.name!r} ({row.id}) has no external_ids.{crm.value}: its"
-            f" {row.open_tasks} open tasks are not associated with a {target}."
+            f"{kind} {row.name!r} ({row.id}) has no external_ids.{crm}: its {row.open_tasks}"
+            f" open tasks are not associated with a HubSpot {target}."
             for row in rows[:LISTED]
         ]
         if len(rows) > LISTED:
             problems.append(
                 f"... and {len(rows) - LISTED} more {kind.split()[0].lower()}s without"
-                f" external_ids.{crm.value}."
+                f" external_ids.{crm}."
             )
     return problems
 
@@ -114,21 +109,19 @@ def backfill(crm: CrmArgument) -> None:
     Exits 1 when any failed."""
     settings = quiet_by_default(load_settings())
     configure_logging(settings)
-    connector = _connector(settings, crm)
-    failed = asyncio.run(_backfill(open_database(settings), settings, connector))
+    connector = _connector(settings)
+    failed = asyncio.run(_backfill(open_database(settings), settings, connector, crm.value))
     if failed:
         raise typer.Exit(1)
 
 
-async def _backfill(db: Database, settings: Settings, connector: Connector) -> int:
+async def _backfill(db: Database, settings: Settings, connector: HubSpotConnector, crm: str) -> int:
     from sqlalchemy import func, select
 
     from services.crm_sync.syncer import Syncer
     from shared.clock import utcnow
     from shared.domain.crm_sync.setup import want_open_tasks
     from shared.models import CrmTaskSync
-
-    crm = connector.crm
 
     async def pending(within: timedelta | None = None) -> int:
         """Syncs of the CRM still to push (due within `within`, or at all)."""

@@ -7,7 +7,6 @@ the CRM's API and back, and says how a failed call should be retried.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import ClassVar, Protocol
@@ -85,10 +84,9 @@ class Connector(Protocol):
         after `since` (the polling fallback)."""
         ...
 
-    async def check(self, owners: Iterable[str] = ()) -> list[str]:
-        """What is missing for the sync to work (scopes, fields, which of `owners` — the
-        e-mails owning open tasks — have no CRM user), each in a sentence; empty when all
-        is in place."""
+    async def check(self) -> list[str]:
+        """What is missing for the sync to work (scopes, owners without a CRM user,
+        unmapped fields), each in a sentence; empty when all is in place."""
         ...
 
     async def aclose(self) -> None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from datetime import time as clock_time
 from typing import Any, ClassVar, Self
@@ -319,9 +318,8 @@ class HubSpotConnector:
             after = ((found.get("paging") or {}).get("next") or {}).get("after")
         return completed
 
-    async def check(self, owners: Iterable[str] = ()) -> list[str]:
-        """The token works and has the scopes, the portal has the task id property, and
-        which of `owners` have no HubSpot user."""
+    async def check(self) -> list[str]:
+        """The token works and has the scopes, and the portal has the task id property."""
         response = await self._call(
             "POST",
             "/oauth/v2/private-apps/get/access-token-info",
@@ -347,13 +345,6 @@ class HubSpotConnector:
                 f"The portal has no task property {TASK_ID_PROPERTY}: create it (object Tasks,"
                 " field type single-line text, internal name renewals_task_id)."
             )
-        if "crm.objects.owners.read" in granted:
-            missing += [
-                f"No HubSpot user has the e-mail {email}: tasks it owns are created without"
-                " an owner."
-                for email in sorted({owner.strip().lower() for owner in owners if owner})
-                if await self.owner_id(email) is None
-            ]
         return missing
 
     async def aclose(self) -> None:

@@ -5,6 +5,7 @@ for a CRM once."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,15 +28,14 @@ class Unlinked:
     open_tasks: int
 
 
-async def open_task_owners(session: AsyncSession) -> list[str]:
-    """The e-mails that own open tasks, sorted."""
-    owners = await session.scalars(
-        select(Task.owner)
+async def open_task_owners(session: AsyncSession) -> Counter[str]:
+    """The owners of open tasks, with how many each has."""
+    rows = await session.execute(
+        select(Task.owner, func.count())
         .where(Task.status == TaskStatus.OPEN, Task.owner.is_not(None))
-        .distinct()
-        .order_by(Task.owner)
+        .group_by(Task.owner)
     )
-    return [str(owner) for owner in owners]
+    return Counter({str(owner): int(count) for owner, count in rows.all()})
 
 
 async def unlinked(session: AsyncSession, crm: str) -> tuple[list[Unlinked], list[Unlinked]]:

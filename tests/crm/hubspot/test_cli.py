@@ -57,7 +57,7 @@ async def test_check_says_ready_when_nothing_is_missing(
 async def test_check_names_everything_that_is_missing_and_exits_1(
     sqlite_db_url: str, hubspot: FakeHubSpot
 ) -> None:
-    hubspot.scopes = ["crm.objects.contacts.read", "crm.objects.owners.read"]
+    hubspot.scopes = ["crm.objects.contacts.read", "crm.objects.contacts.write"]
     hubspot.has_task_id_property = False
     db = Database(sqlite_db_url)
     try:
@@ -72,12 +72,12 @@ async def test_check_names_everything_that_is_missing_and_exits_1(
 
     assert checked.returncode == 1
     assert checked.stdout.splitlines() == [
-        "The private app lacks the scope crm.objects.contacts.write: add it under the app's"
+        "The private app lacks the scope crm.objects.owners.read: add it under the app's"
         " Scopes tab.",
         "The portal has no task property renewals_task_id: create it (object Tasks, field"
         " type single-line text, internal name renewals_task_id).",
-        "No HubSpot user has the e-mail nobody@vendor.example: tasks it owns are created"
-        " without an owner.",
+        "No HubSpot user has the e-mail nobody@vendor.example (owner of 2 open tasks): their"
+        " tasks are created without an owner.",
         f"Account 'Globex' ({account.id}) has no external_ids.hubspot: its 2 open tasks are"
         " not associated with a HubSpot company.",
         f"Contract of 'Globex' ({contract.id}) has no external_ids.hubspot: its 2 open tasks"
@@ -89,7 +89,7 @@ async def test_check_without_the_token_says_sync_is_off(sqlite_db_url: str) -> N
     checked = await renewals(sqlite_db_url, None, "check", "hubspot")
 
     assert checked.returncode == 1
-    assert checked.stderr == "HubSpot task sync is off: set RENEWALS_HUBSPOT_ACCESS_TOKEN.\n"
+    assert "RENEWALS_HUBSPOT_ACCESS_TOKEN is not set" in checked.stderr
 
 
 async def test_backfill_pushes_the_open_tasks_once_and_resumes(

@@ -1,1 +1,0 @@
-from tests.crm.fakes.salesforce import fake_salesforce  # noqa: F401
