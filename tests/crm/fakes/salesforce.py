@@ -8,7 +8,8 @@ with the endpoints the connector uses, answering as Salesforce documents them.
   (PATCH, 204) and `describe`; `query?q=` for the SOQL the connector sends (SELECT
   fields FROM Task|User, WHERE comparisons joined by AND, ORDER BY, LIMIT), paged by
   `nextRecordsUrl`. Task bodies are checked as Salesforce checks them: unknown or
-  read-only fields, restricted picklists, dates, ids and owners answer 400.
+  read-only fields, restricted picklists, dates, owners and a `WhatId` that names no
+  Account or Opportunity (`add_account`, `add_opportunity`) answer 400.
 - Switches a test flips: `expire_token()` (the next call answers 401, as an expired
   session does), `limit_exceeded` (403 `REQUEST_LIMIT_EXCEEDED`), `rate_limited` (429
   with `Retry-After`), `down` (503 everywhere), `has_task_id_field` (the custom field).
@@ -109,6 +110,8 @@ class FakeSalesforce:
     def __init__(self) -> None:
         self.tasks: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        self.records: set[str] = set()
+        """Ids of the Accounts and Opportunities that exist."""
         self._ids = itertools.count(1)
         self.run_as = self.add_user("integration@vendor.example")
         self.tokens: set[str] = set()
@@ -161,6 +164,17 @@ class FakeSalesforce:
             "CreatedDate": datetime.now(UTC),
         }
         return user_id
+
+    def add_account(self) -> str:
+        """An Account record: a Task's `WhatId` must name an existing record."""
+        account_id = self._new_id("001")
+        self.records.add(account_id)
+        return account_id
+
+    def add_opportunity(self) -> str:
+        opportunity_id = self._new_id("006")
+        self.records.add(opportunity_id)
+        return opportunity_id
 
     def complete(self, task_id: str) -> None:
         """A user completes the task in Salesforce."""
@@ -296,11 +310,17 @@ class FakeSalesforce:
             "ActivityDate": lambda v: (
                 bool(re.fullmatch(r"\d{4}-\d\d-\d\d", v)) and bool(date.fromisoformat(v))
             ),
-            "WhatId": lambda v: v[:3] in {"001", "006"} and to_18(v) == v,
             "OwnerId": lambda v: v in self.users and self.users[v]["IsActive"],
             "Subject": lambda v: len(v) <= 255,
             TASK_ID_FIELD: lambda v: len(v) <= 36,
         }
+        what = body.get("WhatId")
+        if what is not None and what not in self.records:
+            return _errors(
+                400,
+                "INVALID_CROSS_REFERENCE_KEY",
+                f"invalid cross reference id: WhatId {what} is no Account or Opportunity",
+            )
         for name, valid in checks.items():
             if body.get(name) is not None and not valid(body[name]):
                 return _errors(
