@@ -81,7 +81,7 @@ class SalesforceConnector:
         secret = settings.salesforce_client_secret
         if url is None or client_id is None or secret is None:
             return None
-        client = SalesforceClient(url, client_id, secret)
+        client = SalesforceClient(url, client_id, secret, timeout=settings.crm_sync_timeout_seconds)
         return cls(client, poll_seconds=settings.salesforce_poll_seconds or None)
 
     async def owner_id(self, email: str | None) -> str | None:

@@ -12,11 +12,13 @@ with the endpoints the connector uses, answering as Salesforce documents them.
   Account or Opportunity (`add_account`, `add_opportunity`) answer 400.
 - Switches a test flips: `expire_token()` (the next call answers 401, as an expired
   session does), `limit_exceeded` (403 `REQUEST_LIMIT_EXCEEDED`), `rate_limited` (429
-  with `Retry-After`), `down` (503 everywhere), `has_task_id_field` (the custom field).
+  with `Retry-After`), `down` (503 everywhere), `has_task_id_field` (the custom field),
+  `hang_after_create` (the create's answer never arrives).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import secrets
@@ -126,6 +128,9 @@ class FakeSalesforce:
         """`Retry-After` seconds of the 429 every API call gets, while set."""
         self.down = False
         self.page_size = 2000
+        self.hang_after_create = False
+        """While set, a create stores the task and then answers only when it is unset:
+        the answer a killed syncer never reads."""
         self._cursors: dict[str, list[dict[str, Any]]] = {}
         self._expire = False
         self._server: uvicorn.Server | None = None
@@ -203,7 +208,12 @@ class FakeSalesforce:
 
     def start(self) -> None:
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+            self.app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -353,6 +363,8 @@ class FakeSalesforce:
             "CreatedDate": now,
             "LastModifiedDate": now,
         }
+        while self.hang_after_create:
+            await asyncio.sleep(0.02)
         return JSONResponse({"id": task_id, "success": True, "errors": []}, 201)
 
     async def _update(self, request: Request) -> Response:
