@@ -83,6 +83,14 @@ class Rig:
         finally:
             await dispatcher.release()
 
+    async def close(self, task_id: uuid.UUID, outcome: str) -> None:
+        """A person marks the task done (as the API does); `task.updated` follows."""
+        async with self.db.transaction() as session:
+            ctx = Context(actor="test", currency="USD", time=utcnow())
+            body = TaskUpdate.model_validate({"status": "done", "outcome": outcome})
+            await close_task(session, ctx, task_id, body)
+        await self.announce(task_id, EventType.TASK_UPDATED)
+
     async def row(self, task_id: uuid.UUID) -> CrmTaskSync:
         async with self.db.read() as session:
             found = await session.scalar(select(CrmTaskSync).where(CrmTaskSync.task_id == task_id))
@@ -133,11 +141,7 @@ async def test_an_opened_task_appears_on_its_opportunity_and_owner_and_closes_th
     row = await rig.row(task.id)
     assert (row.status, row.crm_object_id, row.synced_version) == ("synced", salesforce_id, 1)
 
-    async with rig.db.transaction() as session:
-        ctx = Context(actor="test", currency="USD", time=utcnow())
-        body = TaskUpdate.model_validate({"status": "done", "outcome": "Renewal call booked"})
-        await close_task(session, ctx, task.id, body)
-    await rig.announce(task.id, EventType.TASK_UPDATED)
+    await rig.close(task.id, "Renewal call booked")
     assert await syncer.step() == 1
     assert rig.org.tasks[salesforce_id]["Status"] == "Completed"
     assert rig.org.tasks[salesforce_id]["Description"].endswith(
@@ -171,6 +175,29 @@ async def test_an_answer_lost_after_salesforce_created_the_task_makes_one_task(
     [salesforce_id] = rig.org.tasks
     assert (await rig.row(task.id)).crm_object_id == salesforce_id
     assert any(TASK_ID_FIELD in soql and "FROM Task" in soql for soql in rig.org.queries)
+
+
+async def test_salesforce_down_for_a_while_gets_the_latest_state_after(rig: Rig) -> None:
+    task = await rig.open_task()
+    rig.org.down = True
+    syncer = rig.syncer()
+    await syncer.step()
+    row = await rig.row(task.id)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "503" in (row.last_error or "")
+
+    await rig.close(task.id, "Signed for two more years")
+    await syncer.step()
+    rig.org.down = False
+
+    async def synced() -> bool:
+        return (await rig.row(task.id)).status == "synced"
+
+    await eventually(synced, step=syncer.step)
+    [pushed] = rig.org.tasks.values()
+    assert pushed["Status"] == "Completed"
+    assert pushed["Description"].endswith("Done in the renewal engine: Signed for two more years")
+    assert (await rig.row(task.id)).synced_version == 2
 
 
 async def test_salesforces_request_limit_pauses_the_task(rig: Rig) -> None:
