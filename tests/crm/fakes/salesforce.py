@@ -37,72 +37,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared.salesforce_ids import to_18
+from tests.crm.fakes.soql import VERSION, SoqlError, select
 
-VERSION = "v62.0"
 TASK_ID_FIELD = "Renewal_Task_Id__c"
 PRIORITIES = ("High", "Normal", "Low")
 STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
 WRITABLE = {"Subject", "Description", "ActivityDate", "Priority", "Status", "WhatId", "OwnerId"}
 READ_ONLY = {"Id", "IsClosed", "CreatedDate", "LastModifiedDate"}
-_SOQL = re.compile(
-    r"SELECT\s+(?P<fields>\w+(?:\s*,\s*\w+)*)\s+FROM\s+(?P<object>\w+)"
-    r"(?:\s+WHERE\s+(?P<where>.+?))?"
-    r"(?:\s+ORDER\s+BY\s+(?P<order>\w+)(?:\s+(?P<direction>ASC|DESC))?)?"
-    r"(?:\s+LIMIT\s+(?P<limit>[0-9]+))?",
-    re.IGNORECASE | re.DOTALL,
-)
-_CONDITION = re.compile(
-    r"\s*(?P<field>\w+)\s*(?P<op>!=|>=|<=|=|>|<)\s*"
-    r"(?P<value>'(?:[^'\\]|\\.)*'|null|true|false|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\s*"
-    r"(?:AND\b|$)",
-    re.IGNORECASE,
-)
-
-
-def _wire(value: Any) -> Any:
-    """Date-times as the REST API writes them: `2026-12-04T14:00:00.000+0000`."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
-    return value
 
 
 def _errors(status: int, code: str, message: str, **headers: str) -> JSONResponse:
     return JSONResponse([{"message": message, "errorCode": code}], status, headers=headers)
-
-
-def _literal(text: str) -> Any:
-    lowered = text.lower()
-    if lowered in {"null", "true", "false"}:
-        return {"null": None, "true": True, "false": False}[lowered]
-    if text.startswith("'"):
-        return re.sub(r"\\(.)", r"\1", text[1:-1])
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
-def _matches(value: Any, op: str, literal: Any) -> bool:
-    """SOQL compares text without case."""
-    if isinstance(value, str) and isinstance(literal, str):
-        value, literal = value.casefold(), literal.casefold()
-    if op == "=":
-        return bool(value == literal)
-    if op == "!=":
-        return bool(value != literal)
-    if value is None or literal is None:
-        return False
-    return bool(
-        {
-            ">": value > literal,
-            ">=": value >= literal,
-            "<": value < literal,
-            "<=": value <= literal,
-        }[op]
-    )
-
-
-class SoqlError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class FakeSalesforce:
@@ -396,48 +341,10 @@ class FakeSalesforce:
         return JSONResponse({"name": "Task", "fields": fields})
 
     def _select(self, soql: str) -> list[dict[str, Any]]:
-        parsed = _SOQL.fullmatch(soql.strip())
-        if parsed is None:
-            raise SoqlError("MALFORMED_QUERY", f"unexpected token in {soql!r}")
-        table = {"task": self.tasks, "user": self.users}.get(parsed["object"].lower())
-        if table is None:
-            raise SoqlError("INVALID_TYPE", f"sObject type '{parsed['object']}' is not supported")
-        known = (
-            self._task_fields()
-            if table is self.tasks
-            else {"Id", "Email", "IsActive", "CreatedDate"}
+        users = {"Id", "Email", "IsActive", "CreatedDate"}
+        return select(
+            soql, {"Task": (self.tasks, self._task_fields()), "User": (self.users, users)}
         )
-        where = parsed["where"] or ""
-        conditions = list(_CONDITION.finditer(where))
-        if "".join(c.group(0) for c in conditions) != where:
-            raise SoqlError("MALFORMED_QUERY", f"unexpected token in WHERE {where!r}")
-        fields = [name.strip() for name in parsed["fields"].split(",")]
-        order = parsed["order"]
-        for name in [*fields, *(c["field"] for c in conditions), *([order] if order else [])]:
-            if name not in known:
-                raise SoqlError("INVALID_FIELD", f"No such column '{name}' on entity")
-        rows = [
-            row
-            for row in table.values()
-            if all(_matches(row.get(c["field"]), c["op"], _literal(c["value"])) for c in conditions)
-        ]
-        if order:
-            rows.sort(
-                key=lambda row: row[order], reverse=(parsed["direction"] or "").upper() == "DESC"
-            )
-        if parsed["limit"]:
-            rows = rows[: int(parsed["limit"])]
-        kind = parsed["object"].capitalize()
-        return [
-            {
-                "attributes": {
-                    "type": kind,
-                    "url": f"/services/data/{VERSION}/sobjects/{kind}/{row['Id']}",
-                }
-            }
-            | {name: _wire(row.get(name)) for name in fields}
-            for row in rows
-        ]
 
     def _page(self, records: list[dict[str, Any]], offset: int, locator: str) -> Response:
         page = records[offset : offset + self.page_size]
