@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from services.crm_sync.connector import Connector
 from services.crm_sync.hubspot import HubSpotConnector
+from services.crm_sync.salesforce.connector import SalesforceConnector
 from shared.config import Settings
 
-CONNECTORS = (HubSpotConnector,)
+CONNECTORS = (HubSpotConnector, SalesforceConnector)
 """Every CRM connector class; each builds itself from the settings, or is off (None)."""
 
 
