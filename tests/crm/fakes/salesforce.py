@@ -115,14 +115,15 @@ class FakeSalesforce:
         }
         return user_id
 
-    def add_account(self) -> str:
-        """An Account record: a Task's `WhatId` must name an existing record."""
-        account_id = self._new_id("001")
+    def add_account(self, account_id: str | None = None) -> str:
+        """An Account record (a new id unless given): a Task's `WhatId` must name an
+        existing record."""
+        account_id = to_18(account_id) if account_id else self._new_id("001")
         self.records.add(account_id)
         return account_id
 
-    def add_opportunity(self) -> str:
-        opportunity_id = self._new_id("006")
+    def add_opportunity(self, opportunity_id: str | None = None) -> str:
+        opportunity_id = to_18(opportunity_id) if opportunity_id else self._new_id("006")
         self.records.add(opportunity_id)
         return opportunity_id
 
