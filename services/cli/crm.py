@@ -1,4 +1,4 @@
-"""`renewals crm check|backfill hubspot`: set-up of the CRM task sync."""
+"""`renewals crm check|backfill hubspot|salesforce`: set-up of the CRM task sync."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from services.cli.common import configure_logging, load_settings, open_database,
 
 if TYPE_CHECKING:
     from services.crm_sync.hubspot import HubSpotConnector
+    from services.crm_sync.salesforce.connector import SalesforceConnector
     from shared.config import Settings
     from shared.db import Database
 
@@ -28,32 +29,54 @@ left to the syncer of `renewals worker`."""
 
 class Crm(StrEnum):
     HUBSPOT = "hubspot"
+    SALESFORCE = "salesforce"
 
 
 CrmArgument = Annotated[Crm, typer.Argument(help="The CRM", case_sensitive=False)]
 
+# What the check says per CRM: the settings that turn its sync on, what its account and
+# contract ids name there, and what becomes of a task whose owner has no user there.
+_OFF = {
+    Crm.HUBSPOT: "RENEWALS_HUBSPOT_ACCESS_TOKEN is not set: HubSpot task sync is off.",
+    Crm.SALESFORCE: "RENEWALS_SALESFORCE_URL, RENEWALS_SALESFORCE_CLIENT_ID and"
+    " RENEWALS_SALESFORCE_CLIENT_SECRET are not set: Salesforce task sync is off.",
+}
+_RECORDS = {
+    Crm.HUBSPOT: ("a HubSpot company", "a HubSpot deal"),
+    Crm.SALESFORCE: ("an Account", "an Opportunity"),
+}
+_UNOWNED = {
+    Crm.HUBSPOT: "their tasks are created without an owner",
+    Crm.SALESFORCE: "their tasks are assigned to the connected app's Run As user",
+}
 
-def _connector(settings: Settings) -> HubSpotConnector:
+
+def _connector(settings: Settings, crm: Crm) -> HubSpotConnector | SalesforceConnector:
     from services.crm_sync.hubspot import HubSpotConnector
+    from services.crm_sync.salesforce.connector import SalesforceConnector
 
-    connector = HubSpotConnector.from_settings(settings)
+    connector: HubSpotConnector | SalesforceConnector | None = (
+        HubSpotConnector.from_settings(settings)
+        if crm is Crm.HUBSPOT
+        else SalesforceConnector.from_settings(settings)
+    )
     if connector is None:
-        typer.echo("RENEWALS_HUBSPOT_ACCESS_TOKEN is not set: HubSpot task sync is off.", err=True)
+        typer.echo(_OFF[crm], err=True)
         raise typer.Exit(1)
     return connector
 
 
 @app.command("check")
 def check(crm: CrmArgument) -> None:
-    """Check the token, its scopes and the task id property in the CRM, and that the
-    open tasks' owners, accounts and contracts can be found there.
+    """Check the credentials (HubSpot: the token and its scopes) and the task id field in
+    the CRM, and that the open tasks' owners, accounts and contracts can be found there.
 
     Prints one sentence per missing piece, then exits 1; prints "ready" and exits 0
     when nothing is missing."""
     settings = quiet_by_default(load_settings())
     configure_logging(settings)
-    connector = _connector(settings)
-    problems = asyncio.run(_check(open_database(settings), connector, crm.value))
+    connector = _connector(settings, crm)
+    problems = asyncio.run(_check(open_database(settings), connector, crm))
     for problem in problems:
         typer.echo(problem)
     if problems:
@@ -61,9 +84,14 @@ def check(crm: CrmArgument) -> None:
     typer.echo(f"{crm.value}: ready for task sync.")
 
 
-async def _check(db: Database, connector: HubSpotConnector, crm: str) -> list[str]:
+async def _check(
+    db: Database, connector: HubSpotConnector | SalesforceConnector, crm: Crm
+) -> list[str]:
     from services.crm_sync.connector import CrmCallFailed
+    from shared.domain.crm_sync.service import CRM_NAMES
     from shared.domain.crm_sync.setup import open_task_owners, unlinked
+
+    name = CRM_NAMES[crm.value]
 
     try:
         async with db.read() as session:
@@ -74,21 +102,22 @@ async def _check(db: Database, connector: HubSpotConnector, crm: str) -> list[st
             for owner, count in sorted(owners.items()):
                 if await connector.owner_id(owner) is None:
                     problems.append(
-                        f"No HubSpot user has the e-mail {owner} (owner of {count} open"
-                        " tasks): their tasks are created without an owner."
+                        f"No {name} user has the e-mail {owner} (owner of {count} open"
+                        f" tasks): {_UNOWNED[crm]}."
                     )
         except CrmCallFailed as exc:
-            return [f"HubSpot could not be checked: {exc}."]
+            return [f"{name} could not be checked: {exc}."]
     finally:
         await connector.aclose()
         await db.dispose()
+    company, deal = _RECORDS[crm]
     for kind, target, rows in (
-        ("Account", "company", accounts),
-        ("Contract of", "deal", contracts),
+        ("Account", company, accounts),
+        ("Contract of", deal, contracts),
     ):
         problems += [
             f"{kind} {row.name!r} ({row.id}) has no external_ids.{crm}: its {row.open_tasks}"
-            f" open tasks are not associated with a HubSpot {target}."
+            f" open tasks are not associated with {target}."
             for row in rows[:LISTED]
         ]
         if len(rows) > LISTED:
@@ -109,13 +138,18 @@ def backfill(crm: CrmArgument) -> None:
     Exits 1 when any failed."""
     settings = quiet_by_default(load_settings())
     configure_logging(settings)
-    connector = _connector(settings)
+    connector = _connector(settings, crm)
     failed = asyncio.run(_backfill(open_database(settings), settings, connector, crm.value))
     if failed:
         raise typer.Exit(1)
 
 
-async def _backfill(db: Database, settings: Settings, connector: HubSpotConnector, crm: str) -> int:
+async def _backfill(
+    db: Database,
+    settings: Settings,
+    connector: HubSpotConnector | SalesforceConnector,
+    crm: str,
+) -> int:
     from sqlalchemy import func, select
 
     from services.crm_sync.syncer import Syncer

@@ -85,7 +85,7 @@ class SalesforceClient:
         client_id: str,
         client_secret: SecretStr,
         *,
-        timeout: float = 15.0,
+        timeout: float,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._client_id = client_id

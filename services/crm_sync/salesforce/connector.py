@@ -81,10 +81,10 @@ class SalesforceConnector:
         secret = settings.salesforce_client_secret
         if url is None or client_id is None or secret is None:
             return None
-        client = SalesforceClient(url, client_id, secret)
+        client = SalesforceClient(url, client_id, secret, timeout=settings.crm_sync_timeout_seconds)
         return cls(client, poll_seconds=settings.salesforce_poll_seconds or None)
 
-    async def _owner_id(self, email: str | None) -> str | None:
+    async def owner_id(self, email: str | None) -> str | None:
         """The active User with this e-mail; None (the task stays with the connected
         app's Run As user) when there is none."""
         if not email:
@@ -115,7 +115,7 @@ class SalesforceConnector:
             fields["WhatId"] = _record_id(task.contract_crm_id, "contract (Opportunity)")
         elif task.account_crm_id:
             fields["WhatId"] = _record_id(task.account_crm_id, "account")
-        owner = await self._owner_id(task.owner)
+        owner = await self.owner_id(task.owner)
         if owner is not None:
             fields["OwnerId"] = owner
         return fields
@@ -178,7 +178,7 @@ class SalesforceConnector:
         problems = _task_problems({field["name"]: field for field in fields})
         for email in sorted({owner.strip().lower() for owner in owners if owner}):
             try:
-                if await self._owner_id(email) is None:
+                if await self.owner_id(email) is None:
                     problems.append(
                         f"No active Salesforce user has the e-mail {email}: tasks of the"
                         " accounts it owns are assigned to the connected app's Run As user"

@@ -31,7 +31,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.domain.accounts import service as accounts
@@ -40,7 +39,6 @@ from shared.domain.context import Context
 from shared.domain.contracts import service as contracts
 from shared.domain.contracts.schemas import ContractUpdate
 from shared.domain.crm_sync.service import complete_from_crm
-from shared.domain.errors import DomainError
 from shared.domain.external_ids import resolve
 from shared.domain.inbound_webhooks.hubspot_mapping import (
     HubSpotMapping,
@@ -49,6 +47,7 @@ from shared.domain.inbound_webhooks.hubspot_mapping import (
     flag,
     month,
 )
+from shared.domain.inbound_webhooks.outcomes import Ignored, apply_one
 from shared.domain.inbound_webhooks.schemas import (
     HubSpotEvent,
     HubSpotOutcome,
@@ -66,14 +65,6 @@ ACTOR = "webhook:hubspot"
 SYSTEM = "hubspot"
 TASK_OBJECT_TYPE = "0-27"
 """HubSpot's object type id of tasks, as generic webhook events name it."""
-
-
-class Ignored(Exception):
-    """The event is valid but changes nothing here; `reason` goes back to HubSpot."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 Handler = Callable[[AsyncSession, Context, HubSpotMapping, HubSpotEvent], Awaitable[None]]
@@ -241,15 +232,6 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def _rejection(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "rejected: " + "; ".join(
-            f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']}" for err in exc.errors()
-        )
-    detail = exc.detail if isinstance(exc, DomainError) else str(exc)
-    return f"rejected: {detail}"
-
-
 async def _apply(
     session: AsyncSession, currency: str, mapping: HubSpotMapping, event: HubSpotEvent
 ) -> str | None:
@@ -258,15 +240,7 @@ async def _apply(
     if handler is None:
         return f"{event.subscription_type} events change nothing here"
     ctx = Context(actor=ACTOR, currency=currency, time=event.occurred)
-    try:
-        async with session.begin_nested():
-            await handler(session, ctx, mapping, event)
-    except Ignored as exc:
-        return exc.reason
-    except (DomainError, ValueError) as exc:
-        # ValueError covers the value parsers and pydantic's ValidationError.
-        return _rejection(exc)
-    return None
+    return await apply_one(session, lambda: handler(session, ctx, mapping, event))
 
 
 async def receive(

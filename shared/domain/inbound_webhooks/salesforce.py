@@ -33,7 +33,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.domain.accounts import service as accounts
@@ -42,8 +41,8 @@ from shared.domain.context import Context
 from shared.domain.contracts import service as contracts
 from shared.domain.contracts.schemas import ContractUpdate
 from shared.domain.crm_sync.service import complete_from_crm
-from shared.domain.errors import DomainError
 from shared.domain.external_ids import resolve
+from shared.domain.inbound_webhooks.outcomes import Ignored, apply_one
 from shared.domain.inbound_webhooks.salesforce_mapping import (
     SalesforceMapping,
     amount,
@@ -64,14 +63,6 @@ from shared.salesforce_ids import to_18
 CONSUMER = "webhook:salesforce"
 ACTOR = "webhook:salesforce"
 SYSTEM = "salesforce"
-
-
-class Ignored(Exception):
-    """The notification is valid but changes nothing here; `reason` is logged."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,15 +252,6 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def _rejection(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "rejected: " + "; ".join(
-            f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']}" for err in exc.errors()
-        )
-    detail = exc.detail if isinstance(exc, DomainError) else str(exc)
-    return f"rejected: {detail}"
-
-
 async def _apply(
     session: AsyncSession, ctx: Context, mapping: SalesforceMapping, record: SObject
 ) -> str | None:
@@ -277,15 +259,7 @@ async def _apply(
     handler = HANDLERS.get(record.type)
     if handler is None:
         return f"{record.type} records change nothing here"
-    try:
-        async with session.begin_nested():
-            await handler(session, ctx, mapping, record)
-    except Ignored as exc:
-        return exc.reason
-    except (DomainError, ValueError) as exc:
-        # ValueError covers the value parsers, the id check and pydantic's ValidationError.
-        return _rejection(exc)
-    return None
+    return await apply_one(session, lambda: handler(session, ctx, mapping, record))
 
 
 async def receive(

@@ -8,14 +8,17 @@ with the endpoints the connector uses, answering as Salesforce documents them.
   (PATCH, 204) and `describe`; `query?q=` for the SOQL the connector sends (SELECT
   fields FROM Task|User, WHERE comparisons joined by AND, ORDER BY, LIMIT), paged by
   `nextRecordsUrl`. Task bodies are checked as Salesforce checks them: unknown or
-  read-only fields, restricted picklists, dates, ids and owners answer 400.
+  read-only fields, restricted picklists, dates, owners and a `WhatId` that names no
+  Account or Opportunity (`add_account`, `add_opportunity`) answer 400.
 - Switches a test flips: `expire_token()` (the next call answers 401, as an expired
   session does), `limit_exceeded` (403 `REQUEST_LIMIT_EXCEEDED`), `rate_limited` (429
-  with `Retry-After`), `down` (503 everywhere), `has_task_id_field` (the custom field).
+  with `Retry-After`), `down` (503 everywhere), `has_task_id_field` (the custom field),
+  `hang_after_create` (the create's answer never arrives).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import secrets
@@ -34,72 +37,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared.salesforce_ids import to_18
+from tests.crm.fakes.soql import VERSION, SoqlError, select
 
-VERSION = "v62.0"
 TASK_ID_FIELD = "Renewal_Task_Id__c"
 PRIORITIES = ("High", "Normal", "Low")
 STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
 WRITABLE = {"Subject", "Description", "ActivityDate", "Priority", "Status", "WhatId", "OwnerId"}
 READ_ONLY = {"Id", "IsClosed", "CreatedDate", "LastModifiedDate"}
-_SOQL = re.compile(
-    r"SELECT\s+(?P<fields>\w+(?:\s*,\s*\w+)*)\s+FROM\s+(?P<object>\w+)"
-    r"(?:\s+WHERE\s+(?P<where>.+?))?"
-    r"(?:\s+ORDER\s+BY\s+(?P<order>\w+)(?:\s+(?P<direction>ASC|DESC))?)?"
-    r"(?:\s+LIMIT\s+(?P<limit>[0-9]+))?",
-    re.IGNORECASE | re.DOTALL,
-)
-_CONDITION = re.compile(
-    r"\s*(?P<field>\w+)\s*(?P<op>!=|>=|<=|=|>|<)\s*"
-    r"(?P<value>'(?:[^'\\]|\\.)*'|null|true|false|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\s*"
-    r"(?:AND\b|$)",
-    re.IGNORECASE,
-)
-
-
-def _wire(value: Any) -> Any:
-    """Date-times as the REST API writes them: `2026-12-04T14:00:00.000+0000`."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
-    return value
 
 
 def _errors(status: int, code: str, message: str, **headers: str) -> JSONResponse:
     return JSONResponse([{"message": message, "errorCode": code}], status, headers=headers)
-
-
-def _literal(text: str) -> Any:
-    lowered = text.lower()
-    if lowered in {"null", "true", "false"}:
-        return {"null": None, "true": True, "false": False}[lowered]
-    if text.startswith("'"):
-        return re.sub(r"\\(.)", r"\1", text[1:-1])
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
-def _matches(value: Any, op: str, literal: Any) -> bool:
-    """SOQL compares text without case."""
-    if isinstance(value, str) and isinstance(literal, str):
-        value, literal = value.casefold(), literal.casefold()
-    if op == "=":
-        return bool(value == literal)
-    if op == "!=":
-        return bool(value != literal)
-    if value is None or literal is None:
-        return False
-    return bool(
-        {
-            ">": value > literal,
-            ">=": value >= literal,
-            "<": value < literal,
-            "<=": value <= literal,
-        }[op]
-    )
-
-
-class SoqlError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class FakeSalesforce:
@@ -109,6 +57,8 @@ class FakeSalesforce:
     def __init__(self) -> None:
         self.tasks: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        self.records: set[str] = set()
+        """Ids of the Accounts and Opportunities that exist."""
         self._ids = itertools.count(1)
         self.run_as = self.add_user("integration@vendor.example")
         self.tokens: set[str] = set()
@@ -123,6 +73,9 @@ class FakeSalesforce:
         """`Retry-After` seconds of the 429 every API call gets, while set."""
         self.down = False
         self.page_size = 2000
+        self.hang_after_create = False
+        """While set, a create stores the task and then answers only when it is unset:
+        the answer a killed syncer never reads."""
         self._cursors: dict[str, list[dict[str, Any]]] = {}
         self._expire = False
         self._server: uvicorn.Server | None = None
@@ -162,6 +115,18 @@ class FakeSalesforce:
         }
         return user_id
 
+    def add_account(self, account_id: str | None = None) -> str:
+        """An Account record (a new id unless given): a Task's `WhatId` must name an
+        existing record."""
+        account_id = to_18(account_id) if account_id else self._new_id("001")
+        self.records.add(account_id)
+        return account_id
+
+    def add_opportunity(self, opportunity_id: str | None = None) -> str:
+        opportunity_id = to_18(opportunity_id) if opportunity_id else self._new_id("006")
+        self.records.add(opportunity_id)
+        return opportunity_id
+
     def complete(self, task_id: str) -> None:
         """A user completes the task in Salesforce."""
         task = self.tasks[task_id]
@@ -189,7 +154,12 @@ class FakeSalesforce:
 
     def start(self) -> None:
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+            self.app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -296,11 +266,17 @@ class FakeSalesforce:
             "ActivityDate": lambda v: (
                 bool(re.fullmatch(r"\d{4}-\d\d-\d\d", v)) and bool(date.fromisoformat(v))
             ),
-            "WhatId": lambda v: v[:3] in {"001", "006"} and to_18(v) == v,
             "OwnerId": lambda v: v in self.users and self.users[v]["IsActive"],
             "Subject": lambda v: len(v) <= 255,
             TASK_ID_FIELD: lambda v: len(v) <= 36,
         }
+        what = body.get("WhatId")
+        if what is not None and what not in self.records:
+            return _errors(
+                400,
+                "INVALID_CROSS_REFERENCE_KEY",
+                f"invalid cross reference id: WhatId {what} is no Account or Opportunity",
+            )
         for name, valid in checks.items():
             if body.get(name) is not None and not valid(body[name]):
                 return _errors(
@@ -333,6 +309,8 @@ class FakeSalesforce:
             "CreatedDate": now,
             "LastModifiedDate": now,
         }
+        while self.hang_after_create:
+            await asyncio.sleep(0.02)
         return JSONResponse({"id": task_id, "success": True, "errors": []}, 201)
 
     async def _update(self, request: Request) -> Response:
@@ -364,48 +342,10 @@ class FakeSalesforce:
         return JSONResponse({"name": "Task", "fields": fields})
 
     def _select(self, soql: str) -> list[dict[str, Any]]:
-        parsed = _SOQL.fullmatch(soql.strip())
-        if parsed is None:
-            raise SoqlError("MALFORMED_QUERY", f"unexpected token in {soql!r}")
-        table = {"task": self.tasks, "user": self.users}.get(parsed["object"].lower())
-        if table is None:
-            raise SoqlError("INVALID_TYPE", f"sObject type '{parsed['object']}' is not supported")
-        known = (
-            self._task_fields()
-            if table is self.tasks
-            else {"Id", "Email", "IsActive", "CreatedDate"}
+        users = {"Id", "Email", "IsActive", "CreatedDate"}
+        return select(
+            soql, {"Task": (self.tasks, self._task_fields()), "User": (self.users, users)}
         )
-        where = parsed["where"] or ""
-        conditions = list(_CONDITION.finditer(where))
-        if "".join(c.group(0) for c in conditions) != where:
-            raise SoqlError("MALFORMED_QUERY", f"unexpected token in WHERE {where!r}")
-        fields = [name.strip() for name in parsed["fields"].split(",")]
-        order = parsed["order"]
-        for name in [*fields, *(c["field"] for c in conditions), *([order] if order else [])]:
-            if name not in known:
-                raise SoqlError("INVALID_FIELD", f"No such column '{name}' on entity")
-        rows = [
-            row
-            for row in table.values()
-            if all(_matches(row.get(c["field"]), c["op"], _literal(c["value"])) for c in conditions)
-        ]
-        if order:
-            rows.sort(
-                key=lambda row: row[order], reverse=(parsed["direction"] or "").upper() == "DESC"
-            )
-        if parsed["limit"]:
-            rows = rows[: int(parsed["limit"])]
-        kind = parsed["object"].capitalize()
-        return [
-            {
-                "attributes": {
-                    "type": kind,
-                    "url": f"/services/data/{VERSION}/sobjects/{kind}/{row['Id']}",
-                }
-            }
-            | {name: _wire(row.get(name)) for name in fields}
-            for row in rows
-        ]
 
     def _page(self, records: list[dict[str, Any]], offset: int, locator: str) -> Response:
         page = records[offset : offset + self.page_size]

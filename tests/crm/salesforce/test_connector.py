@@ -17,11 +17,10 @@ from shared.config import Settings
 from shared.salesforce_ids import to_18
 from tests.crm.fakes.salesforce import TASK_ID_FIELD, FakeSalesforce
 
-ACCOUNT = to_18("0015g00000AcmeX")
-OPPORTUNITY = to_18("0065g00000Renew")
 
-
-def task(**overrides: object) -> TaskForCrm:
+def task(fake: FakeSalesforce, **overrides: object) -> TaskForCrm:
+    """An open task on a new Account and Opportunity of the fake org; the Opportunity
+    named by its 15-character id, as a user may have typed it."""
     values: dict[str, object] = {
         "task_id": uuid.uuid4(),
         "kind": "renewal_prep",
@@ -34,8 +33,8 @@ def task(**overrides: object) -> TaskForCrm:
         "outcome": None,
         "owner": "Maria@Vendor.example",
         "account_name": "Acme",
-        "account_crm_id": ACCOUNT,
-        "contract_crm_id": OPPORTUNITY[:15],
+        "account_crm_id": fake.add_account(),
+        "contract_crm_id": fake.add_opportunity()[:15],
     }
     return TaskForCrm(**(values | overrides))  # type: ignore[arg-type]
 
@@ -59,7 +58,7 @@ async def test_a_task_lands_on_the_opportunity_with_its_owner_and_is_found_by_it
     fake_salesforce: FakeSalesforce, connector: SalesforceConnector
 ) -> None:
     maria = fake_salesforce.add_user("maria@vendor.example")
-    ours = task()
+    ours = task(fake_salesforce)
     created = await connector.create(ours)
     assert fake_salesforce.tasks[created] | {"CreatedDate": None, "LastModifiedDate": None} == {
         "Id": created,
@@ -69,7 +68,7 @@ async def test_a_task_lands_on_the_opportunity_with_its_owner_and_is_found_by_it
         "Priority": "High",
         "Status": "Not Started",
         "IsClosed": False,
-        "WhatId": OPPORTUNITY,
+        "WhatId": to_18(str(ours.contract_crm_id)),
         "OwnerId": maria,
         TASK_ID_FIELD: str(ours.task_id),
         "CreatedDate": None,
@@ -78,7 +77,7 @@ async def test_a_task_lands_on_the_opportunity_with_its_owner_and_is_found_by_it
     assert await connector.find(ours.task_id) == created
     assert await connector.find(uuid.uuid4()) is None
 
-    await connector.create(task(priority="low"))
+    await connector.create(task(fake_salesforce, priority="low"))
     user_lookups = [q for q in fake_salesforce.queries if "FROM User" in q]
     assert user_lookups == [
         "SELECT Id FROM User WHERE Email = 'maria@vendor.example' AND IsActive = true"
@@ -89,31 +88,39 @@ async def test_a_task_lands_on_the_opportunity_with_its_owner_and_is_found_by_it
 async def test_without_an_opportunity_or_a_user_the_task_is_on_the_account_with_the_app(
     fake_salesforce: FakeSalesforce, connector: SalesforceConnector
 ) -> None:
-    created = await connector.create(
-        task(contract_crm_id=None, owner="nobody@vendor.example", priority="normal")
+    ours = task(
+        fake_salesforce, contract_crm_id=None, owner="nobody@vendor.example", priority="normal"
     )
+    created = await connector.create(ours)
     record = fake_salesforce.tasks[created]
     assert (record["WhatId"], record["OwnerId"], record["Priority"]) == (
-        ACCOUNT,
+        ours.account_crm_id,
         fake_salesforce.run_as,
         "Normal",
     )
-    created = await connector.create(task(contract_crm_id=None, account_crm_id=None))
+    created = await connector.create(
+        task(fake_salesforce, contract_crm_id=None, account_crm_id=None)
+    )
     assert fake_salesforce.tasks[created]["WhatId"] is None
 
 
-async def test_an_id_that_is_not_salesforces_fails_the_task_for_good(
-    connector: SalesforceConnector,
+async def test_ids_that_name_no_record_fail_the_task_for_good(
+    fake_salesforce: FakeSalesforce, connector: SalesforceConnector
 ) -> None:
-    with pytest.raises(CrmCallFailed, match="not a Salesforce id") as failed:
-        await connector.create(task(contract_crm_id="deal-42"))
-    assert failed.value.permanent
+    with pytest.raises(CrmCallFailed, match="not a Salesforce id") as malformed:
+        await connector.create(task(fake_salesforce, contract_crm_id="deal-42"))
+    gone = to_18("0065g00000Gone0")
+    with pytest.raises(CrmCallFailed, match="INVALID_CROSS_REFERENCE_KEY") as unknown:
+        await connector.create(task(fake_salesforce, contract_crm_id=gone))
+    assert malformed.value.permanent
+    assert unknown.value.permanent
+    assert fake_salesforce.tasks == {}
 
 
 async def test_an_update_brings_the_task_to_our_state_and_closing_says_why(
     fake_salesforce: FakeSalesforce, connector: SalesforceConnector
 ) -> None:
-    ours = task()
+    ours = task(fake_salesforce)
     created = await connector.create(ours)
     await connector.update(created, replace(ours, title="Renewal call", due_date=date(2027, 2, 1)))
     record = fake_salesforce.tasks[created]
@@ -136,7 +143,7 @@ async def test_tasks_completed_in_salesforce_are_polled_page_by_page(
     fake_salesforce: FakeSalesforce, connector: SalesforceConnector
 ) -> None:
     before = datetime.now(UTC) - timedelta(seconds=2)
-    ids = [await connector.create(task()) for _ in range(4)]
+    ids = [await connector.create(task(fake_salesforce)) for _ in range(4)]
     fake_salesforce.tasks["00T5g0000000000AAA"] = fake_salesforce.tasks[ids[0]] | {
         "Id": "00T5g0000000000AAA",
         TASK_ID_FIELD: None,
@@ -155,9 +162,9 @@ async def test_tasks_completed_in_salesforce_are_polled_page_by_page(
 async def test_an_expired_token_is_refreshed_once(
     fake_salesforce: FakeSalesforce, connector: SalesforceConnector
 ) -> None:
-    await connector.create(task())
+    await connector.create(task(fake_salesforce))
     fake_salesforce.expire_token()
-    await connector.create(task())
+    await connector.create(task(fake_salesforce))
     assert fake_salesforce.token_requests == 2
     assert len(fake_salesforce.tasks) == 2
 
@@ -168,7 +175,7 @@ async def test_wrong_credentials_fail_for_good(fake_salesforce: FakeSalesforce) 
     )
     assert connector is not None
     with pytest.raises(CrmCallFailed, match="invalid_client") as failed:
-        await connector.create(task())
+        await connector.create(task(fake_salesforce))
     assert failed.value.permanent
     problems = await connector.check()
     await connector.aclose()
@@ -182,7 +189,7 @@ async def test_limits_pause_and_outages_are_retried(
     await connector.find(uuid.uuid4())
     fake_salesforce.limit_exceeded = True
     with pytest.raises(CrmCallFailed, match="REQUEST_LIMIT_EXCEEDED") as limited:
-        await connector.create(task())
+        await connector.create(task(fake_salesforce))
     assert (limited.value.retry_after, limited.value.permanent) == (LIMIT_PAUSE_SECONDS, False)
     fake_salesforce.limit_exceeded = False
 
@@ -194,12 +201,12 @@ async def test_limits_pause_and_outages_are_retried(
 
     fake_salesforce.down = True
     with pytest.raises(CrmCallFailed, match="503") as down:
-        await connector.create(task())
+        await connector.create(task(fake_salesforce))
     assert (down.value.retry_after, down.value.permanent) == (None, False)
     fake_salesforce.down = False
     assert fake_salesforce.tasks == {}
 
-    await connector.create(task())
+    await connector.create(task(fake_salesforce))
     assert len(fake_salesforce.tasks) == 1
 
 
@@ -244,5 +251,5 @@ async def test_owner_e_mails_are_quoted_in_soql_and_matched_without_case(
     fake_salesforce: FakeSalesforce, connector: SalesforceConnector
 ) -> None:
     sean = fake_salesforce.add_user("Sean.O'Brien@Vendor.example")
-    created = await connector.create(task(owner="sean.o'brien@vendor.example"))
+    created = await connector.create(task(fake_salesforce, owner="sean.o'brien@vendor.example"))
     assert fake_salesforce.tasks[created]["OwnerId"] == sean

@@ -21,6 +21,8 @@ async def test_a_task_the_engine_opens_is_in_salesforce_within_5_s_and_closes_fr
     sqlite_db_url: str, fake_salesforce: FakeSalesforce
 ) -> None:
     user = fake_salesforce.add_user(OWNER)
+    fake_salesforce.add_account(ACCOUNT)
+    fake_salesforce.add_opportunity(OPPORTUNITY)
     env = fake_salesforce.env | {
         "RENEWALS_SALESFORCE_ORG_IDS": ORG_ID,
         "RENEWALS_SALESFORCE_POLL_SECONDS": "0",
