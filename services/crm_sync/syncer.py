@@ -31,7 +31,6 @@ on its own, so one task's failure never holds up another's.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import uuid
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from shared.metrics import CRM_SYNCS
 from shared.models import Account, Contract, CrmTaskSync, Task
 from shared.runtime import lease
 from shared.runtime.backoff import retry_at
+from shared.runtime.claim_loop import ClaimLoop
 from shared.runtime.steps import describe
 
 _ERROR_CHARS = 1000
@@ -339,47 +339,17 @@ class Syncer:
         await asyncio.gather(*(self.sync(item) for item in claimed))
         return len(claimed)
 
-    async def _pause(self, stop: asyncio.Event, busy: set[asyncio.Task[str | None]]) -> None:
-        """Until stop, a wake-up, the poll interval, or (all slots taken) a free slot."""
-        helpers = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
-        full = len(busy) >= self.concurrency
-        try:
-            await asyncio.wait(
-                helpers | (busy if full else set()),
-                timeout=self.poll_seconds,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            for helper in helpers:
-                helper.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
-        self._wake.clear()
-
     async def run(self, stop: asyncio.Event) -> None:
         """Keeps up to `RENEWALS_CRM_SYNC_CONCURRENCY` pushes in flight until `stop`, then
         finishes those; database errors back off exponentially up to
         `RENEWALS_WORKER_MAX_BACKOFF_SECONDS`."""
-        busy: set[asyncio.Task[str | None]] = set()
-        backoff = self.poll_seconds
-        try:
-            while not stop.is_set():
-                free = self.concurrency - len(busy)
-                try:
-                    claimed = await self.claim(free) if free > 0 else []
-                except Exception as exc:
-                    self._log.warning(
-                        "crm_sync_claim_failed", retry_in=backoff, error=describe(exc)
-                    )
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
-                    continue
-                backoff = self.poll_seconds
-                for item in claimed:
-                    task = asyncio.create_task(self.sync(item))
-                    busy.add(task)
-                    task.add_done_callback(busy.discard)
-                if not claimed or len(claimed) < free:
-                    await self._pause(stop, busy)
-        finally:
-            await asyncio.gather(*busy, return_exceptions=True)
+        loop = ClaimLoop(
+            claim=self.claim,
+            work=self.sync,
+            concurrency=self.concurrency,
+            poll_seconds=self.poll_seconds,
+            max_backoff=self.max_backoff,
+            log=self._log,
+            claim_failed="crm_sync_claim_failed",
+        )
+        await loop.run(stop, self._wake)
