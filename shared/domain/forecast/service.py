@@ -160,7 +160,7 @@ def _emit_changed(
     contract: Contract,
     term: ContractTerm,
     row: ContractForecast,
-    old: Forecast | None,
+    old: Forecast,
 ) -> None:
     """`contract.forecast_changed`, keyed by account like every event of a customer,
     with the partner so webhook subscriptions can filter on it."""
@@ -168,14 +168,10 @@ def _emit_changed(
         "contract_id": str(contract.id),
         "account_id": str(contract.account_id),
         "partner_id": str(contract.partner_id) if contract.partner_id else None,
-        "old": (
-            {
-                "category": str(old.category),
-                "expected_arr": format_minor(old.expected_arr_minor, ctx.currency),
-            }
-            if old is not None
-            else None
-        ),
+        "old": {
+            "category": str(old.category),
+            "expected_arr": format_minor(old.expected_arr_minor, ctx.currency),
+        },
         "new": forecast_read(row, term, ctx.currency).model_dump(mode="json"),
     }
     emit(
@@ -204,7 +200,8 @@ def _write(
     overridden: bool = False,
 ) -> ContractForecast:
     """Stores `forecast` for the term and emits the notification when its category or
-    expected ARR differ from what was stored (a note alone is no change)."""
+    expected ARR differ from what was stored (a note alone is no change). A term's first
+    forecast is no change: `contract.created` or `contract.renewed` announce the term."""
     old = _as_stored(row).forecast if row is not None else None
     if row is None:
         row = ContractForecast(contract_id=item.contract.id, term=item.term.number)
@@ -212,7 +209,7 @@ def _write(
     row.category = forecast.category
     row.expected_arr_minor = forecast.expected_arr_minor
     row.set_by, row.note, row.overridden, row.updated_at = set_by, note, overridden, ctx.time
-    if old != forecast:
+    if old is not None and old != forecast:
         _emit_changed(session, ctx, item.contract, item.term, row, old)
     return row
 
