@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import Subquery, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.domain.contracts.derived import active_on
@@ -52,15 +52,15 @@ class _Sums:
         }
 
 
-def _segment_is(segment: Segment, as_of: date, currency: str) -> ColumnElement[bool]:
-    """The account's segment by the ARR of its contracts active on `as_of`, as account
-    reads derive it (no active contract: ARR 0)."""
-    account_arr = (
-        select(sum_minor(Contract.arr_minor))
-        .where(Contract.account_id == Account.id, active_on(as_of))
-        .scalar_subquery()
+def _account_arr(as_of: date) -> Subquery:
+    """Each account's ARR of contracts active on `as_of`, which its segment derives from
+    as account reads show it (an account with none has ARR 0)."""
+    return (
+        select(Contract.account_id, sum_minor(Contract.arr_minor).label("arr"))
+        .where(active_on(as_of))
+        .group_by(Contract.account_id)
+        .subquery()
     )
-    return segment_sql(account_arr, currency) == segment.value
 
 
 async def forecast_report(
@@ -84,10 +84,8 @@ async def forecast_report(
         ContractTerm.end_date < until,
         *([Account.owner == owner] if owner is not None else []),
         *([Contract.partner_id == partner_id] if partner_id is not None else []),
-        *([_segment_is(segment, as_of, currency)] if segment is not None else []),
     ]
-    rows = await fetch_rows(
-        session,
+    statement = (
         select(
             ContractTerm.end_date,
             ContractForecast.category,
@@ -105,8 +103,15 @@ async def forecast_report(
         .join(Contract, Contract.id == ContractForecast.contract_id)
         .join(Account, Account.id == Contract.account_id)
         .where(*conditions)
-        .group_by(ContractTerm.end_date, ContractForecast.category),
+        .group_by(ContractTerm.end_date, ContractForecast.category)
     )
+    if segment is not None:
+        account_arr = _account_arr(as_of)
+        total = func.coalesce(account_arr.c.arr, 0)
+        statement = statement.outerjoin(account_arr, account_arr.c.account_id == Account.id).where(
+            segment_sql(total, currency) == segment.value
+        )
+    rows = await fetch_rows(session, statement)
     per_month: dict[str, _Sums] = defaultdict(_Sums)
     totals = _Sums()
     for day, category, count, arr, expected in rows:
