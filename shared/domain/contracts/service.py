@@ -136,8 +136,10 @@ async def _emit(session: AsyncSession, ctx: Context, type: EventType, contract: 
     """Keyed by account, so all events of one customer stay in order on one partition;
     the snapshot's stage is as of the change's own date. Every change here may change
     an input of the renewal forecast (ARR, a renewal, a notice, a churn), so the
-    contract's forecast is refreshed in the same transaction."""
+    contract's forecast is refreshed in the same transaction, before the event is added:
+    callers (the scheduler's sweep) find the event still pending in the session."""
     await session.flush()
+    await refresh_forecasts(session, ctx, [contract.id])
     read = await contract_read(session, contract, ctx.currency, as_of=ctx.time.date())
     emit(
         session,
@@ -150,7 +152,6 @@ async def _emit(session: AsyncSession, ctx: Context, type: EventType, contract: 
         actor=ctx.actor,
         time=ctx.time,
     )
-    await refresh_forecasts(session, ctx, [contract.id])
 
 
 async def _partner_for_new_contract(
