@@ -165,8 +165,19 @@ class ForecastAmounts(BaseModel):
     expected_arr: str
 
 
-class ForecastMonth(ForecastAmounts):
+class ForecastMonth(BaseModel):
+    """A month of R (`YYYY-MM`) with `ForecastAmounts`' fields, the month first so the
+    CSV and the terminal table start with it."""
+
     month: str
+    contracts: int
+    commit_arr: str
+    probable_arr: str
+    at_risk_arr: str
+    lost_arr: str
+    renewed_arr: str
+    arr_total: str
+    expected_arr: str
 
 
 class ForecastReport(BaseModel):
