@@ -50,19 +50,22 @@ class _Term:
 
 
 async def _load_contracts(
-    session: AsyncSession, contract_ids: Iterable[uuid.UUID]
+    session: AsyncSession, contract_ids: Iterable[uuid.UUID], *, lock: bool = False
 ) -> Sequence[Contract]:
+    """The contracts with their terms, in id order. `lock` takes their row locks on
+    Postgres (in that order, so two writers never wait on each other crosswise): two
+    transactions forecasting one term for the first time would otherwise both insert
+    its row, and one would fail on the unique (contract, term)."""
     ids = sorted(set(contract_ids))
     if not ids:
         return []
-    return (
-        await session.scalars(
-            select(Contract)
-            .where(Contract.id.in_(ids))
-            .options(selectinload(Contract.terms))
-            .order_by(Contract.id)
-        )
-    ).all()
+    query = (
+        select(Contract)
+        .where(Contract.id.in_(ids))
+        .options(selectinload(Contract.terms))
+        .order_by(Contract.id)
+    )
+    return (await session.scalars(query.with_for_update(of=Contract) if lock else query)).all()
 
 
 async def _done_tasks(
@@ -220,7 +223,7 @@ async def refresh_forecasts(
     """Recomputes the engine's proposal for these contracts' current terms (and settles
     a just-renewed term as `renewed`), leaving overrides alone; writes only what changed,
     so refreshing twice emits nothing the second time. Unknown ids are skipped."""
-    contracts = await _load_contracts(session, contract_ids)
+    contracts = await _load_contracts(session, contract_ids, lock=True)
     if not contracts:
         return
     stored = await _stored(session, [c.id for c in contracts])
