@@ -77,6 +77,7 @@ NOTIFICATION_TYPES = frozenset(
 SOURCE_API = "urn:renewals:api"
 SOURCE_SCHEDULER = "urn:renewals:scheduler"
 SOURCE_WORKER = "urn:renewals:worker"
+SOURCE_CLI = "urn:renewals:cli"
 
 
 def dataschema(entity: str, version: int = 1) -> str:

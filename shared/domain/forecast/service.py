@@ -235,6 +235,18 @@ async def refresh_forecasts(
     await session.flush()
 
 
+async def refresh_page(
+    session: AsyncSession, ctx: Context, *, after: uuid.UUID | None, limit: int
+) -> uuid.UUID | None:
+    """Refreshes the forecasts of up to `limit` contracts following `after` in id order
+    (a backfill, one transaction per page); returns the page's last id, None when no
+    contract was left."""
+    query = select(Contract.id).order_by(Contract.id).limit(limit)
+    ids = list(await session.scalars(query.where(Contract.id > after) if after else query))
+    await refresh_forecasts(session, ctx, ids)
+    return ids[-1] if ids else None
+
+
 async def _current(
     session: AsyncSession, ctx: Context, contract_id: uuid.UUID
 ) -> tuple[_Term, ContractForecast]:
