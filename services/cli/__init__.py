@@ -13,6 +13,7 @@ from services.cli import (
     crm,
     demo,
     dlq,
+    forecast,
     migrate,
     relay,
     report,
@@ -34,6 +35,7 @@ app.command()(demo.demo)
 app.add_typer(apikey.app, name="apikey")
 app.add_typer(crm.app, name="crm")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(forecast.app, name="forecast")
 app.add_typer(report.app, name="report")
 app.add_typer(secrets.app, name="secrets")
 
