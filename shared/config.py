@@ -12,6 +12,7 @@ from pydantic import EmailStr, Field, SecretStr, field_validator, model_validato
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.enums import StakeholderRole
+from shared.salesforce_ids import to_18
 from shared.secret_box import SecretBox, is_key, secret_box
 
 
@@ -126,6 +127,70 @@ class Settings(BaseSettings):
     hubspot_role_map: dict[str, StakeholderRole] = {}
     hubspot_owner_emails: dict[str, EmailStr] = {}
 
+    # CRM task sync (services/crm_sync, docs/crm/hubspot.md): engine tasks pushed into the
+    # CRMs' own task queues, retried with the webhooks' backoff and retry window. HubSpot's
+    # is on when the private app's access token is set; its completions come back through
+    # the webhook above and, every `hubspot_poll_seconds` (0: never), a search.
+    hubspot_access_token: SecretStr | None = None
+    hubspot_api_url: str = Field(default="https://api.hubapi.com", pattern=r"^https?://[^?#]+$")
+    hubspot_poll_seconds: float = Field(default=300, ge=0)
+    crm_sync_timeout_seconds: float = Field(default=15, gt=0)
+    crm_sync_concurrency: int = Field(default=4, ge=1, le=100)
+    crm_sync_poll_seconds: float = Field(default=1.0, gt=0)
+
+    # Salesforce (docs/crm/salesforce.md). In: Outbound Messages from these orgs only
+    # (comma-separated 15- or 18-character ids, kept in the 18-character form), mapped by
+    # the field map (object type -> Salesforce field -> field here, null to ignore one),
+    # the role map (picklist value -> role), and which opportunities are renewals (the
+    # mapped `renewal` field holding one of these values). Out: Task records, on when the
+    # My Domain URL and the connected app's client credentials are all set; completions
+    # are polled every `poll_seconds` (0: only through an Outbound Message on Task).
+    salesforce_org_ids: Annotated[list[str], NoDecode] = []
+    salesforce_field_map: dict[str, dict[str, str | None]] = {}
+    salesforce_role_map: dict[str, StakeholderRole] = {}
+    salesforce_renewal_values: Annotated[list[str], NoDecode] = ["Renewal"]
+    salesforce_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+$")
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: SecretStr | None = None
+    salesforce_poll_seconds: float = Field(default=60, ge=0)
+
+    @field_validator("salesforce_org_ids", "salesforce_renewal_values", mode="before")
+    @classmethod
+    def _split_salesforce_lists(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("salesforce_org_ids")
+    @classmethod
+    def _salesforce_org_ids(cls, value: list[str]) -> list[str]:
+        """Salesforce sends the 18-character id; a 15-character one copied from Setup's
+        Company Information page is accepted and extended, and anything else fails here
+        rather than as a 401 on every message."""
+        try:
+            return [to_18(org) for org in value]
+        except ValueError:
+            raise ValueError(
+                "each id must be a 15- or 18-character Salesforce organization id (Setup >"
+                " Company Information > Salesforce.com Organization ID)"
+            ) from None
+
+    @model_validator(mode="after")
+    def _salesforce_credentials_come_together(self) -> Settings:
+        """One or two of the three would leave the sync silently off."""
+        given = {
+            "RENEWALS_SALESFORCE_URL": self.salesforce_url,
+            "RENEWALS_SALESFORCE_CLIENT_ID": self.salesforce_client_id,
+            "RENEWALS_SALESFORCE_CLIENT_SECRET": self.salesforce_client_secret,
+        }
+        missing = [name for name, value in given.items() if not value]
+        if 0 < len(missing) < len(given):
+            raise ValueError(
+                f"{', '.join(missing)} must be set too: Salesforce task sync needs the My"
+                " Domain URL and the connected app's client id and secret"
+            )
+        return self
+
     @field_validator(
         "inbound_generic_secrets", "hubspot_client_secret", "secret_key", mode="before"
     )
@@ -134,6 +199,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator(
+        "hubspot_access_token",
+        "salesforce_url",
+        "salesforce_client_id",
+        "salesforce_client_secret",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        """An empty variable (`FOO=` in a .env file or compose) leaves a CRM's sync off
+        rather than turning it on with an empty credential."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("inbound_generic_secrets")
     @classmethod

@@ -34,6 +34,11 @@ WEBHOOK_DELIVERIES = Counter(
     " failed, disabled)",
     ["outcome"],
 )
+CRM_SYNCS = Counter(
+    "renewals_crm_sync_total",
+    "Pushes of engine tasks to a CRM by what became of the sync (outcome: synced, retried, failed)",
+    ["crm", "outcome"],
+)
 DEAD_LETTERS = Counter(
     "renewals_dead_letters_total",
     "Poison events recorded as dead letters (and, in distributed mode, sent to <topic>.dlq)",

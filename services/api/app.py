@@ -11,9 +11,11 @@ from fastapi import FastAPI
 from services.api.accounts.router import router as accounts_router
 from services.api.admin.router import router as admin_router
 from services.api.calendar_tokens.router import router as calendar_tokens_router
+from services.api.contracts.forecast_router import router as contract_forecast_router
 from services.api.contracts.history_router import router as contract_history_router
 from services.api.contracts.router import router as contracts_router
 from services.api.contracts.trials_router import router as contract_trials_router
+from services.api.crm_sync.router import router as crm_sync_router
 from services.api.goals.router import router as goals_router
 from services.api.idempotency import IdempotencyMiddleware
 from services.api.inbound_webhooks.router import inbound_router
@@ -77,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
         accounts_router,
         contracts_router,
         contract_history_router,
+        contract_forecast_router,
         contract_trials_router,
         stakeholders_router,
         goals_router,
@@ -87,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
         calendar_tokens_router,
         admin_router,
         webhook_subscriptions_router,
+        crm_sync_router,
         inbound_router(settings),
     ):
         app.include_router(router)

@@ -8,6 +8,7 @@ rules (at most five years) are the domain's, so both refuse the same requests.""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -146,4 +147,39 @@ def capacity(as_of: DateOption = None) -> None:
         lambda s, st: capacity_report(s, day, st.arr_per_manager, st.currency),
         lambda r: r.items,
         CapacityItem,
+    )
+
+
+@app.command("forecast")
+def forecast(
+    months: Annotated[int, typer.Option(min=1, max=36)] = 12,
+    as_of: DateOption = None,
+    owner: Annotated[str | None, typer.Option(help="The account owner's e-mail")] = None,
+    partner_id: Annotated[str | None, typer.Option(help="A partner's id")] = None,
+    segment: Annotated[str | None, typer.Option(help="The account's segment")] = None,
+) -> None:
+    """The renewal forecast: ARR by category and expected ARR per month of R."""
+    from shared.domain.reports.forecast import forecast_report
+    from shared.domain.reports.schemas import ForecastMonth
+    from shared.rules.types import Segment
+
+    day = _day(as_of)
+    try:
+        partner = uuid.UUID(partner_id) if partner_id is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter("not a UUID", param_hint="--partner-id") from exc
+    if segment is not None and segment not in set(Segment):
+        raise typer.BadParameter(f"one of {', '.join(Segment)}", param_hint="--segment")
+    _show(
+        lambda s, st: forecast_report(
+            s,
+            day,
+            months,
+            st.currency,
+            owner=owner,
+            partner_id=partner,
+            segment=Segment(segment) if segment is not None else None,
+        ),
+        lambda r: r.items,
+        ForecastMonth,
     )

@@ -134,6 +134,7 @@ async def _first_key(db: Database) -> str | None:
 
 async def _dev(settings: Settings) -> None:
     from services.api.app import create_app
+    from services.crm_sync.runner import CrmSync
     from services.outbound_webhooks import runner as webhooks
     from services.renewal_worker.scheduler import run_scheduler
     from services.renewal_worker.sources import embedded as consumer
@@ -166,10 +167,12 @@ async def _dev(settings: Settings) -> None:
             events = [outbox_relay.run(db, settings, stop), kafka_worker.run(db, settings, stop)]
         else:
             events = [consumer.run(db, settings, stop)]
+        crm = CrmSync(db, settings)
         background = [
             *(asyncio.create_task(runner) for runner in events),
             asyncio.create_task(run_scheduler(db, settings, stop)),
-            asyncio.create_task(webhooks.run(db, settings, stop)),
+            asyncio.create_task(webhooks.run(db, settings, stop, on_crm_syncs=crm.wake)),
+            asyncio.create_task(crm.run(stop)),
         ]
         try:
             await server.serve()

@@ -61,6 +61,10 @@ class Connector(Protocol):
     crm: ClassVar[str]
     """The CRM's key in `external_ids` and in `crm_task_syncs.crm`: `hubspot`, ..."""
 
+    poll_seconds: float | None
+    """How often to ask the CRM for tasks completed there (`completed_since`); None when
+    completions only come pushed (or not at all)."""
+
     async def find(self, task_id: uuid.UUID) -> str | None:
         """The CRM's id of the task that carries this engine task id, if one exists:
         asked before a create is retried, so a lost answer creates nothing twice."""

@@ -20,7 +20,7 @@ from datetime import timedelta
 
 import structlog
 
-from services.outbound_webhooks.base import Dispatcher
+from services.outbound_webhooks.base import Dispatcher, Fanned
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
@@ -43,6 +43,7 @@ class OutboxDispatcher(Dispatcher):
         settings: Settings,
         *,
         on_deliveries: Callable[[], None] | None = None,
+        on_crm_syncs: Callable[[], None] | None = None,
         holder: str | None = None,
     ) -> None:
         holder = holder or lease.new_holder_id("webhooks")
@@ -50,6 +51,7 @@ class OutboxDispatcher(Dispatcher):
             db,
             settings,
             on_deliveries=on_deliveries,
+            on_crm_syncs=on_crm_syncs,
             log=_log.bind(holder=holder),
             idle_seconds=settings.webhooks_poll_seconds,
         )
@@ -77,13 +79,18 @@ class OutboxDispatcher(Dispatcher):
             if rows is None:
                 self.reader.lost()
                 return None
-            added = 0
+            added = Fanned(0, 0)
             if rows:
                 added = await self.fan_out(session, [row.event for row in rows], now=now)
                 await mark_processed(session, rows, at=now)
         self.reader.held(now)
         if rows:
-            self._log.info("notifications_dispatched", rows=len(rows), deliveries=added)
+            self._log.info(
+                "notifications_dispatched",
+                rows=len(rows),
+                deliveries=added.deliveries,
+                crm_syncs=added.crm_syncs,
+            )
         self.delivered(added)
         return len(rows)
 

@@ -58,11 +58,13 @@ class KafkaDispatcher(Dispatcher):
         settings: Settings,
         *,
         on_deliveries: Callable[[], None] | None = None,
+        on_crm_syncs: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(
             db,
             settings,
             on_deliveries=on_deliveries,
+            on_crm_syncs=on_crm_syncs,
             log=_log.bind(
                 group=settings.webhooks_kafka_group_id, topic=settings.kafka_notifications_topic
             ),
@@ -149,7 +151,12 @@ class KafkaDispatcher(Dispatcher):
         except Exception as exc:  # the deliveries exist; a redelivery adds nothing
             self._log.warning("offsets_not_committed", error=describe(exc))
         count = sum(len(records) for records in batch.values())
-        self._log.info("notifications_dispatched", records=count, deliveries=added)
+        self._log.info(
+            "notifications_dispatched",
+            records=count,
+            deliveries=added.deliveries,
+            crm_syncs=added.crm_syncs,
+        )
         return count
 
     async def _step_unless_stopped(self, stop: asyncio.Event) -> None:

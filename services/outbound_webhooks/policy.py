@@ -5,15 +5,19 @@
 - 429 and 503: retried, after `Retry-After` when the answer carries one.
 - any other 4xx: the request itself is wrong, and sending it again cannot help: failed.
 - anything else (3xx, 5xx, timeouts, connection errors): retried with exponential
-  backoff and jitter, until the delivery's retry window closes.
+  backoff and jitter, until the delivery's retry window closes (`shared.runtime.backoff`,
+  the policy the CRM task sync follows too).
 """
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from enum import StrEnum
+
+from shared.runtime.backoff import backoff, retry_after, retry_at
+
+__all__ = ["THROTTLED", "Verdict", "backoff", "next_attempt", "retry_after", "verdict"]
 
 
 class Verdict(StrEnum):
@@ -41,31 +45,6 @@ def verdict(status_code: int | None) -> Verdict:
     return Verdict.RETRIED
 
 
-def backoff(attempt: int, *, initial: float, cap: float, rng: random.Random) -> float:
-    """Seconds before the retry that follows failed attempt number `attempt` (1-based):
-    `initial · 2^(attempt-1)`, at most `cap`, of which a random half is jitter, so
-    deliveries that failed together do not all come back at the same instant."""
-    base = min(cap, initial * 2.0 ** min(attempt - 1, 62))
-    return base / 2 + rng.uniform(0, base / 2)
-
-
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds a `Retry-After` header asks for (delay-seconds or an HTTP date), or None
-    when there is none or it cannot be read."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())
-
-
 def next_attempt(
     answer: Verdict,
     *,
@@ -81,12 +60,13 @@ def next_attempt(
     retry that would fall after `retry_until` is given up (failed)."""
     if answer is not Verdict.RETRIED:
         return answer, None
-    delay = (
-        asked_delay
-        if asked_delay is not None
-        else backoff(attempt, initial=initial, cap=cap, rng=rng)
+    at = retry_at(
+        attempt=attempt,
+        now=now,
+        retry_until=retry_until,
+        asked_delay=asked_delay,
+        initial=initial,
+        cap=cap,
+        rng=rng,
     )
-    at = now + timedelta(seconds=delay)
-    if at > retry_until:
-        return Verdict.FAILED, None
-    return Verdict.RETRIED, at
+    return (Verdict.FAILED, None) if at is None else (Verdict.RETRIED, at)

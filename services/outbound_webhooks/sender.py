@@ -28,7 +28,6 @@ through the SSRF guard (`url_guard`). See `policy` for what each answer leads to
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import uuid
@@ -51,6 +50,7 @@ from shared.domain.webhook_subscriptions.url_guard import GuardedTransport, Refu
 from shared.metrics import WEBHOOK_DELIVERIES
 from shared.models import WebhookDelivery, WebhookSubscription
 from shared.runtime import lease
+from shared.runtime.claim_loop import ClaimLoop
 from shared.runtime.steps import describe
 from shared.secret_box import SecretBox, UnreadableSecret
 
@@ -361,51 +361,21 @@ class Sender:
                     self._log.info("webhook_deliveries_pruned", deliveries=deleted)
                 return deleted
 
-    async def _pause(self, stop: asyncio.Event, busy: set[asyncio.Task[None]]) -> None:
-        """Until stop, a wake-up, the poll interval, or (all slots taken) a free slot."""
-        helpers = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
-        full = len(busy) >= self.concurrency
-        try:
-            await asyncio.wait(
-                helpers | (busy if full else set()),
-                timeout=self.poll_seconds,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            for helper in helpers:
-                helper.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
-        self._wake.clear()
-
     async def run(self, stop: asyncio.Event) -> None:
         """Keeps up to `RENEWALS_WEBHOOKS_CONCURRENCY` attempts in flight; database
         errors back off exponentially up to `RENEWALS_WORKER_MAX_BACKOFF_SECONDS`."""
-        busy: set[asyncio.Task[None]] = set()
-        backoff = self.poll_seconds
         async with self.client() as client:
-            try:
-                while not stop.is_set():
-                    free = self.concurrency - len(busy)
-                    try:
-                        claimed = await self.claim(free) if free > 0 else []
-                        await self.prune_if_due()
-                    except Exception as exc:
-                        self._log.warning(
-                            "webhook_claim_failed", retry_in=backoff, error=describe(exc)
-                        )
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(stop.wait(), timeout=backoff)
-                        backoff = min(backoff * 2, self.max_backoff)
-                        continue
-                    backoff = self.poll_seconds
-                    for item in claimed:
-                        task = asyncio.create_task(self.deliver(client, item))
-                        busy.add(task)
-                        task.add_done_callback(busy.discard)
-                    if not claimed or len(claimed) < free:
-                        await self._pause(stop, busy)
-            finally:
-                await asyncio.gather(*busy, return_exceptions=True)
+            loop = ClaimLoop(
+                claim=self.claim,
+                work=lambda item: self.deliver(client, item),
+                concurrency=self.concurrency,
+                poll_seconds=self.poll_seconds,
+                max_backoff=self.max_backoff,
+                log=self._log,
+                claim_failed="webhook_claim_failed",
+                between_claims=self.prune_if_due,
+            )
+            await loop.run(stop, self._wake)
 
 
 async def _read_some(response: httpx.Response) -> str:

@@ -80,7 +80,7 @@ LINES = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$"
 """The documented form of free text: printable characters and line feeds."""
 
 
-def _no_control_characters(value: Any, *, line_breaks: bool = False) -> Any:
+def no_control_characters(value: Any, *, line_breaks: bool = False) -> Any:
     """Names are quoted in task titles, Markdown briefs, CSV exports, calendar feeds and
     CRM notes, where a line break or an escape sequence would break the text around it;
     free text may hold line feeds, and only those, so a text has one way to end a line.
@@ -97,21 +97,21 @@ def _no_control_characters(value: Any, *, line_breaks: bool = False) -> Any:
 Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
-    BeforeValidator(_no_control_characters),
+    BeforeValidator(no_control_characters),
     Field(description="No control characters", json_schema_extra={"pattern": ONE_LINE}),
 ]
 """Every name or title a person types (accounts, partners, stakeholders, goals, trials)."""
 Label = Annotated[
     str,
     StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK),
-    BeforeValidator(_no_control_characters),
+    BeforeValidator(no_control_characters),
     Field(description="No control characters", json_schema_extra={"pattern": ONE_LINE}),
 ]
 """A longer one-line text, like a goal's target."""
 Notes = Annotated[
     str,
     StringConstraints(max_length=5000),
-    BeforeValidator(partial(_no_control_characters, line_breaks=True)),
+    BeforeValidator(partial(no_control_characters, line_breaks=True)),
     Field(json_schema_extra={"pattern": LINES}),
 ]
 """Free text that may run over several lines, like a task's outcome."""

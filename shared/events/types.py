@@ -36,6 +36,7 @@ class EventType(StrEnum):
     TASK_CREATED = "task.created"
     TASK_UPDATED = "task.updated"
     CONTRACT_HEALTH_CHANGED = "contract.health_changed"
+    CONTRACT_FORECAST_CHANGED = "contract.forecast_changed"
 
 
 API_LIFECYCLE_TYPES = frozenset(
@@ -65,12 +66,18 @@ API_LIFECYCLE_TYPES = frozenset(
 ACCEPTED_FROM_CLIENTS = API_LIFECYCLE_TYPES - {EventType.STAKEHOLDER_ERASED}
 
 NOTIFICATION_TYPES = frozenset(
-    {EventType.TASK_CREATED, EventType.TASK_UPDATED, EventType.CONTRACT_HEALTH_CHANGED}
+    {
+        EventType.TASK_CREATED,
+        EventType.TASK_UPDATED,
+        EventType.CONTRACT_HEALTH_CHANGED,
+        EventType.CONTRACT_FORECAST_CHANGED,
+    }
 )
 
 SOURCE_API = "urn:renewals:api"
 SOURCE_SCHEDULER = "urn:renewals:scheduler"
 SOURCE_WORKER = "urn:renewals:worker"
+SOURCE_CLI = "urn:renewals:cli"
 
 
 def dataschema(entity: str, version: int = 1) -> str:
@@ -83,6 +90,7 @@ class WebhookEventType(StrEnum):
     TASK_CREATED = EventType.TASK_CREATED.value
     TASK_UPDATED = EventType.TASK_UPDATED.value
     CONTRACT_HEALTH_CHANGED = EventType.CONTRACT_HEALTH_CHANGED.value
+    CONTRACT_FORECAST_CHANGED = EventType.CONTRACT_FORECAST_CHANGED.value
     CONTRACT_RENEWED = EventType.CONTRACT_RENEWED.value
     CONTRACT_CHURNED = EventType.CONTRACT_CHURNED.value
 

@@ -8,6 +8,7 @@ from shared.models.contracts import Contract, ContractTerm
 from shared.models.crm_sync import CrmPollCursor, CrmTaskSync
 from shared.models.event_log import EventLogEntry
 from shared.models.external_refs import ExternalRef
+from shared.models.forecasts import ContractForecast
 from shared.models.goals import Goal
 from shared.models.idempotency import IdempotencyKey
 from shared.models.outbox import InboxKey, OutboxEvent
@@ -25,6 +26,7 @@ __all__ = [
     "CalendarToken",
     "Checkpoint",
     "Contract",
+    "ContractForecast",
     "ContractTerm",
     "ContractTrial",
     "CrmPollCursor",

@@ -26,6 +26,8 @@ class CrmTaskSync(IdMixin, TimestampMixin, Base):
     carrying the engine's task id, so a crash between the CRM's answer and our commit
     creates nothing twice. `status`: `pending` (due at `next_attempt_at`), `synced`, or
     `failed` (given up; `POST /v1/crm-sync/{task_id}/retry` makes it due again).
+    `retry_until` closes the retry window of the wanted version (webhooks' window, from
+    when that version was wanted): a push still failing then is given up.
     `completed_in_crm_at` is when a completion reported by the CRM closed the engine's
     task, so a second report of it changes nothing.
     """
@@ -49,6 +51,7 @@ class CrmTaskSync(IdMixin, TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_in_crm_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retry_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CrmPollCursor(Base):

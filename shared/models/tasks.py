@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base
@@ -52,6 +52,9 @@ class Task(IdMixin, TimestampMixin, Base):
     overdue_noted_on: Mapped[date | None] = mapped_column(Date)
     """The sweep day that told the engine this task is over 14 days overdue (so health
     is recomputed then, not at the next event); cleared when the due date moves."""
+    expected_arr_minor: Mapped[int | None] = mapped_column(BigInteger)
+    """The ARR an account manager expects, recorded when closing an
+    `expansion_opportunity` task as done; the term's forecast expects it."""
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, by the mapper)

@@ -15,7 +15,9 @@ move keys to other partitions and break per-account order for events in flight.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -82,6 +84,20 @@ def stream_topics(settings: Settings) -> list[str]:
     return [settings.kafka_topic, settings.kafka_notifications_topic]
 
 
+async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """Each topic's partition count. A topic just created (by us or by another process
+    starting at the same time) is described without partitions until its leaders are
+    elected, so the description is asked again, within the admin timeout, until every
+    topic has its partitions."""
+    deadline = time.monotonic() + _ADMIN_TIMEOUT_MS / 1000
+    while True:
+        described = await admin.describe_topics(names)
+        counts = {topic["topic"]: len(topic["partitions"]) for topic in described}
+        if all(counts.get(name) for name in names) or time.monotonic() > deadline:
+            return counts
+        await asyncio.sleep(0.1)
+
+
 async def ensure_topics(settings: Settings, topics: Iterable[str] | None = None) -> dict[str, int]:
     """Creates the topics that do not exist with `kafka_partitions` partitions; returns
     each topic's partition count as the broker reports it. Raises a `KafkaError` when
@@ -112,10 +128,9 @@ async def ensure_topics(settings: Settings, topics: Iterable[str] | None = None)
             if error is not TopicAlreadyExistsError:
                 message = topic_error[2] if len(topic_error) > 2 else None
                 raise error(f"creating topic {name!r}: {message or error.message}")
-        described = await admin.describe_topics(names)
+        counts = await _partition_counts(admin, names)
     finally:
         await admin.close()
-    counts = {topic["topic"]: len(topic["partitions"]) for topic in described}
     for name, count in counts.items():
         if count != settings.kafka_partitions:
             _log.warning(

@@ -172,6 +172,11 @@ BEYOND_SCHEMA: dict[str, BeyondSchema] = {
         frozenset({"until"}),
         r"must not be before since",
     ),
+    "expected ARR only on an expansion task closed as done": BeyondSchema(
+        frozenset({"PATCH /v1/tasks/{task_id}"}),
+        frozenset({"expected_arr"}),
+        r"expected_arr is recorded only when an expansion_opportunity task is done",
+    ),
     "report cursor names a row that still exists": BeyondSchema(
         REPORTS, frozenset({"cursor"}), r"the cursor's row no longer exists"
     ),
@@ -185,8 +190,16 @@ BEYOND_SCHEMA: dict[str, BeyondSchema] = {
         frozenset({"GET /v1/agenda"}), frozenset({"week"}), r"got '[0-9]{4}-[Ww]53'"
     ),
     "amount within the deployment currency's decimals": BeyondSchema(
-        CONTRACTS | EVENTS | frozenset({"POST /v1/contracts/{contract_id}/renew"}),
-        frozenset({"arr"}),
+        CONTRACTS
+        | EVENTS
+        | frozenset(
+            {
+                "POST /v1/contracts/{contract_id}/renew",
+                "PUT /v1/contracts/{contract_id}/forecast",
+                "PATCH /v1/tasks/{task_id}",
+            }
+        ),
+        frozenset({"arr", "expected_arr"}),
         r"amounts have at most [0-9]+ decimals|amount too large",
     ),
     # email-validator also refuses special-use domains (`.test`, `.local`), which the

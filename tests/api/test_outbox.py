@@ -7,7 +7,7 @@ import uuid
 
 from cloudevents.core.formats.json import JSONFormat
 
-from shared.events.types import EventType
+from shared.events.types import NOTIFICATION_TYPES, EventType
 from shared.models import Contract
 from tests.support.api import Harness
 from tests.support.factories import actor_of, make_task, outbox_rows
@@ -92,9 +92,13 @@ async def test_every_mutation_writes_its_cloudevents(api: Harness) -> None:
         "usage.reported",
         "goal.created",
         "goal.updated",
+        "contract.forecast_changed",
         "contract.cancellation_noticed",
+        "contract.forecast_changed",
         "contract.cancellation_withdrawn",
+        "contract.forecast_changed",
         "contract.renewed",
+        "contract.forecast_changed",
         "contract.churned",
         "task.updated",
         "stakeholder.erased",
@@ -112,7 +116,7 @@ async def test_every_mutation_writes_its_cloudevents(api: Harness) -> None:
         assert parsed.get_dataschema().startswith("urn:renewals:")
         assert parsed.get_extension("actor") == actor
         assert isinstance(parsed.get_data(), dict)
-        expected_stream = "notifications" if row.type.startswith("task.") else "lifecycle"
+        expected_stream = "notifications" if row.type in NOTIFICATION_TYPES else "lifecycle"
         assert row.stream == expected_stream
         if not row.type.startswith("partner."):
             data = parsed.get_data()

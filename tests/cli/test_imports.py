@@ -28,7 +28,17 @@ def _report() -> None:
 """
 """Printed at exit, also when the command ends with SystemExit (as typer's commands do)."""
 
-WITHOUT_WEB_FRAMEWORK = ["apikey", "demo", "dlq", "migrate", "relay", "report", "tick", "worker"]
+WITHOUT_WEB_FRAMEWORK = [
+    "apikey",
+    "demo",
+    "dlq",
+    "forecast",
+    "migrate",
+    "relay",
+    "report",
+    "tick",
+    "worker",
+]
 
 
 def web_modules_after(code: str, env: dict[str, str] | None = None) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.api.reports import (
     test_capacity,
+    test_forecast,
     test_pipeline,
     test_retention,
     test_revenue_retention,
@@ -100,3 +101,23 @@ async def test_report_retention_and_renewal_rate_print_the_api_numbers(api: Harn
     lines = rate.stdout.splitlines()
     for name in ("renewed", "churned", "lapsed", "pending", "renewal_rate"):
         assert f"{name}: {body[name]}" in lines
+
+
+async def test_report_forecast_prints_each_month_and_the_totals(api: Harness) -> None:
+    made = await test_forecast.build(api)
+
+    result = run_cli(
+        api.settings.database_url,
+        "report", "forecast", "--as-of", "2026-03-01", "--months", "3",
+        "--partner-id", made["partner"]["id"],
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert {"totals.lost_arr: 2000.00", "totals.expected_arr: 4400.00"} <= set(lines)
+    rows = [cells for cells in _lines(result.stdout) if cells and cells[0][:4] == "2026"]
+    assert [(cells[0], cells[1], cells[5], cells[6], cells[8]) for cells in rows] == [
+        ("2026-03", "0", "0.00", "0.00", "0.00"),
+        ("2026-04", "1", "2000.00", "0.00", "0.00"),
+        ("2026-05", "1", "0.00", "4000.00", "4400.00"),
+    ]

@@ -4,6 +4,7 @@ fan-out, the sender's signed POSTs to real local endpoints, and the delivery log
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
@@ -300,3 +301,42 @@ async def test_a_task_the_engine_opens_reaches_the_partners_crm(
         assert event["type"] == "task.created"
         assert event["data"]["contract_id"] == contract.json()["id"]
         assert event["data"]["partner_id"] == partner["id"]
+
+
+async def test_a_forecast_override_reaches_the_forecast_subscription_of_its_partner(
+    hooks: Harness, receiver: Receiver
+) -> None:
+    partner = (await hooks.client.post("/v1/partners", json={"name": "Nordic"})).json()
+    other = (await hooks.client.post("/v1/partners", json={"name": "Baltic"})).json()
+    account_body = {"name": "Globex", "partner_id": partner["id"]}
+    account = (await hooks.client.post("/v1/accounts", json=account_body)).json()
+    contract_body = {
+        "account_id": account["id"],
+        "start_date": "2026-01-01",
+        "end_date": "2027-01-01",
+        "arr": "1000",
+    }
+    contract = (await hooks.client.post("/v1/contracts", json=contract_body)).json()
+    forecast_types = ["contract.forecast_changed"]
+    nordic = await subscribe(
+        hooks, receiver.url, event_types=forecast_types, partner_id=partner["id"]
+    )
+    baltic = await subscribe(
+        hooks, receiver.url, event_types=forecast_types, partner_id=other["id"]
+    )
+    tasks_only = await subscribe(hooks, receiver.url, event_types=["task.updated"])
+
+    put = await hooks.client.put(
+        f"/v1/contracts/{contract['id']}/forecast", json={"category": "commit"}
+    )
+    assert put.status_code == 200, put.text
+    async with delivering(hooks):
+        received = await receiver.wait_for(1)
+        await asyncio.sleep(0.2)  # anything extra would arrive now
+
+    assert len(receiver.received) == 1
+    assert [item["event_type"] for item in await deliveries(hooks, nordic["id"])] == forecast_types
+    assert await deliveries(hooks, baltic["id"]) == []
+    assert await deliveries(hooks, tasks_only["id"]) == []
+    event = json.loads(received[0].body)
+    assert (event["type"], event["data"]["new"]["category"]) == (forecast_types[0], "commit")

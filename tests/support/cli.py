@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -31,3 +32,13 @@ def settings_env(settings: Settings, names: list[str], **extra: str) -> dict[str
     """The environment that gives a `renewals` subprocess these settings (and `extra`)."""
     values = {f"RENEWALS_{name.upper()}": str(getattr(settings, name)) for name in names}
     return os.environ | values | {f"RENEWALS_{key.upper()}": value for key, value in extra.items()}
+
+
+async def first_api_key(process: subprocess.Popen[str], *, timeout: float = 30) -> str:
+    """The API key `renewals dev` prints on start-up, read from its standard output."""
+    assert process.stdout is not None
+    while True:
+        line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), timeout)
+        assert line, "renewals dev exited early"
+        if "API key" in line:
+            return line.split()[-1]

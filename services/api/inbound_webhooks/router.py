@@ -1,16 +1,21 @@
-"""`POST /v1/webhooks/{generic,hubspot}`: signed by the sender instead of an API key.
+"""`POST /v1/webhooks/{generic,hubspot,salesforce}`: authenticated by the sender instead
+of an API key.
 
 The signature dependency runs before the session opens and before any parsing, on the
 raw body the body-limit middleware already capped; a delivery that fails it is a 401 and
-never reaches a parser or the database.
+never reaches a parser or the database. Salesforce signs nothing: its Outbound Message
+names the sending org, so the XML is parsed (safely) first and an org not configured is
+a 401 before the session opens.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+import structlog
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import TypeAdapter, ValidationError
 
 from services.api.deps import SessionDep, SettingsDep
@@ -19,13 +24,20 @@ from services.api.openapi import problems
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.domain.context import Context
-from shared.domain.inbound_webhooks import generic, hubspot
-from shared.domain.inbound_webhooks.errors import MalformedDelivery
+from shared.domain.inbound_webhooks import generic, hubspot, salesforce, salesforce_soap
+from shared.domain.inbound_webhooks.errors import (
+    MalformedDelivery,
+    UnknownOrganization,
+    WebhookNotConfigured,
+)
 from shared.domain.inbound_webhooks.hubspot_mapping import HubSpotMapping
+from shared.domain.inbound_webhooks.salesforce_mapping import SalesforceMapping
+from shared.domain.inbound_webhooks.salesforce_soap import OutboundMessage
 from shared.domain.inbound_webhooks.schemas import GenericReceipt, HubSpotEvent, HubSpotReceipt
 
 _HUBSPOT_EVENTS = TypeAdapter(list[HubSpotEvent])
 _MAX_WEBHOOK_ID = 200  # the inbox key's column
+_log = structlog.get_logger("renewals.api")
 
 
 def _decode(body: bytes) -> Any:
@@ -83,9 +95,26 @@ async def signed_hubspot(request: Request, settings: SettingsDep) -> list[HubSpo
         raise MalformedDelivery(f"not an array of HubSpot events: {where}") from None
 
 
+async def salesforce_message(request: Request, settings: SettingsDep) -> OutboundMessage:
+    """The parsed message of a configured org; the org's id is all Salesforce sends to
+    say who it is (see docs/crm/salesforce.md for restricting the endpoint further)."""
+    if not settings.salesforce_org_ids:
+        raise WebhookNotConfigured(
+            "set RENEWALS_SALESFORCE_ORG_IDS to the id(s) of the org(s) sending Outbound Messages"
+        )
+    message = salesforce_soap.parse(await request.body())
+    if message.organization_id not in settings.salesforce_org_ids:
+        raise UnknownOrganization(
+            f"organization {message.organization_id} is not in RENEWALS_SALESFORCE_ORG_IDS"
+        )
+    return message
+
+
 def inbound_router(settings: Settings) -> APIRouter:
-    """Built per app so a bad `RENEWALS_HUBSPOT_*` mapping fails at start-up."""
+    """Built per app so a bad `RENEWALS_HUBSPOT_*` or `RENEWALS_SALESFORCE_*` mapping
+    fails at start-up."""
     mapping = HubSpotMapping.from_settings(settings)
+    salesforce_mapping = SalesforceMapping.from_settings(settings)
     router = APIRouter(prefix="/v1/webhooks", tags=["inbound webhooks"])
 
     @router.post(
@@ -172,5 +201,50 @@ def inbound_router(settings: Settings) -> APIRouter:
         in one transaction. Answers 200 with an outcome per event (applied, ignored with
         the reason, duplicate) so HubSpot does not retry events that change nothing."""
         return await hubspot.receive(session, settings.currency, mapping, events)
+
+    @router.post(
+        "/salesforce",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The SOAP acknowledgement: every notification was applied,"
+                " ignored with a logged reason, or a repeat of one received before",
+                "content": {
+                    "text/xml": {
+                        "schema": {"type": "string"},
+                        "example": salesforce_soap.ACK,
+                    }
+                },
+            },
+            **problems(
+                400,
+                401,
+                r400="Not a well-formed Outbound Message (a DTD, entities, a bad id): "
+                "Salesforce retries it",
+                r401="The OrganizationId is not in RENEWALS_SALESFORCE_ORG_IDS, or none is set",
+            ),
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "A SOAP 1.1 `notifications` envelope (namespace"
+                " http://soap.sforce.com/2005/09/outbound) of up to 100 notifications",
+                "content": {"text/xml": {"schema": {"type": "string"}}},
+            },
+        },
+    )
+    async def post_salesforce(
+        message: Annotated[OutboundMessage, Depends(salesforce_message)],
+        session: SessionDep,
+        settings: SettingsDep,
+    ) -> Response:
+        """Salesforce Outbound Messages on Account, Contact, Opportunity and Task, mapped
+        onto accounts, stakeholders, contracts and task completions in one transaction
+        (docs/crm/salesforce.md). Each notification is deduped by its id."""
+        ctx = Context.now(salesforce.ACTOR, settings.currency)
+        outcomes = await salesforce.receive(session, ctx, salesforce_mapping, message)
+        for outcome in outcomes:
+            _log.info("salesforce_notification", **asdict(outcome))
+        return Response(salesforce_soap.ACK, media_type="text/xml")
 
     return router

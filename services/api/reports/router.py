@@ -5,10 +5,11 @@ the renewal pipeline) page their JSON `items` with `limit` and `cursor`; their s
 covers every row. A CSV answer is an export: it holds every row of the report and takes
 no `limit` or `cursor` (a spreadsheet has no next page to follow). Every route counts
 against its API key's report rate (429 with `Retry-After`), and periods are at most five
-years (422)."""
+years (422); the forecast covers at most 36 months."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,7 @@ from services.api.rate_limit import report_quota
 from shared.clock import today
 from shared.domain.reports.capacity import capacity_report
 from shared.domain.reports.csv import CSV_MEDIA_TYPE, to_csv
+from shared.domain.reports.forecast import MAX_MONTHS, forecast_report
 from shared.domain.reports.paging import Page
 from shared.domain.reports.pipeline import pipeline_report
 from shared.domain.reports.renewal_rate import renewal_rate_report
@@ -29,6 +31,8 @@ from shared.domain.reports.revenue_retention import revenue_retention_report
 from shared.domain.reports.schemas import (
     CapacityItem,
     CapacityReport,
+    ForecastMonth,
+    ForecastReport,
     PipelineItem,
     PipelineReport,
     RenewalRateItem,
@@ -39,6 +43,7 @@ from shared.domain.reports.schemas import (
     RevenueRetentionReport,
 )
 from shared.domain.schemas import Cursor, Day, Limit
+from shared.rules.types import Segment
 
 router = APIRouter(
     prefix="/v1/reports",
@@ -176,3 +181,35 @@ async def capacity(
         session, as_of or today(), settings.arr_per_manager, settings.currency
     )
     return _answer(request, report, CapacityItem, report.items)
+
+
+@router.get("/forecast", response_model=ForecastReport, responses=_CSV_RESPONSE)
+async def forecast(
+    _principal: Reader,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    months: Annotated[
+        int, Query(ge=1, le=MAX_MONTHS, description="Months of R from as_of's month on")
+    ] = 12,
+    as_of: AsOf = None,
+    owner: Annotated[
+        str | None, Query(max_length=320, description="The account owner's e-mail, exactly")
+    ] = None,
+    partner_id: uuid.UUID | None = None,
+    segment: Annotated[Segment | None, Query(description="The account's segment on as_of")] = None,
+) -> Any:
+    """The renewal forecast: per month of R, from `as_of` to the end of the `months`-th
+    month, the ARR of the terms renewing by forecast category (commit, probable,
+    at_risk, lost, renewed), their total and the ARR expected of them, with totals over
+    the window. Sums of the stored forecasts (`GET /v1/contracts/{id}/forecast`)."""
+    report = await forecast_report(
+        session,
+        as_of or today(),
+        months,
+        settings.currency,
+        owner=owner,
+        partner_id=partner_id,
+        segment=segment,
+    )
+    return _answer(request, report, ForecastMonth, report.items)

@@ -48,6 +48,9 @@ async def close_task(
     body: TaskUpdate,
 ) -> TaskRead:
     """Closes an open task as `done` or `dismissed` with an optional outcome and emits
-    `task.updated`. A task that is not open is 409."""
+    `task.updated`. A task that is not open is 409. `expected_arr` is taken only when an
+    `expansion_opportunity` task is closed as `done` (422 naming it otherwise), with at
+    most as many decimals as the deployment's currency; the contract's renewal forecast
+    then expects it."""
     ctx = Context.now(principal.actor, settings.currency)
     return TaskRead.model_validate(await service.close_task(session, ctx, task_id, body))

@@ -1,6 +1,6 @@
 """Outbound webhook subscriptions (admin scope): CRMs and partners receive signed
 notifications — `task.created`, `task.updated`, `contract.health_changed`,
-`contract.renewed`, `contract.churned` — at their URL."""
+`contract.forecast_changed`, `contract.renewed`, `contract.churned` — at their URL."""
 
 from __future__ import annotations
 

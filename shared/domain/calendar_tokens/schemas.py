@@ -4,17 +4,23 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, StringConstraints
 
-from shared.domain.schemas import InputModel, OutputModel
+from shared.domain.schemas import (
+    NOT_BLANK,
+    ONE_LINE,
+    InputModel,
+    OutputModel,
+    no_control_characters,
+)
 
 FeedOwner = Annotated[
     str,
+    StringConstraints(min_length=1, max_length=320, pattern=NOT_BLANK),
+    BeforeValidator(no_control_characters),
     Field(
-        min_length=1,
-        max_length=320,
-        pattern=r"^[^\x00-\x1f\x7f]+$",
         description="The account manager e-mail whose feed the token opens",
+        json_schema_extra={"pattern": ONE_LINE},
     ),
 ]
 

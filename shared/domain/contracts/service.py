@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import inspect, select
@@ -16,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from shared.clock import today
 from shared.domain.accounts.service import get_account
+from shared.domain.amounts import to_minor_or_422
 from shared.domain.context import Context
 from shared.domain.contracts.derived import (
     ContractDates,
@@ -40,29 +40,15 @@ from shared.domain.contracts.schemas import (
 )
 from shared.domain.errors import Conflict, InvalidInput, NotFound
 from shared.domain.external_ids import claim
+from shared.domain.forecast.service import refresh_forecasts
 from shared.domain.pagination import fetch_page
 from shared.domain.partners.service import get_partner
 from shared.enums import ChurnReason, ContractStatus, HealthBand
 from shared.events.outbox import emit
 from shared.events.types import EventType, dataschema
 from shared.models import Account, Contract, ContractTerm
-from shared.money import format_minor, to_minor
+from shared.money import format_minor
 from shared.rules.calendar import notice_is_late
-
-MAX_MINOR = 2**63 - 1
-"""Amounts are BIGINT minor units on both databases."""
-
-
-def to_minor_or_422(amount: Decimal, currency: str, *, field: str = "arr") -> int:
-    """The deployment's currency is only known at request time, so the decimals rule
-    is checked here rather than in the schema; the error still names the field."""
-    try:
-        minor = to_minor(amount, currency)
-    except ValueError as exc:
-        raise InvalidInput(f"{field}: {exc}", field=field) from exc
-    if minor > MAX_MINOR:
-        raise InvalidInput(f"{field}: amount too large", field=field)
-    return minor
 
 
 async def get_contract(
@@ -148,8 +134,12 @@ async def contract_read(
 
 async def _emit(session: AsyncSession, ctx: Context, type: EventType, contract: Contract) -> None:
     """Keyed by account, so all events of one customer stay in order on one partition;
-    the snapshot's stage is as of the change's own date."""
+    the snapshot's stage is as of the change's own date. Every change here may change
+    an input of the renewal forecast (ARR, a renewal, a notice, a churn), so the
+    contract's forecast is refreshed in the same transaction, before the event is added:
+    callers (the scheduler's sweep) find the event still pending in the session."""
     await session.flush()
+    await refresh_forecasts(session, ctx, [contract.id])
     read = await contract_read(session, contract, ctx.currency, as_of=ctx.time.date())
     emit(
         session,

@@ -26,3 +26,11 @@ class WebhookNotConfigured(DomainError):
     status = 401
     type = "webhook-not-configured"
     title = "This webhook has no secret configured"
+
+
+class UnknownOrganization(DomainError):
+    """A Salesforce Outbound Message from an org not in `RENEWALS_SALESFORCE_ORG_IDS`."""
+
+    status = 401
+    type = "unknown-organization"
+    title = "The sending Salesforce organization is not configured"

@@ -15,6 +15,10 @@ goes through the service the REST route uses, so the same lifecycle events are w
   erasure.
 - Deals: never create contracts (a deal lacks dates and ARR); a contract whose
   `external_ids.hubspot` names the deal takes its renewal date and amount.
+- Tasks (generic `object.propertyChange` events of object type 0-27): `hs_task_status`
+  set to COMPLETED on a task the CRM sync created closes the engine's task as `done`,
+  outcome "completed in HubSpot" (`shared.domain.crm_sync`); once, however often
+  HubSpot reports it.
 
 Events are applied in `occurredAt` order, creations first on ties (HubSpot does not
 order a delivery), each in a savepoint: one that a service rejects is reported as
@@ -27,7 +31,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.domain.accounts import service as accounts
@@ -35,7 +38,7 @@ from shared.domain.accounts.schemas import AccountCreate, AccountUpdate
 from shared.domain.context import Context
 from shared.domain.contracts import service as contracts
 from shared.domain.contracts.schemas import ContractUpdate
-from shared.domain.errors import DomainError
+from shared.domain.crm_sync.service import complete_from_crm
 from shared.domain.external_ids import resolve
 from shared.domain.inbound_webhooks.hubspot_mapping import (
     HubSpotMapping,
@@ -44,6 +47,7 @@ from shared.domain.inbound_webhooks.hubspot_mapping import (
     flag,
     month,
 )
+from shared.domain.inbound_webhooks.outcomes import Ignored, apply_one
 from shared.domain.inbound_webhooks.schemas import (
     HubSpotEvent,
     HubSpotOutcome,
@@ -59,14 +63,8 @@ from shared.models import InboxKey
 CONSUMER = "webhook:hubspot"
 ACTOR = "webhook:hubspot"
 SYSTEM = "hubspot"
-
-
-class Ignored(Exception):
-    """The event is valid but changes nothing here; `reason` goes back to HubSpot."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+TASK_OBJECT_TYPE = "0-27"
+"""HubSpot's object type id of tasks, as generic webhook events name it."""
 
 
 Handler = Callable[[AsyncSession, Context, HubSpotMapping, HubSpotEvent], Awaitable[None]]
@@ -204,6 +202,24 @@ async def _deal_changed(
     await contracts.update_contract(session, ctx, contract_id, body)
 
 
+async def _object_changed(
+    session: AsyncSession, ctx: Context, _mapping: HubSpotMapping, event: HubSpotEvent
+) -> None:
+    """Generic property changes: only a task's completion means something here."""
+    if event.object_type_id != TASK_OBJECT_TYPE:
+        raise Ignored(
+            f"object.propertyChange events of type {event.object_type_id} change nothing here"
+        )
+    if event.property_name != "hs_task_status" or event.property_value != "COMPLETED":
+        raise Ignored("only a task's hs_task_status set to COMPLETED changes something here")
+    task_id = _object_id(event)
+    if await complete_from_crm(session, ctx, SYSTEM, task_id) is None:
+        raise Ignored(
+            f"task {task_id} is not one the engine synced, its completion was already"
+            " reported, or the engine's task is closed"
+        )
+
+
 HANDLERS: dict[str, Handler] = {
     "company.creation": _company_created,
     "company.propertyChange": _company_changed,
@@ -212,16 +228,8 @@ HANDLERS: dict[str, Handler] = {
     "contact.deletion": _contact_deleted,
     "contact.privacyDeletion": _contact_erased,
     "deal.propertyChange": _deal_changed,
+    "object.propertyChange": _object_changed,
 }
-
-
-def _rejection(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "rejected: " + "; ".join(
-            f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']}" for err in exc.errors()
-        )
-    detail = exc.detail if isinstance(exc, DomainError) else str(exc)
-    return f"rejected: {detail}"
 
 
 async def _apply(
@@ -232,15 +240,7 @@ async def _apply(
     if handler is None:
         return f"{event.subscription_type} events change nothing here"
     ctx = Context(actor=ACTOR, currency=currency, time=event.occurred)
-    try:
-        async with session.begin_nested():
-            await handler(session, ctx, mapping, event)
-    except Ignored as exc:
-        return exc.reason
-    except (DomainError, ValueError) as exc:
-        # ValueError covers the value parsers and pydantic's ValidationError.
-        return _rejection(exc)
-    return None
+    return await apply_one(session, lambda: handler(session, ctx, mapping, event))
 
 
 async def receive(

@@ -29,6 +29,9 @@ class HubSpotEvent(BaseModel):
     occurred_at: int = Field(alias="occurredAt", ge=0, le=10**14, description="Epoch ms")
     subscription_type: str = Field(alias="subscriptionType", min_length=1, max_length=100)
     object_id: int | None = Field(default=None, alias="objectId")
+    object_type_id: str | None = Field(
+        default=None, alias="objectTypeId", max_length=20, description="Generic events only"
+    )
     property_name: str | None = Field(default=None, alias="propertyName", max_length=200)
     property_value: str | None = Field(default=None, alias="propertyValue")
 

@@ -6,18 +6,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.domain.contracts.derived import active_on
-from shared.domain.reports.queries import RATE_DIGITS, fetch_rows, sum_if, sum_minor
+from shared.domain.reports.queries import RATE_DIGITS, fetch_rows, segment_sql, sum_if, sum_minor
 from shared.domain.reports.schemas import CapacityItem, CapacityReport
 from shared.enums import CheckpointStatus, TaskStatus
 from shared.models import Account, Checkpoint, Contract, Task
 from shared.money import format_minor, minor_digits
-from shared.rules.segments import THRESHOLDS as SEGMENT_THRESHOLDS
 from shared.rules.types import MARKER_KINDS, Segment
 
 UPCOMING_WINDOW = timedelta(weeks=12)
@@ -30,19 +29,6 @@ class _Load:
     segments: dict[str, int] = field(default_factory=lambda: dict.fromkeys(Segment, 0))
     open_tasks: int = 0
     upcoming: int = 0
-
-
-def _segment(arr_minor: ColumnElement[int], currency: str) -> ColumnElement[str]:
-    """`segment_for` as SQL on an ARR in minor units: each inclusive threshold in major
-    units, scaled exactly to the smallest minor amount that reaches it."""
-    digits = minor_digits(currency)
-    return case(
-        *(
-            (arr_minor >= int(threshold.scaleb(digits).to_integral_value(ROUND_CEILING)), seg.value)
-            for threshold, seg in SEGMENT_THRESHOLDS
-        ),
-        else_=Segment.SELF_SERVE.value,
-    )
 
 
 async def capacity_report(
@@ -61,7 +47,7 @@ async def capacity_report(
         .group_by(Account.id, Account.owner)
         .subquery()
     )
-    segment = _segment(per_account.c.arr, currency)
+    segment = segment_sql(per_account.c.arr, currency)
     for owner, arr, accounts, *by_segment in await fetch_rows(
         session,
         select(

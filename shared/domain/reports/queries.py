@@ -7,6 +7,7 @@ import gc
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from decimal import ROUND_CEILING
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
@@ -23,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.money import minor_digits
+from shared.rules.segments import THRESHOLDS as SEGMENT_THRESHOLDS
+from shared.rules.types import Segment
 
 _Ts = TypeVarTuple("_Ts")
 
@@ -58,6 +61,19 @@ def format_minor_sql(minor: SQLColumnExpression[int], currency: str) -> ColumnEl
         + cast(magnitude.op("/", return_type=BigInteger)(scale), String)
         + "."
         + func.substr(cast(magnitude % scale + scale, String), 2)
+    )
+
+
+def segment_sql(arr_minor: ColumnElement[int], currency: str) -> ColumnElement[str]:
+    """`segment_for` as SQL on an ARR in minor units: each inclusive threshold in major
+    units, scaled exactly to the smallest minor amount that reaches it."""
+    digits = minor_digits(currency)
+    return case(
+        *(
+            (arr_minor >= int(threshold.scaleb(digits).to_integral_value(ROUND_CEILING)), seg.value)
+            for threshold, seg in SEGMENT_THRESHOLDS
+        ),
+        else_=Segment.SELF_SERVE.value,
     )
 
 

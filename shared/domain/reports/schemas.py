@@ -149,3 +149,44 @@ class CapacityReport(BaseModel):
     currency: str
     arr_per_manager: str
     items: list[CapacityItem]
+
+
+class ForecastAmounts(BaseModel):
+    """The ARR of the terms renewing in a period, by forecast category, and what they
+    are expected to renew at."""
+
+    contracts: int
+    commit_arr: str
+    probable_arr: str
+    at_risk_arr: str
+    lost_arr: str
+    renewed_arr: str
+    arr_total: str
+    expected_arr: str
+
+
+class ForecastMonth(BaseModel):
+    """A month of R (`YYYY-MM`) with `ForecastAmounts`' fields, the month first so the
+    CSV and the terminal table start with it."""
+
+    month: str
+    contracts: int
+    commit_arr: str
+    probable_arr: str
+    at_risk_arr: str
+    lost_arr: str
+    renewed_arr: str
+    arr_total: str
+    expected_arr: str
+
+
+class ForecastReport(BaseModel):
+    as_of: date
+    months: int
+    until: date
+    currency: str
+    owner: str | None
+    partner_id: uuid.UUID | None
+    segment: str | None
+    totals: ForecastAmounts
+    items: list[ForecastMonth]

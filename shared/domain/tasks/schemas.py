@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from shared.domain.schemas import Day, InputModel, Notes, OutputModel
+from shared.domain.schemas import Amount, Day, InputModel, Notes, OutputModel
 from shared.enums import TaskStatus
 
 
@@ -18,6 +18,11 @@ class TaskUpdate(InputModel):
         default=None,
         description="What happened: kept on the task, at most 5,000 characters; "
         "line feeds allowed, other control characters not",
+    )
+    expected_arr: Amount | None = Field(
+        default=None,
+        description="Only when closing an `expansion_opportunity` task as `done`: the ARR "
+        "the account manager now expects for the term, which its renewal forecast takes",
     )
 
 

@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.domain.amounts import to_minor_or_422
 from shared.domain.context import Context
-from shared.domain.errors import Conflict, NotFound
+from shared.domain.errors import Conflict, InvalidInput, NotFound
+from shared.domain.forecast.service import EXPANSION, OUTREACH, refresh_forecasts
 from shared.domain.pagination import fetch_page
 from shared.domain.tasks.notifications import emit_task_event
 from shared.domain.tasks.schemas import TaskFilters, TaskUpdate
@@ -34,12 +36,14 @@ async def close_task(
     one somebody already closed, keeps the outcome it has. Emits `task.updated` on the
     notifications stream, keyed by account. The row is locked as it is read, so a
     worker changing the task at the same moment finishes first and its change is the
-    one judged (the worker's own stale write fails on the task's `version`)."""
+    one judged (the worker's own stale write fails on the task's `version`). Closing an
+    outreach or expansion task refreshes the contract's renewal forecast."""
     task = await get_task(session, task_id, for_update=True)
     if task.status != TaskStatus.OPEN:
         raise Conflict(
             f"task {task_id} is {task.status}; only an open task can be closed", field="status"
         )
+    task.expected_arr_minor = _expected_arr(task, body, ctx.currency)
     task.status = body.status
     task.outcome = body.outcome
     task.closed_at = ctx.time
@@ -47,7 +51,22 @@ async def close_task(
     emit_task_event(
         session, EventType.TASK_UPDATED, task, source=ctx.source, actor=ctx.actor, time=ctx.time
     )
+    if task.kind in (OUTREACH, EXPANSION):
+        await refresh_forecasts(session, ctx, [task.contract_id])
     return task
+
+
+def _expected_arr(task: Task, body: TaskUpdate, currency: str) -> int | None:
+    """The expansion ARR in minor units: only a done expansion task records one, in the
+    deployment currency's decimals (422 naming `expected_arr` otherwise)."""
+    if body.expected_arr is None:
+        return None
+    if task.kind != EXPANSION or body.status != "done":
+        raise InvalidInput(
+            f"expected_arr is recorded only when an {EXPANSION} task is done",
+            field="expected_arr",
+        )
+    return to_minor_or_422(body.expected_arr, currency, field="expected_arr")
 
 
 async def list_tasks(

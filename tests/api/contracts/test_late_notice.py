@@ -46,7 +46,7 @@ async def test_a_notice_after_the_deadline_is_recorded_late(
     assert answer["cancellation_notice"] == expected
     read = await api.client.get(f"/v1/contracts/{contract['id']}")
     assert read.json()["cancellation_notice"] == expected
-    event = (await outbox_rows(api))[-1].event
+    event = [row for row in await outbox_rows(api) if row.stream == "lifecycle"][-1].event
     assert event["type"] == "contract.cancellation_noticed"
     assert event["data"]["cancellation_notice"] == expected
 

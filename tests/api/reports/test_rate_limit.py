@@ -42,7 +42,7 @@ async def test_the_openapi_documents_429_and_503_with_retry_after_on_every_repor
         document = (await api.client.get("/openapi.json")).json()
 
     reports = {p: item for p, item in document["paths"].items() if p.startswith("/v1/reports/")}
-    assert len(reports) == 5
+    assert len(reports) == 6
     for item in reports.values():
         limited = item["get"]["responses"]["429"]
         assert limited["content"]["application/problem+json"]

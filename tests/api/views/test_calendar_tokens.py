@@ -78,7 +78,17 @@ async def test_a_read_key_cannot_issue_tokens(api: Harness) -> None:
     assert await api.count(CalendarToken) == 0
 
 
-@pytest.mark.parametrize("owner", ["", "ann@vendor.example\r\nX-EVIL: 1"])
+@pytest.mark.parametrize(
+    "owner",
+    [
+        "",
+        " ",
+        "ann@vendor.example\r\nX-EVIL: 1",
+        "\rann@vendor.example",
+        "ann\u0085@vendor.example",
+    ],
+    ids=["empty", "blank", "header-injection", "leading-carriage-return", "c1-control"],
+)
 async def test_a_bad_owner_is_422_with_nothing_written(api: Harness, owner: str) -> None:
     response = await api.client.post("/v1/calendar-tokens", json={"owner": owner})
 

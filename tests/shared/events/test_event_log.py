@@ -152,12 +152,12 @@ async def test_every_lifecycle_event_lands_in_the_log_with_its_contract_and_acco
     )
 
 
-async def test_task_notifications_are_not_logged(api: Harness) -> None:
+async def test_notifications_are_not_logged(api: Harness) -> None:
     await _lifecycle_changes(api)
     notifications = [row for row in await outbox_rows(api.db) if row.stream != Stream.LIFECYCLE]
-    assert [row.type for row in notifications] == ["task.updated"]
+    assert "task.updated" in {row.type for row in notifications}
     logged = {entry.event_id for entry in await _log(api)}
-    assert notifications[0].event_id not in logged
+    assert not logged & {row.event_id for row in notifications}
 
 
 async def test_the_log_names_no_stakeholder(api: Harness) -> None:

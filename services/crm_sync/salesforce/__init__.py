@@ -1,0 +1,1 @@
+"""Salesforce: engine tasks as `Task` records through the REST API."""

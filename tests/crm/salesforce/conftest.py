@@ -1,0 +1,1 @@
+from tests.crm.fakes.salesforce import fake_salesforce  # noqa: F401
