@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.renewal_worker.apply import notify
+from services.renewal_worker.apply import forecasts, notify
 from services.renewal_worker.apply.bulk import write_changes
 from services.renewal_worker.apply.decode import (
     InvalidEvent,
@@ -106,6 +106,7 @@ async def apply_events(
             )
         results.append(None)
     await write_changes(session, changes)
+    await forecasts.refresh_after_bands(session, changes.bands_changed, currency=currency)
     return results
 
 

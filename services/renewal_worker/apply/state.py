@@ -66,6 +66,9 @@ class Changes:
     changed_tasks: dict[uuid.UUID, TaskRow] = field(default_factory=dict)
     health: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     notifications: list[Prepared] = field(default_factory=list)
+    bands_changed: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    """Contracts whose health band changed, with the time of the last event that did:
+    their forecasts are refreshed after the write (`forecasts`)."""
     unknown_task_keys: set[str] = field(default_factory=set)
     """Dedupe keys the engine changed that the batch does not hold: the per-event path
     would look them up in every account, so the batch checks that none exists."""
@@ -249,6 +252,7 @@ class AccountState:
                 "updated_at": now,
             }
         if change.previous_band != change.health.band:
+            changes.bands_changed[uuid.UUID(contract.id)] = event.time
             old = {"score": contract.health_score, "band": contract.health_band}
             changes.notifications.append(
                 notify.health_event(event, change, account_id=contract.account_id, old=old)

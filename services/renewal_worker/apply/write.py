@@ -17,7 +17,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from services.renewal_worker.apply import notify
+from services.renewal_worker.apply import forecasts, notify
 from services.renewal_worker.apply.load import LoadedAccount
 from services.renewal_worker.engine.rules import Decision, HealthChange
 from services.renewal_worker.engine.state import CheckpointFacts, CheckpointId, EngineEvent
@@ -215,5 +215,6 @@ async def write_health(
         contract.health_band = change.health.band
         contract.health_signals = notify.stored_signals(change)
         if change.previous_band != change.health.band:
+            forecasts.note_band_change(session, contract.id, event.time)
             notify.health_changed(session, event, change, contract, old)
     await session.flush()

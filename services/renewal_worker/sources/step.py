@@ -37,7 +37,7 @@ from sqlalchemy import Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.renewal_worker.apply import batch as setwise
-from services.renewal_worker.apply import handle
+from services.renewal_worker.apply import forecasts, handle
 from services.renewal_worker.apply.decode import contract_log_ids
 from services.renewal_worker.apply.load import in_chunks
 from shared.clock import utcnow
@@ -370,6 +370,7 @@ async def apply_batch_per_event(
         if outcome is Outcome.DUPLICATE and key not in seen.applied:
             error = seen.dead_lettered.get(key)  # a poison event redelivered
         processed.append(Processed(incoming.type, outcome, error))
+    await forecasts.refresh_after_bands(session, forecasts.take_noted(session), currency=currency)
     await record_applied(session, seen)
     return processed
 

@@ -10,8 +10,9 @@ service when a person closes a task, the worker after applying a batch.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -218,11 +219,17 @@ def _write(
 
 
 async def refresh_forecasts(
-    session: AsyncSession, ctx: Context, contract_ids: Iterable[uuid.UUID]
+    session: AsyncSession,
+    ctx: Context,
+    contract_ids: Iterable[uuid.UUID],
+    *,
+    times: Mapping[uuid.UUID, datetime] | None = None,
 ) -> None:
     """Recomputes the engine's proposal for these contracts' current terms (and settles
     a just-renewed term as `renewed`), leaving overrides alone; writes only what changed,
-    so refreshing twice emits nothing the second time. Unknown ids are skipped."""
+    so refreshing twice emits nothing the second time. Unknown ids are skipped. `times`
+    gives a contract's change its own time instead of `ctx.time` (the worker refreshes a
+    batch's contracts at once, each as of the event that changed it)."""
     contracts = await _load_contracts(session, contract_ids, lock=True)
     if not contracts:
         return
@@ -231,7 +238,8 @@ async def refresh_forecasts(
         row = stored.get((item.contract.id, item.term.number))
         decision = settle(_as_stored(row) if row is not None else None, item.facts)
         if decision is not None:
-            _write(session, ctx, item, row, decision)
+            at = (times or {}).get(item.contract.id)
+            _write(session, ctx if at is None else replace(ctx, time=at), item, row, decision)
     await session.flush()
 
 
