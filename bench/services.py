@@ -20,6 +20,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
 from shared.db.migrate import upgrade
+from shared.secret_box import new_key
 from tests.support.broker import Broker, free_port, kafka_jars, start_broker
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -172,9 +173,14 @@ def start_process(
     return service
 
 
+BENCH_SECRET_KEY = new_key()
+"""One key for every process of a bench run: the worker and the API refuse to start in
+distributed mode without one, and they must share it."""
+
+
 def settings_env(database_url: str, **settings: object) -> dict[str, str]:
     """RENEWALS_* variables for a database and any other settings."""
-    env = {"RENEWALS_DATABASE_URL": database_url}
+    env = {"RENEWALS_DATABASE_URL": database_url, "RENEWALS_SECRET_KEY": BENCH_SECRET_KEY}
     env.update({f"RENEWALS_{name.upper()}": str(value) for name, value in settings.items()})
     return env
 
