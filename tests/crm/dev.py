@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
 
@@ -22,6 +22,23 @@ FAST = {
     "RENEWALS_SCHEDULER_INTERVAL_SECONDS": "0",
 }
 """Short polls, so a sync is pushed as soon as the test expects it; no scheduler ticks."""
+
+
+async def crm_command(
+    db_url: str, *args: str, off: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`renewals crm ARGS` as a process. The variables starting with `off` are dropped
+    from the environment first, so the CRM is configured by `env` alone (off without)."""
+    base = {k: v for k, v in cli_env(db_url).items() if not k.startswith(off)}
+    return await asyncio.to_thread(
+        subprocess.run,
+        [RENEWALS, "crm", *args],
+        env=base | dict(env or {}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @asynccontextmanager

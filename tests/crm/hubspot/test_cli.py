@@ -3,33 +3,24 @@ the fake portal."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 
 from shared.db import Database
+from tests.crm.dev import crm_command
 from tests.crm.fakes.hubspot import TOKEN, FakeHubSpot
 from tests.crm.hubspot.conftest import OWNER
-from tests.support.cli import RENEWALS, cli_env
 from tests.support.factories import make_account, make_contract, make_task
 
 
 async def renewals(
     db_url: str, hubspot: FakeHubSpot | None, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    env = cli_env(db_url)
-    if hubspot is not None:
-        env |= {"RENEWALS_HUBSPOT_ACCESS_TOKEN": TOKEN, "RENEWALS_HUBSPOT_API_URL": hubspot.url}
-    else:
-        env = {k: v for k, v in env.items() if k != "RENEWALS_HUBSPOT_ACCESS_TOKEN"}
-    return await asyncio.to_thread(
-        subprocess.run,
-        [RENEWALS, "crm", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    env = (
+        None
+        if hubspot is None
+        else {"RENEWALS_HUBSPOT_ACCESS_TOKEN": TOKEN, "RENEWALS_HUBSPOT_API_URL": hubspot.url}
     )
+    return await crm_command(db_url, *args, off="RENEWALS_HUBSPOT_ACCESS_TOKEN", env=env)
 
 
 async def linked_tasks(db: Database, hubspot: FakeHubSpot, count: int, **task: object) -> None:

@@ -3,12 +3,11 @@ against the fake org."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 
 from shared.db import Database
+from tests.crm.dev import crm_command
 from tests.crm.fakes.salesforce import TASK_ID_FIELD, FakeSalesforce
-from tests.support.cli import RENEWALS, cli_env
 from tests.support.factories import make_account, make_contract, make_task
 
 OWNER = "am@vendor.example"
@@ -17,18 +16,8 @@ OWNER = "am@vendor.example"
 async def renewals(
     db_url: str, org: FakeSalesforce | None, *args: str, **env_overrides: str
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in cli_env(db_url).items() if not k.startswith("RENEWALS_SALESFORCE_")}
-    if org is not None:
-        env |= org.env | env_overrides
-    return await asyncio.to_thread(
-        subprocess.run,
-        [RENEWALS, "crm", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = None if org is None else org.env | env_overrides
+    return await crm_command(db_url, *args, off="RENEWALS_SALESFORCE_", env=env)
 
 
 async def linked_tasks(db: Database, org: FakeSalesforce, count: int, **task: object) -> None:
