@@ -206,9 +206,7 @@ async def latest_reports(
     return latest
 
 
-async def _partner_names(
-    session: AsyncSession, partner_ids: set[uuid.UUID]
-) -> dict[uuid.UUID, str]:
+async def partner_names(session: AsyncSession, partner_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     """The names of these partners, in one query per chunk."""
     names: dict[uuid.UUID, str] = {}
     for chunk in in_chunks(sorted(partner_ids)):
@@ -275,7 +273,7 @@ async def load_accounts(
             .order_by(ContractTrial.id)
         ):
             owner[trial.contract_id].trials.append(trial)
-    partners = await _partner_names(
+    partners = await partner_names(
         session,
         {c.partner_id for rows in loaded.values() for c in rows.contracts if c.partner_id},
     )

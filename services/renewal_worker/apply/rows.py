@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.renewal_worker.apply.load import in_chunks, latest_reports
+from services.renewal_worker.apply.load import in_chunks, latest_reports, partner_names
 from services.renewal_worker.apply.state import AccountState, TaskRow
 from services.renewal_worker.engine.state import (
     AccountFacts,
@@ -36,7 +36,6 @@ from shared.models import (
     ContractTerm,
     ContractTrial,
     Goal,
-    Partner,
     Stakeholder,
     Task,
     UsageReport,
@@ -56,7 +55,6 @@ TASKS = _table(Task)
 STAKEHOLDERS = _table(Stakeholder)
 GOALS = _table(Goal)
 TRIALS = _table(ContractTrial)
-PARTNERS = _table(Partner)
 USAGE = _table(UsageReport)
 
 TASK_COLUMNS = (
@@ -150,7 +148,7 @@ async def _load_chunk(
     contract_ids = [row.id for row in contracts]
     by_contract = _group(await _rows(session, TERMS, _TERM, "contract_id", contract_ids, "number"))
     trials = _group(await _rows(session, TRIALS, _TRIAL, "contract_id", contract_ids, "id"))
-    partner_names = await _partner_names(
+    names_of_partners = await partner_names(
         session, {row.partner_id for row in contracts if row.partner_id is not None}
     )
     people = _group(
@@ -187,7 +185,7 @@ async def _load_chunk(
                 contract,
                 by_contract.get(contract.id, ()),
                 trials.get(contract.id, ()),
-                partner_names,
+                names_of_partners,
                 currency,
             )
         )
@@ -247,18 +245,6 @@ def _group(rows: Iterable[Any], key: str = "contract_id") -> dict[uuid.UUID, lis
             position = list(row._fields).index(key)
         grouped[row[position]].append(row)
     return grouped
-
-
-async def _partner_names(
-    session: AsyncSession, partner_ids: set[uuid.UUID]
-) -> dict[uuid.UUID, str]:
-    names: dict[uuid.UUID, str] = {}
-    for chunk in in_chunks(sorted(partner_ids)):
-        for partner_id, name in await session.execute(
-            select(PARTNERS.c.id, PARTNERS.c.name).where(PARTNERS.c.id.in_(chunk))
-        ):
-            names[partner_id] = name
-    return names
 
 
 def _contract_facts(

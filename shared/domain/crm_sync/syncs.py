@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.domain.crm_sync.schemas import CrmSyncFilters
+from shared.domain.crm_sync.wanted import due_again
 from shared.domain.errors import NotFound
 from shared.domain.pagination import fetch_page
 from shared.models import CrmTaskSync
@@ -38,15 +39,7 @@ async def retry_syncs(
     made_due = await session.execute(
         update(CrmTaskSync)
         .where(CrmTaskSync.task_id == task_id)
-        .values(
-            status="pending",
-            attempts=0,
-            retry_until=now + retry_window,
-            next_attempt_at=case(
-                (CrmTaskSync.claimed_by.is_(None), now), else_=CrmTaskSync.next_attempt_at
-            ),
-            updated_at=now,
-        )
+        .values(**due_again(now, retry_window))
         .execution_options(synchronize_session=False)
     )
     if made_due.rowcount == 0:  # type: ignore[attr-defined]

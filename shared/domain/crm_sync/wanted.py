@@ -49,6 +49,20 @@ def enabled_crms(settings: Settings) -> list[str]:
     return crms
 
 
+def due_again(now: datetime, retry_window: timedelta) -> dict[str, Any]:
+    """The values that make a sync due now with a fresh retry window; a row a syncer
+    holds keeps its `next_attempt_at`, so no second syncer pushes the same task."""
+    return {
+        "status": "pending",
+        "attempts": 0,
+        "retry_until": now + retry_window,
+        "next_attempt_at": case(
+            (CrmTaskSync.claimed_by.is_(None), now), else_=CrmTaskSync.next_attempt_at
+        ),
+        "updated_at": now,
+    }
+
+
 def _task_id(event: Mapping[str, Any]) -> uuid.UUID | None:
     data = event.get("data")
     value = data.get("id") if isinstance(data, Mapping) else None
@@ -106,26 +120,16 @@ async def want_sync(
         )
         .on_conflict_do_nothing(index_elements=["task_id", "crm"])
     )
-    touched = 0
-    for task_id, version in sorted(versions.items()):
-        result = await session.execute(
-            update(CrmTaskSync)
-            .where(
-                CrmTaskSync.task_id == task_id,
-                CrmTaskSync.crm.in_(crms),
-                CrmTaskSync.wanted_version < version,
-            )
-            .values(
-                wanted_version=version,
-                status="pending",
-                attempts=0,
-                retry_until=now + retry_window,
-                next_attempt_at=case(
-                    (CrmTaskSync.claimed_by.is_(None), now), else_=CrmTaskSync.next_attempt_at
-                ),
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+    current = select(Task.version).where(Task.id == CrmTaskSync.task_id).scalar_subquery()
+    result = await session.execute(
+        update(CrmTaskSync)
+        .where(
+            CrmTaskSync.task_id.in_(sorted(versions)),
+            CrmTaskSync.crm.in_(crms),
+            CrmTaskSync.wanted_version < current,
         )
-        touched += int(result.rowcount)  # type: ignore[attr-defined]
+        .values(wanted_version=current, **due_again(now, retry_window))
+        .execution_options(synchronize_session=False)
+    )
+    touched = int(result.rowcount)  # type: ignore[attr-defined]
     return touched + len(versions) * len(crms)
