@@ -40,7 +40,6 @@ async def contract_page(
         request,
         "contract.html",
         signed,
-        section="radar",
         brief=brief,
         currency=currency,
         forecast=await get_forecast(session, contract_id, currency),
