@@ -35,8 +35,14 @@ async def close(
 ) -> Response:
     signed, form = posted
     require(signed, Scope.WRITE)
+    status = form.get("status")
     body = TaskUpdate.model_validate(
-        {"status": form.get("status"), "outcome": form.text("outcome")}
+        {
+            "status": status,
+            "outcome": form.text("outcome"),
+            # Only a done expansion task records one; a dismissal ignores the field.
+            "expected_arr": form.text("expected_arr") if status == "done" else None,
+        }
     )
     ctx = Context.now(signed.principal.actor, get_settings(request).currency)
     await close_task(session, ctx, task_id, body)

@@ -215,3 +215,53 @@ async def test_an_unknown_contract_is_a_404_page(api: Harness) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
     assert bad.status_code == 422
+
+
+async def test_a_done_expansion_task_records_the_expected_arr_in_the_forecast(
+    api: Harness,
+) -> None:
+    contract, _ = await _task(api)
+    expansion = await make_task(
+        api.db,
+        contract,
+        kind="expansion_opportunity",
+        owner=ANN,
+        title="Expand to the EU team",
+        due_date=date.today(),
+    )
+    async with signed_in(api, "read,write") as writer:
+        page = await writer.get(f"/console/contracts/{contract.id}")
+        assert f'id="expected-{expansion.id}" name="expected_arr"' in page.text
+        response = await writer.post(
+            f"/console/tasks/{expansion.id}",
+            data={
+                "csrf_token": csrf_token(page.text),
+                "status": "done",
+                "expected_arr": "30000",
+                "back": f"/console/contracts/{contract.id}",
+            },
+        )
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/console/contracts/{contract.id}"
+    assert await _status(api, expansion) == ("done", None)
+    forecast = (await api.client.get(f"/v1/contracts/{contract.id}/forecast")).json()
+    assert forecast["expected_arr"] == "30000.00"
+
+
+async def test_closing_a_closed_task_is_a_409_page_and_a_foreign_back_is_ignored(
+    api: Harness,
+) -> None:
+    _, task = await _task(api)
+    async with signed_in(api, "read,write") as writer:
+        token = csrf_token((await writer.get("/console/radar")).text)
+        first = await writer.post(
+            f"/console/tasks/{task.id}",
+            data={"csrf_token": token, "status": "dismissed", "back": "https://evil.example/"},
+        )
+        again = await writer.post(
+            f"/console/tasks/{task.id}", data={"csrf_token": token, "status": "done"}
+        )
+    assert first.status_code == 303
+    assert first.headers["location"] == "/console/week"
+    assert again.status_code == 409
+    assert await _status(api, task) == ("dismissed", None)

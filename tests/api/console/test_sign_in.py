@@ -54,6 +54,16 @@ async def test_a_wrong_key_gets_the_form_again_and_no_cookie(api: Harness) -> No
         assert (await client.get("/console/radar")).status_code == 303
 
 
+async def test_a_sign_in_sent_from_another_site_is_refused(api: Harness) -> None:
+    key = await api.new_key("read")
+    async with browser(api) as client:
+        response = await client.post(
+            "/console/sign-in", data={"api_key": key}, headers={"Sec-Fetch-Site": "cross-site"}
+        )
+    assert response.status_code == 403
+    assert "set-cookie" not in response.headers
+
+
 async def test_a_write_only_key_cannot_sign_in(api: Harness) -> None:
     key = await api.new_key("write")
     async with browser(api) as client:
