@@ -12,7 +12,7 @@ from sqlalchemy import select
 from shared.domain.auth.service import revoke_key
 from shared.models import ApiKey
 from tests.api.console.support import browser, csrf_token, signed_in
-from tests.support.api import Harness
+from tests.support.api import Harness, open_harness
 
 COOKIE = "renewals_console"
 
@@ -154,3 +154,15 @@ async def test_console_routes_are_not_in_the_openapi_document(api: Harness) -> N
     paths = (await api.client.get("/openapi.json")).json()["paths"]
     assert [path for path in paths if path.startswith("/console")] == []
     assert "/v1/reports/forecast" in paths
+
+
+async def test_without_a_secret_key_on_postgres_the_console_says_what_is_missing(
+    postgres_db_url: str,
+) -> None:
+    async with open_harness(postgres_db_url, secret_key=[]) as api:
+        key = await api.new_key("read")
+        async with browser(api) as client:
+            response = await client.post("/console/sign-in", data={"api_key": key})
+    assert response.status_code == 503
+    assert "RENEWALS_SECRET_KEY" in response.text
+    assert "set-cookie" not in response.headers
