@@ -1,6 +1,6 @@
-"""Dead letters for operators (`renewals dlq list|replay`), the same in both modes.
+"""Replaying dead letters, the one operation behind `renewals dlq replay` and the console.
 
-A dead letter is a poison event with its error (see `sources.step`, `sources.kafka`).
+A dead letter is a poison event with its error (see the worker's event sources).
 Replaying one hands the event back to the engine once its cause is fixed, and marks
 the dead letter replayed (`replayed_at`):
 
@@ -23,14 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 
-from services.renewal_worker.apply.decode import InvalidEvent, account_id_of
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
 from shared.models import DeadLetter, OutboxEvent
-from shared.runtime.kafka import HEADERS, ensure_topics
+from shared.runtime.kafka import HEADERS, client_kwargs, ensure_topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ class Replay:
     reason: str = ""
 
 
-async def list_dead_letters(db: Database, *, limit: int) -> list[DeadLetter]:
+async def recent_dead_letters(db: Database, *, limit: int) -> list[DeadLetter]:
     """The oldest first (ids are time-ordered), replayed ones included."""
     async with db.read() as session:
         rows = await session.scalars(select(DeadLetter).order_by(DeadLetter.id).limit(limit))
@@ -57,19 +57,32 @@ def is_replayable(letter: DeadLetter) -> bool:
     )
 
 
+def _account_id(event: dict[str, Any]) -> str | None:
+    """The account an event is about, read as the worker reads it: account events name it
+    `id`, the others `account_id`; None when it is missing or no UUID."""
+    data = event.get("data")
+    if not isinstance(data, dict):
+        return None
+    raw = (
+        data.get("id")
+        if str(event.get("type", "")).startswith("account.")
+        else data.get("account_id")
+    )
+    try:
+        return str(uuid.UUID(str(raw)))
+    except ValueError:
+        return None
+
+
 def partition_key(event: dict[str, Any]) -> str:
     """The Kafka key (and outbox `partition_key`) of an event: its account id, the
     partner id for partner events, the subject when neither can be read."""
-    try:
-        account_id = account_id_of(event)
-    except InvalidEvent:
-        account_id = None
-    if account_id is not None:
-        return str(account_id)
     data = event.get("data")
-    if str(event.get("type", "")).startswith("partner.") and isinstance(data, dict):
-        return str(data.get("id") or event.get("subject") or "")
-    return str(event.get("subject") or "")
+    if str(event.get("type", "")).startswith("partner."):
+        if isinstance(data, dict) and data.get("id"):
+            return str(data["id"])
+        return str(event.get("subject") or "")
+    return _account_id(event) or str(event.get("subject") or "")
 
 
 async def _pending(
@@ -149,10 +162,12 @@ async def replay(
     if not letters:
         return results
     if settings.event_bus == "kafka":
-        from services.renewal_worker.sources.kafka import new_producer
-
         await ensure_topics(settings, [settings.kafka_topic])
-        producer = new_producer(settings, client_id="renewals-dlq-replay")
+        producer = AIOKafkaProducer(
+            **client_kwargs(settings, "renewals-dlq-replay"),
+            acks="all",
+            enable_idempotence=settings.kafka_idempotence,
+        )
         await producer.start()
         try:
             for letter in letters:
