@@ -38,14 +38,16 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy
 
-## Lint, type-check, then the whole suite on SQLite and Postgres, with Apache Kafka
-## (PostgreSQL and the Kafka jars are installed on the first run).
+## Lint, type-check, then the whole suite on SQLite and Postgres, with Apache Kafka and the
+## console in Chromium (PostgreSQL, Chromium and the Kafka jars are installed on the first run).
 test: lint typecheck services
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-## PostgreSQL started (installed with apt when missing) and Apache Kafka's jars cached.
+## PostgreSQL started (installed with apt when missing), Chromium for the console's browser
+## tests (apt too) and Apache Kafka's jars cached.
 services:
 	bash .ci/postgres-up
+	bash .ci/chromium-up
 	bash .ci/kafka-jars >/dev/null
 
 ## Every figure of docs/benchmarks.md beside its same-run baseline (Postgres and the test
