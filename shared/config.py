@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(default=7, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     idempotency_in_flight_seconds: int = Field(default=60, ge=1)
+    # How long a sign-in to the web console (`/console`) lasts.
+    console_session_hours: int = Field(default=8, ge=1, le=24 * 30)
     scheduler_interval_seconds: float = Field(default=60, ge=0)
     worker_poll_seconds: float = Field(default=0.2, gt=0)
     worker_batch_size: int = Field(default=100, ge=1, le=10_000)

@@ -48,9 +48,11 @@ class SecretBox:
     def seal(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()
 
-    def open(self, sealed: str) -> str:
+    def open(self, sealed: str, *, ttl: int | None = None) -> str:
+        """`ttl` (seconds) refuses what was sealed longer ago: Fernet tokens carry the
+        time they were made, so a sealed value can expire without a stored deadline."""
         try:
-            return self._fernet.decrypt(sealed.encode()).decode()
+            return self._fernet.decrypt(sealed.encode(), ttl=ttl).decode()
         except InvalidToken as exc:
             raise UnreadableSecret(
                 "a stored secret cannot be decrypted with any key of RENEWALS_SECRET_KEY"

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.api.accounts.router import router as accounts_router
 from services.api.admin.router import router as admin_router
 from services.api.calendar_tokens.router import router as calendar_tokens_router
+from services.api.console.mount import mount_console
 from services.api.contracts.forecast_router import router as contract_forecast_router
 from services.api.contracts.history_router import router as contract_history_router
 from services.api.contracts.router import router as contracts_router
@@ -37,8 +38,9 @@ from shared.config import Settings
 from shared.db import Database
 
 LARGE_BODY_PATHS = ("/v1/events/batch",)
-UNKEYED_BODY_PATHS = ("/v1/webhooks/",)
-"""Signed by their sender instead of keyed: the route checks the signature over the body."""
+UNKEYED_BODY_PATHS = ("/v1/webhooks/", "/console/")
+"""Not keyed: webhooks are signed by their sender (the route checks the signature over
+the body); console forms carry a session cookie and its CSRF token, checked by the page."""
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -94,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
         inbound_router(settings),
     ):
         app.include_router(router)
+    mount_console(app)
     if settings.public_metrics:
         app.include_router(metrics_router)
     app.add_middleware(

@@ -135,6 +135,14 @@ async def update_account(
     return account
 
 
+async def account_owners(session: AsyncSession) -> list[str]:
+    """Every account owner's e-mail once, sorted: the people a portfolio can be cut by."""
+    rows = await session.scalars(
+        select(Account.owner).where(Account.owner.is_not(None)).distinct().order_by(Account.owner)
+    )
+    return [owner for owner in rows if owner]
+
+
 async def list_accounts(
     session: AsyncSession,
     *,

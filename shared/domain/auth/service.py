@@ -123,6 +123,29 @@ async def authenticate(session: AsyncSession, plain: str) -> Principal | None:
     )
 
 
+_BY_ID = select(_KEYS.id, _KEYS.name, _KEYS.scopes, _KEYS.last_used_at).where(
+    _KEYS.id == bindparam("key_id"),
+    _KEYS.revoked_at.is_(None),
+    or_(_KEYS.expires_at.is_(None), _KEYS.expires_at > bindparam("now")),
+)
+
+
+async def active_principal(session: AsyncSession, key_id: uuid.UUID) -> Principal | None:
+    """The key by id while it is still usable, as `authenticate` judges it: for a
+    console session, which holds the key's id and never the key itself."""
+    result = await session.execute(_BY_ID, {"key_id": key_id, "now": utcnow()})
+    row = result.first()
+    if row is None:
+        return None
+    found_id, name, scopes, last_used_at = row
+    return Principal(
+        key_id=found_id,
+        name=name,
+        scopes=frozenset(Scope(s) for s in scopes),
+        last_used_at=last_used_at,
+    )
+
+
 async def note_use(session: AsyncSession, key_id: uuid.UUID, now: datetime) -> None:
     """Conditional, so API replicas that all saw a stale `last_used_at` write it once."""
     await session.execute(

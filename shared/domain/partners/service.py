@@ -64,3 +64,12 @@ async def list_partners(
     if tier is not None:
         query = query.where(Partner.tier == tier)
     return await fetch_page(session, query, Partner.id, limit=limit, cursor=cursor)
+
+
+async def partner_names(session: AsyncSession) -> list[tuple[uuid.UUID, str]]:
+    """Every partner's id and name, by name: a choice of partner needs them all at once,
+    not a page."""
+    rows = await session.execute(
+        select(Partner.id, Partner.name).order_by(Partner.name, Partner.id)
+    )
+    return [(partner_id, name) for partner_id, name in rows]

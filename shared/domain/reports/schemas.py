@@ -15,6 +15,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from shared.enums import Channel
+from shared.rules.forecast import ForecastCategory
 
 
 class RetentionItem(BaseModel):
@@ -190,3 +191,15 @@ class ForecastReport(BaseModel):
     segment: str | None
     totals: ForecastAmounts
     items: list[ForecastMonth]
+
+
+class ForecastContract(BaseModel):
+    """A term the forecast counts, with its contract: what one month of the report sums."""
+
+    contract_id: uuid.UUID
+    account_name: str
+    renewal_date: date
+    category: ForecastCategory
+    arr: str
+    expected_arr: str
+    overridden: bool

@@ -1,0 +1,20 @@
+"""Puts the console on the app: its pages and its static files."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from starlette.staticfiles import StaticFiles
+
+from services.api.console import radar, sign_in
+from services.api.console.pages import HERE, STATIC_PATH
+
+PAGES: tuple[APIRouter, ...] = (
+    sign_in.router,
+    radar.router,
+)
+
+
+def mount_console(app: FastAPI) -> None:
+    for page in PAGES:
+        app.include_router(page)
+    app.mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="console-static")

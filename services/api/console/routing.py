@@ -1,0 +1,70 @@
+"""Console routes answer with pages: a missing session is a redirect to the sign-in
+form, and every refusal or domain error an HTML error page with the same status the
+API would give. The route's transaction has already been rolled back when the page is
+rendered (the session dependency closes inside the route handler)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+
+from services.api.console.pages import render
+from services.api.console.session import Refused, SignInRequired, clear_cookie
+from shared.domain.errors import DomainError
+
+SIGN_IN_PATH = "/console"
+
+
+def _problems(errors: list[Any]) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in err.get('loc', ()) if part != 'body') or 'input'}: "
+        f"{err.get('msg', '')}"
+        for err in errors
+    )
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    return render(
+        request,
+        "error.html",
+        getattr(request.state, "console", None),
+        status=status,
+        title=title,
+        detail=detail,
+    )
+
+
+class ConsoleRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired:
+                response = RedirectResponse(SIGN_IN_PATH, status_code=303)
+                if request.cookies:
+                    clear_cookie(response, request)
+                return response
+            except Refused as refused:
+                return error_page(request, refused.status, refused.title, refused.detail)
+            except DomainError as error:
+                return error_page(request, error.status, error.title, error.detail)
+            except RequestValidationError as invalid:
+                return error_page(request, 422, "Invalid input", _problems(list(invalid.errors())))
+            except ValidationError as invalid:
+                return error_page(request, 422, "Invalid input", _problems(list(invalid.errors())))
+
+        return handle
+
+
+def console_router() -> APIRouter:
+    """A page module's router: under /console, out of the OpenAPI document, its errors
+    rendered as pages."""
+    return APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
