@@ -1,4 +1,4 @@
-"""Replaying dead letters, the one operation behind `renewals dlq replay` and the console.
+"""Replaying dead letters, the operation behind `renewals dlq replay` and the console.
 
 A dead letter is a poison event with its error (see the worker's event sources).
 Replaying one hands the event back to the engine once its cause is fixed, and marks
@@ -25,6 +25,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utcnow
 from shared.config import Settings
@@ -133,25 +134,72 @@ async def _mark_replayed(db: Database, letter_id: uuid.UUID) -> None:
             stored.replayed_at = utcnow()
 
 
+def _outbox_row(letter: DeadLetter) -> OutboxEvent:
+    event = letter.event
+    return OutboxEvent(
+        stream=letter.stream,
+        event_id=letter.event_id,
+        source=letter.source,
+        type=letter.type,
+        subject=str(event.get("subject")) if event.get("subject") else None,
+        partition_key=partition_key(event),
+        event=event,
+    )
+
+
+def _producer(settings: Settings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        **client_kwargs(settings, "renewals-dlq-replay"),
+        acks="all",
+        enable_idempotence=settings.kafka_idempotence,
+    )
+
+
+async def _publish(producer: AIOKafkaProducer, settings: Settings, letter: DeadLetter) -> None:
+    value = json.dumps(letter.event, separators=(",", ":"), ensure_ascii=False)
+    await producer.send_and_wait(
+        settings.kafka_topic,
+        value=value.encode(),
+        key=partition_key(letter.event).encode(),
+        headers=HEADERS,
+    )
+
+
 async def _replay_into_outbox(db: Database, letter: DeadLetter) -> bool:
     async with db.transaction() as session:
         stored = await session.get(DeadLetter, letter.id, with_for_update=not db.is_sqlite)
         if stored is None or stored.replayed_at is not None:
             return False  # someone else replayed it meanwhile
-        event = stored.event
-        session.add(
-            OutboxEvent(
-                stream=stored.stream,
-                event_id=stored.event_id,
-                source=stored.source,
-                type=stored.type,
-                subject=str(event.get("subject")) if event.get("subject") else None,
-                partition_key=partition_key(event),
-                event=event,
-            )
-        )
+        session.add(_outbox_row(stored))
         stored.replayed_at = utcnow()
     return True
+
+
+async def replay_one(session: AsyncSession, settings: Settings, letter_id: uuid.UUID) -> Replay:
+    """Replays one dead letter within the caller's write transaction (the console's
+    request). In distributed mode the event is published before the transaction commits:
+    should the commit fail, the dead letter stays pending and a second replay publishes
+    the event again, which the worker's inbox then skips."""
+    letter = await session.get(DeadLetter, letter_id, with_for_update=True)
+    if letter is None:
+        return Replay(letter_id, False, "no such dead letter")
+    if letter.replayed_at is not None:
+        return Replay(letter_id, False, "already replayed")
+    if not is_replayable(letter):
+        return Replay(letter_id, False, "not a CloudEvent; cannot be replayed")
+    if settings.event_bus == "kafka":
+        await ensure_topics(settings, [settings.kafka_topic])
+        producer = _producer(settings)
+        await producer.start()
+        try:
+            await _publish(producer, settings, letter)
+        finally:
+            await producer.stop()
+    else:
+        session.add(_outbox_row(letter))
+    letter.replayed_at = utcnow()
+    await session.flush()
+    return Replay(letter_id, True)
 
 
 async def replay(
@@ -163,21 +211,11 @@ async def replay(
         return results
     if settings.event_bus == "kafka":
         await ensure_topics(settings, [settings.kafka_topic])
-        producer = AIOKafkaProducer(
-            **client_kwargs(settings, "renewals-dlq-replay"),
-            acks="all",
-            enable_idempotence=settings.kafka_idempotence,
-        )
+        producer = _producer(settings)
         await producer.start()
         try:
             for letter in letters:
-                value = json.dumps(letter.event, separators=(",", ":"), ensure_ascii=False)
-                await producer.send_and_wait(
-                    settings.kafka_topic,
-                    value=value.encode(),
-                    key=partition_key(letter.event).encode(),
-                    headers=HEADERS,
-                )
+                await _publish(producer, settings, letter)
                 await _mark_replayed(db, letter.id)
                 results.append(Replay(letter.id, True))
         finally:
