@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.api.console import radar, sign_in
+from services.api.console import operations, partners, radar, sign_in
 from services.api.console.pages import HERE, STATIC_PATH
 
 PAGES: tuple[APIRouter, ...] = (
     sign_in.router,
     radar.router,
+    partners.router,
+    operations.router,
 )
 
 
