@@ -151,7 +151,7 @@ async def _dev(settings: Settings) -> None:
     try:
         key = await _first_key(db)
         base = f"http://{settings.api_host}:{settings.api_port}"
-        typer.echo(f"\n  API      {base}/v1\n  Docs     {base}/docs")
+        typer.echo(f"\n  API      {base}/v1\n  Docs     {base}/docs\n  Console  {base}/console")
         if key is not None:
             typer.echo(f"  API key  {key}\n           (shown once; it has every scope)")
         else:

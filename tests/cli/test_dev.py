@@ -1,5 +1,5 @@
-"""`renewals dev` (what `make run` starts): prints its URLs and first key, serves, stops
-cleanly on SIGTERM."""
+"""`renewals dev` (what `make run` starts): prints its URLs and first key, serves the API
+and the console, stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ async def test_dev_prints_where_to_go_and_the_first_key_then_exits_0_on_sigterm(
             text = "".join(lines)
             assert f"http://127.0.0.1:{port}/v1" in text
             assert f"http://127.0.0.1:{port}/docs" in text
+            assert f"Console  http://127.0.0.1:{port}/console" in text
             key = lines[-1].split()[-1]
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}
@@ -48,6 +49,9 @@ async def test_dev_prints_where_to_go_and_the_first_key_then_exits_0_on_sigterm(
                 await wait_until_ready(client)
                 created = await client.post("/v1/partners", json={"name": "P"})
                 assert created.status_code == 201
+                console = await client.get("/console")
+                assert console.status_code == 200
+                assert 'name="api_key"' in console.text
             process.send_signal(signal.SIGTERM)
             assert await asyncio.to_thread(process.wait, 30) == 0
             if sqlite_file:

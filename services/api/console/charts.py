@@ -1,10 +1,14 @@
 """The radar's chart: SVG from pygal, inlined in the page.
 
 `js=[]` keeps pygal from adding its tooltip script (fetched from a CDN by default), so
-the SVG references nothing outside the page; the numbers are in the table under it."""
+the SVG references nothing outside the page; the numbers are in the table under it.
+pygal still writes its configuration as an inline script for that tooltip script to
+read: with nothing to read it, it is cut out, as the page's CSP would refuse to run it.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -24,6 +28,9 @@ CATEGORY_COLOURS = {
     ForecastCategory.RENEWED: "#6b4fa3",
 }
 """The same colours as the swatches of console.css, in the order of ForecastCategory."""
+
+_UNUSED = re.compile(r"<script\b[^>]*>.*?</script>|<!--.*?-->", re.DOTALL)
+"""pygal's configuration script and its credit comments."""
 
 _STYLE = Style(
     background="transparent",
@@ -70,4 +77,4 @@ def radar_chart(
         )
     # pygal builds the SVG with an XML tree, which escapes every text it holds.
     svg: str = chart.render(is_unicode=True)
-    return Markup(svg)
+    return Markup(_UNUSED.sub("", svg))

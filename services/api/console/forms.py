@@ -26,8 +26,10 @@ class Form:
     fields: dict[str, str]
 
     def get(self, name: str) -> str | None:
+        """Browsers send a textarea's line breaks as CR LF; the domain keeps line feeds
+        only, so they are read as one."""
         value = self.fields.get(name)
-        return value if value is None else value.strip()
+        return value if value is None else value.replace("\r\n", "\n").strip()
 
     def text(self, name: str) -> str | None:
         """The field with blanks read as not given, as a blank input means on a form."""

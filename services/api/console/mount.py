@@ -5,12 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.api.console import operations, partners, radar, sign_in
+from services.api.console import contract, operations, partners, radar, sign_in, tasks, week
 from services.api.console.pages import HERE, STATIC_PATH
 
 PAGES: tuple[APIRouter, ...] = (
     sign_in.router,
     radar.router,
+    week.router,
+    tasks.router,
+    contract.router,
     partners.router,
     operations.router,
 )

@@ -3,6 +3,7 @@ carries."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,13 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.globals["csrf_field"] = CSRF_FIELD
+
+
+def _utc(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+_env.filters["utc"] = _utc
 
 SECURITY_HEADERS = {
     # The inline style is pygal's <style> inside each chart's SVG; no script runs inline.

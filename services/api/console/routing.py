@@ -1,6 +1,7 @@
 """Console routes answer with pages: a missing session is a redirect to the sign-in
 form, and every refusal or domain error an HTML error page with the same status the
-API would give. The route's transaction has already been rolled back when the page is
+API would give; a deployment without RENEWALS_SECRET_KEY, which seals the sessions, gets
+a page saying so. The route's transaction has already been rolled back when the page is
 rendered (the session dependency closes inside the route handler)."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from services.api.console.pages import render
 from services.api.console.session import Refused, SignInRequired, clear_cookie
 from shared.domain.errors import DomainError
+from shared.secret_box import SecretKeyMissing
 
 SIGN_IN_PATH = "/console"
 
@@ -60,6 +62,8 @@ class ConsoleRoute(APIRoute):
                 return error_page(request, 422, "Invalid input", _problems(list(invalid.errors())))
             except ValidationError as invalid:
                 return error_page(request, 422, "Invalid input", _problems(list(invalid.errors())))
+            except SecretKeyMissing as missing:
+                return error_page(request, 503, "The console is not set up", str(missing))
 
         return handle
 
