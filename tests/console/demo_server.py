@@ -8,11 +8,14 @@ serve the file with `renewals dev` on a free loopback port.
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import signal
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,18 +26,38 @@ from sqlalchemy import select
 from shared.db import Database
 from shared.models import DeadLetter, OutboxEvent
 from tests.support.broker import free_port
-from tests.support.cli import RENEWALS, cli_env, run_cli
+from tests.support.cli import RENEWALS, cli_env
 
 DEMO_ACCOUNTS = 60
 """Enough for every chart and table to have rows; generated in about 10 s."""
 
-SCOPES = ("read", "write", "admin")
+SCOPES = {"read": "read", "write": "read,write", "admin": "admin"}
+"""The keys made, by the scope they add: the console signs in only keys that can read."""
 
 QUIET = {
     "RENEWALS_SCHEDULER_INTERVAL_SECONDS": "0",
     "RENEWALS_WEBHOOKS_POLL_SECONDS": "0.2",
 }
 """No scheduler ticks while a test compares pages with the API."""
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """The demo's SQLite file and the keys made in it, by scope."""
+
+    path: Path
+    keys: dict[str, str]
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.path}"
+
+    def save_keys(self) -> None:
+        self.path.with_suffix(".keys.json").write_text(json.dumps(self.keys))
+
+    @classmethod
+    def saved(cls, path: Path) -> Portfolio:
+        return cls(path, json.loads(path.with_suffix(".keys.json").read_text()))
 
 
 @dataclass(frozen=True)
@@ -54,14 +77,9 @@ class DemoConsole:
         )
 
 
-def _checked(completed: subprocess.CompletedProcess[str]) -> str:
-    assert completed.returncode == 0, completed.stderr or completed.stdout
-    return completed.stdout
-
-
-def generate_portfolio(path: Path) -> str:
-    """The demo's SQLite file at `path`, with one key of each scope; its database URL."""
-    db_url = f"sqlite+aiosqlite:///{path}"
+def generate_portfolio(path: Path) -> Portfolio:
+    """The demo's SQLite file at `path` (the demo never touches RENEWALS_DATABASE_URL's
+    database, so that points elsewhere) with a key of each scope."""
     demo = subprocess.run(
         [RENEWALS, "demo", "--accounts", str(DEMO_ACCOUNTS), "--keep", str(path)],
         env=cli_env(f"sqlite+aiosqlite:///{path.with_suffix('.unused.db')}"),
@@ -70,17 +88,29 @@ def generate_portfolio(path: Path) -> str:
         timeout=120,
         check=False,
     )
-    _checked(demo)
-    return db_url
+    assert demo.returncode == 0, demo.stderr or demo.stdout
+    db_url = f"sqlite+aiosqlite:///{path}"
+    return Portfolio(path, create_keys(db_url))
 
 
 def create_keys(db_url: str) -> dict[str, str]:
-    return {
-        scope: _checked(
-            run_cli(db_url, "apikey", "create", "--name", f"console {scope}", "--scopes", scope)
-        ).strip()
-        for scope in SCOPES
+    """A key per scope, made by `renewals apikey create` processes run side by side."""
+    processes = {
+        scope: subprocess.Popen(
+            [RENEWALS, "apikey", "create", "--name", f"console {scope}", "--scopes", scopes],
+            env=cli_env(db_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for scope, scopes in SCOPES.items()
     }
+    keys = {}
+    for scope, process in processes.items():
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err or out
+        keys[scope] = out.strip()
+    return keys
 
 
 def _wait_until_ready(base_url: str, process: subprocess.Popen[str], timeout: float) -> None:
@@ -96,24 +126,34 @@ def _wait_until_ready(base_url: str, process: subprocess.Popen[str], timeout: fl
         time.sleep(0.1)
 
 
+def copy_portfolio(source: Portfolio, target: Path) -> Portfolio:
+    for suffix in ("", "-wal"):
+        if Path(f"{source.path}{suffix}").exists():
+            shutil.copyfile(f"{source.path}{suffix}", f"{target}{suffix}")
+    return Portfolio(target, source.keys)
+
+
 @contextmanager
-def demo_console(root: Path) -> Iterator[DemoConsole]:
-    """The demo portfolio generated under `root` and served until the block ends; the
+def demo_console(root: Path, portfolio: Portfolio | None = None) -> Iterator[DemoConsole]:
+    """The demo portfolio served from `root` until the block ends: a copy of `portfolio`
+    when given (generated once for several test processes), else generated there. The
     process must stop cleanly on SIGTERM."""
-    db_url = generate_portfolio(root / "demo.db")
-    keys = create_keys(db_url)
+    if portfolio is None:
+        served = generate_portfolio(root / "demo.db")
+    else:
+        served = copy_portfolio(portfolio, root / "demo.db")
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     with subprocess.Popen(
         [RENEWALS, "dev"],
-        env=cli_env(db_url) | QUIET | {"RENEWALS_API_PORT": str(port)},
+        env=cli_env(served.db_url) | QUIET | {"RENEWALS_API_PORT": str(port)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         text=True,
     ) as process:
         try:
             _wait_until_ready(base_url, process, timeout=30)
-            yield DemoConsole(base_url=base_url, db_url=db_url, keys=keys)
+            yield DemoConsole(base_url=base_url, db_url=served.db_url, keys=served.keys)
             process.send_signal(signal.SIGTERM)
             assert process.wait(30) == 0
         finally:
@@ -151,5 +191,7 @@ async def _record_dead_letter(db_url: str) -> uuid.UUID:
 
 def record_dead_letter(db_url: str) -> uuid.UUID:
     """A dead letter holding a copy (new event id) of the portfolio's latest goal update:
-    an event the worker applies without harm once it is replayed."""
-    return asyncio.run(_record_dead_letter(db_url))
+    an event the worker applies without harm once it is replayed. Written from a thread of
+    its own: Playwright's sync API keeps an event loop running in the test's thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _record_dead_letter(db_url)).result(timeout=30)

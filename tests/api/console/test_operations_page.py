@@ -21,7 +21,7 @@ from shared.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from tests.api.console.signed_in import console_as, csrf_of
+from tests.api.console.support import csrf_token, signed_in
 from tests.support.api import Harness
 from tests.support.factories import make_account, make_contract, make_task
 
@@ -60,12 +60,12 @@ def _figure(html: str, name: str) -> str:
 @pytest.mark.parametrize("scopes", ["read", "read,write"])
 async def test_operations_are_for_admins_only(api: Harness, scopes: str) -> None:
     letter = await _dead_letter(api)
-    async with console_as(api, scopes) as console:
+    async with signed_in(api, scopes) as console:
         page = await console.get("/console/operations")
         radar = await console.get("/console/radar")
         replay = await console.post(
             f"/console/operations/dead-letters/{letter}/replay",
-            data={"csrf_token": csrf_of(radar)},
+            data={"csrf_token": csrf_token(radar.text)},
         )
 
     assert page.status_code == 403
@@ -77,16 +77,16 @@ async def test_operations_are_for_admins_only(api: Harness, scopes: str) -> None
 
 async def test_an_admin_replays_a_dead_letter_and_is_told_so(api: Harness) -> None:
     letter = await _dead_letter(api)
-    async with console_as(api, "admin") as console:
+    async with signed_in(api, "admin") as console:
         page = await console.get("/console/operations")
         replayed = await console.post(
             f"/console/operations/dead-letters/{letter}/replay",
-            data={"csrf_token": csrf_of(page)},
+            data={"csrf_token": csrf_token(page.text)},
         )
         after = await console.get(replayed.headers["location"])
         again = await console.post(
             f"/console/operations/dead-letters/{letter}/replay",
-            data={"csrf_token": csrf_of(page)},
+            data={"csrf_token": csrf_token(page.text)},
         )
 
     assert f'data-id="{letter}"' in page.text
@@ -110,7 +110,7 @@ async def test_an_admin_replays_a_dead_letter_and_is_told_so(api: Harness) -> No
 
 async def test_a_replay_without_the_forms_token_changes_nothing(api: Harness) -> None:
     letter = await _dead_letter(api)
-    async with console_as(api, "admin") as console:
+    async with signed_in(api, "admin") as console:
         forged = await console.post(
             f"/console/operations/dead-letters/{letter}/replay", data={"csrf_token": "guess"}
         )
@@ -139,11 +139,11 @@ async def test_an_admin_retries_a_failed_webhook_delivery(api: Harness) -> None:
             retry_until=datetime(2026, 12, 1, tzinfo=UTC),
         )
         session.add(delivery)
-    async with console_as(api, "admin") as console:
+    async with signed_in(api, "admin") as console:
         page = await console.get("/console/operations")
         retried = await console.post(
             f"/console/operations/deliveries/{subscription.id}/{delivery.id}/redeliver",
-            data={"csrf_token": csrf_of(page)},
+            data={"csrf_token": csrf_token(page.text)},
         )
         after = await console.get(retried.headers["location"])
 
@@ -170,11 +170,11 @@ async def test_an_admin_retries_a_failed_crm_sync(api: Harness) -> None:
                 last_error="HubSpot answered 400: property missing",
             )
         )
-    async with console_as(api, "admin") as console:
+    async with signed_in(api, "admin") as console:
         page = await console.get("/console/operations")
         retried = await console.post(
             f"/console/operations/crm-syncs/{task.id}/retry",
-            data={"csrf_token": csrf_of(page)},
+            data={"csrf_token": csrf_token(page.text)},
         )
         after = await console.get(retried.headers["location"])
 
@@ -215,7 +215,7 @@ async def test_the_page_shows_the_outbox_backlog_and_the_worker_lag(api: Harness
                     created_at=now - timedelta(hours=3),
                 )
             )
-    async with console_as(api, "admin") as console:
+    async with signed_in(api, "admin") as console:
         page = await console.get("/console/operations")
 
     assert page.status_code == 200, page.text

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from shared.clock import today
 from shared.rules.calendar import add_months
-from tests.api.console.signed_in import console_as
+from tests.api.console.support import signed_in
 from tests.support.api import Harness
 from tests.support.factories import make_account, make_partner
 from tests.support.report_factories import churned, contract
@@ -32,7 +32,7 @@ async def test_partners_page_shows_retention_against_the_tier_lines_as_the_repor
     await contract(api.db, account, running)
 
     report = (await api.client.get("/v1/reports/retention")).json()
-    async with console_as(api, "read") as console:
+    async with signed_in(api, "read") as console:
         page = await console.get("/console/partners")
 
     assert page.status_code == 200, page.text
@@ -67,7 +67,7 @@ async def test_partners_page_shows_the_renewal_rate_direct_and_through_partners(
 
     period = {"start": str(add_months(day, -12)), "end": str(day)}
     report = (await api.client.get("/v1/reports/renewal-rate", params=period)).json()
-    async with console_as(api, "read") as console:
+    async with signed_in(api, "read") as console:
         page = await console.get("/console/partners")
 
     assert report["by_channel"]["direct"]["renewal_rate"] == 0.5
