@@ -55,6 +55,13 @@ services:
 bench: install-test services
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+## docs/console-radar.png refreshed from the demo portfolio, in Chromium as the console's
+## browser tests see it.
+.PHONY: screenshots
+screenshots: install-test
+	bash .ci/chromium-up
+	$(BIN)/python -m tests.console.screenshots
+
 LOCK_ARGS ?=
 
 ## Re-lock the image's dependencies after changing pyproject.toml's: deploy/requirements.lock,
