@@ -7,6 +7,7 @@ from starlette.staticfiles import StaticFiles
 
 from services.api.console import contract, operations, partners, radar, sign_in, tasks, week
 from services.api.console.pages import HERE, STATIC_PATH
+from services.api.console.routing import install_failed_pages
 
 PAGES: tuple[APIRouter, ...] = (
     sign_in.router,
@@ -20,6 +21,7 @@ PAGES: tuple[APIRouter, ...] = (
 
 
 def mount_console(app: FastAPI) -> None:
+    install_failed_pages(app)
     for page in PAGES:
         app.include_router(page)
     app.mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="console-static")

@@ -1,15 +1,19 @@
 """Console routes answer with pages: a missing session is a redirect to the sign-in
 form, and every refusal or domain error an HTML error page with the same status the
 API would give; a deployment without RENEWALS_SECRET_KEY, which seals the sessions, gets
-a page saying so. The route's transaction has already been rolled back when the page is
-rendered (the session dependency closes inside the route handler)."""
+a page saying so.
+
+The page is built where the error is caught, then raised again inside `FailedPage`, so
+the error still passes through the request's dependencies: the session dependency rolls
+the transaction back, as it does for the API's errors, and the app's handler for
+`FailedPage` sends the page."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
@@ -31,6 +35,12 @@ def _problems(errors: list[Any]) -> str:
     )
 
 
+class FailedPage(Exception):
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def error_page(request: Request, status: int, title: str, detail: str) -> Response:
     return render(
         request,
@@ -50,20 +60,20 @@ class ConsoleRoute(APIRoute):
             try:
                 return await handler(request)
             except SignInRequired:
-                response = RedirectResponse(SIGN_IN_PATH, status_code=303)
+                response: Response = RedirectResponse(SIGN_IN_PATH, status_code=303)
                 if request.cookies:
                     clear_cookie(response, request)
-                return response
             except Refused as refused:
-                return error_page(request, refused.status, refused.title, refused.detail)
+                response = error_page(request, refused.status, refused.title, refused.detail)
             except DomainError as error:
-                return error_page(request, error.status, error.title, error.detail)
-            except RequestValidationError as invalid:
-                return error_page(request, 422, "Invalid input", _problems(list(invalid.errors())))
-            except ValidationError as invalid:
-                return error_page(request, 422, "Invalid input", _problems(list(invalid.errors())))
+                response = error_page(request, error.status, error.title, error.detail)
+            except (RequestValidationError, ValidationError) as invalid:
+                response = error_page(
+                    request, 422, "Invalid input", _problems(list(invalid.errors()))
+                )
             except SecretKeyMissing as missing:
-                return error_page(request, 503, "The console is not set up", str(missing))
+                response = error_page(request, 503, "The console is not set up", str(missing))
+            raise FailedPage(response)
 
         return handle
 
@@ -72,3 +82,12 @@ def console_router() -> APIRouter:
     """A page module's router: under /console, out of the OpenAPI document, its errors
     rendered as pages."""
     return APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
+
+
+async def _send_page(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FailedPage)
+    return exc.response
+
+
+def install_failed_pages(app: FastAPI) -> None:
+    app.add_exception_handler(FailedPage, _send_page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 
 from sqlalchemy import update
@@ -43,7 +44,11 @@ async def _status(api: Harness, task: Task) -> tuple[str, str | None]:
 
 async def test_a_read_key_sees_the_pages_without_any_action_form(api: Harness) -> None:
     contract, task = await _task(api)
-    async with signed_in(api, "read") as reader, signed_in(api, "read,write") as writer:
+    async with (
+        signed_in(api, "read") as reader,
+        signed_in(api, "read,write") as writer,
+        signed_in(api, "admin") as admin,
+    ):
         for client, shown in ((reader, False), (writer, True)):
             week = await client.get("/console/week", params={"owner": ANN})
             page = await client.get(f"/console/contracts/{contract.id}")
@@ -56,14 +61,10 @@ async def test_a_read_key_sees_the_pages_without_any_action_form(api: Harness) -
             assert (FORECAST_FORM in page.text) is shown
             assert ("<textarea" in week.text + page.text) is shown
             assert 'href="/console/operations"' not in week.text + page.text
+        radar = (await admin.get("/console/radar")).text
+    assert 'href="/console/operations"' in radar
+    assert 'href="/console/partners"' in radar
     assert await _status(api, task) == ("open", None)
-
-
-async def test_only_an_admin_key_sees_the_operations_link(api: Harness) -> None:
-    async with signed_in(api, "admin") as admin:
-        page = await admin.get("/console/radar")
-    assert 'href="/console/operations"' in page.text
-    assert 'href="/console/partners"' in page.text
 
 
 async def test_a_write_key_closes_a_task_with_an_outcome(api: Harness) -> None:
@@ -87,52 +88,56 @@ async def test_a_write_key_closes_a_task_with_an_outcome(api: Harness) -> None:
     assert "Call the new business owner" not in after.text
 
 
-async def test_a_post_without_the_page_token_is_403_and_writes_nothing(api: Harness) -> None:
+async def test_a_post_without_the_token_or_the_scope_is_403_and_writes_nothing(
+    api: Harness,
+) -> None:
     contract, task = await _task(api)
-    async with signed_in(api, "read,write") as writer:
-        missing = await writer.post(f"/console/tasks/{task.id}", data={"status": "done"})
-        wrong = await writer.post(
-            f"/console/tasks/{task.id}", data={"status": "done", "csrf_token": "guess"}
-        )
-        forecast = await writer.post(
-            f"/console/contracts/{contract.id}/forecast",
-            data={"action": "override", "category": "lost"},
-        )
-    assert missing.status_code == wrong.status_code == forecast.status_code == 403
-    assert "token" in missing.text
-    assert await _status(api, task) == ("open", None)
-    body = (await api.client.get(f"/v1/contracts/{contract.id}/forecast")).json()
-    assert body["overridden"] is False
-
-
-async def test_a_read_key_cannot_post_even_with_its_token(api: Harness) -> None:
-    contract, task = await _task(api)
-    async with signed_in(api, "read") as reader:
+    close, override = f"/console/tasks/{task.id}", f"/console/contracts/{contract.id}/forecast"
+    async with signed_in(api, "read,write") as writer, signed_in(api, "read") as reader:
         token = csrf_token((await reader.get("/console/radar")).text)
-        close = await reader.post(
-            f"/console/tasks/{task.id}", data={"csrf_token": token, "status": "done"}
-        )
-        override = await reader.post(
-            f"/console/contracts/{contract.id}/forecast",
-            data={"csrf_token": token, "action": "override", "category": "lost"},
-        )
-    assert close.status_code == override.status_code == 403
-    assert "&#39;write&#39; scope" in close.text
+        refused = {
+            "no token": await writer.post(close, data={"status": "done"}),
+            "a guessed token": await writer.post(
+                close, data={"status": "done", "csrf_token": "guess"}
+            ),
+            "another session's token": await writer.post(
+                override, data={"action": "override", "category": "lost", "csrf_token": token}
+            ),
+            "read key, close": await reader.post(
+                close, data={"csrf_token": token, "status": "done"}
+            ),
+            "read key, override": await reader.post(
+                override, data={"csrf_token": token, "action": "override", "category": "lost"}
+            ),
+        }
+
+    assert {name: r.status_code for name, r in refused.items()} == dict.fromkeys(refused, 403)
+    assert "token" in refused["no token"].text
+    assert "&#39;write&#39; scope" in refused["read key, close"].text
     assert await _status(api, task) == ("open", None)
-    assert (await api.client.get(f"/v1/contracts/{contract.id}/forecast")).json()[
-        "overridden"
-    ] is False
+    forecast = (await api.client.get(f"/v1/contracts/{contract.id}/forecast")).json()
+    assert forecast["overridden"] is False
 
 
 async def test_a_forecast_override_and_its_clearing_round_trip(api: Harness) -> None:
     contract, _ = await _task(api)
     forecast_url = f"/v1/contracts/{contract.id}/forecast"
+    page_url = f"/console/contracts/{contract.id}"
     engine = (await api.client.get(forecast_url)).json()
     async with signed_in(api, "read,write", name="Ann's key") as writer:
-        page = await writer.get(f"/console/contracts/{contract.id}")
-        token = csrf_token(page.text)
+        token = csrf_token((await writer.get(page_url)).text)
+        invalid = await writer.post(
+            f"{page_url}/forecast",
+            data={
+                "csrf_token": token,
+                "action": "override",
+                "category": "commit",
+                "expected_arr": "12.345",
+            },
+        )
+        unchanged = (await api.client.get(forecast_url)).json()
         overridden = await writer.post(
-            f"/console/contracts/{contract.id}/forecast",
+            f"{page_url}/forecast",
             data={
                 "csrf_token": token,
                 "action": "override",
@@ -141,15 +146,20 @@ async def test_a_forecast_override_and_its_clearing_round_trip(api: Harness) -> 
                 "note": "Budget cut announced",
             },
         )
-        assert overridden.status_code == 303
         stored = (await api.client.get(forecast_url)).json()
-        shown = (await writer.get(f"/console/contracts/{contract.id}")).text
+        shown = (await writer.get(page_url)).text
         cleared = await writer.post(
-            f"/console/contracts/{contract.id}/forecast",
-            data={"csrf_token": token, "action": "clear"},
+            f"{page_url}/forecast", data={"csrf_token": token, "action": "clear"}
         )
-        assert cleared.status_code == 303
 
+    assert invalid.status_code == 422
+    assert invalid.headers["content-type"].startswith("text/html")
+    assert "expected_arr" in invalid.text
+    assert unchanged == engine
+    assert (overridden.status_code, overridden.headers["location"]) == (
+        303,
+        f"{page_url}#forecast",
+    )
     assert (stored["category"], stored["expected_arr"], stored["note"], stored["set_by"]) == (
         "at_risk",
         "18000.50",
@@ -159,30 +169,10 @@ async def test_a_forecast_override_and_its_clearing_round_trip(api: Harness) -> 
     assert stored["overridden"] is True
     assert "Overridden by Ann&#39;s key" in shown
     assert "Clear override" in shown
+    assert cleared.status_code == 303
     back = (await api.client.get(forecast_url)).json()
     assert back["overridden"] is False
     assert (back["category"], back["expected_arr"]) == (engine["category"], engine["expected_arr"])
-
-
-async def test_an_invalid_override_is_422_and_writes_nothing(api: Harness) -> None:
-    contract, _ = await _task(api)
-    async with signed_in(api, "read,write") as writer:
-        token = csrf_token((await writer.get(f"/console/contracts/{contract.id}")).text)
-        response = await writer.post(
-            f"/console/contracts/{contract.id}/forecast",
-            data={
-                "csrf_token": token,
-                "action": "override",
-                "category": "commit",
-                "expected_arr": "12.345",
-            },
-        )
-    assert response.status_code == 422
-    assert "expected_arr" in response.text
-    assert response.headers["content-type"].startswith("text/html")
-    assert (await api.client.get(f"/v1/contracts/{contract.id}/forecast")).json()[
-        "overridden"
-    ] is False
 
 
 async def test_the_contract_page_explains_the_health_band_in_words(api: Harness) -> None:
@@ -201,26 +191,23 @@ async def test_the_contract_page_explains_the_health_band_in_words(api: Harness)
             )
         )
     async with signed_in(api, "read") as reader:
-        page = (await reader.get(f"/console/contracts/{contract.id}")).text
-    assert '<span class="band yellow">Yellow</span> 45/100' in page
-    assert "Fewer than half of the seats are in use." in page
-    assert "the renewal outreach is not done" in page.replace("\n", " ").lower()
-    assert "Initech" in page
+        page = await reader.get(f"/console/contracts/{contract.id}")
+        unknown = await reader.get(f"/console/contracts/{uuid.uuid4()}")
+        not_an_id = await reader.get("/console/contracts/not-an-id")
 
-
-async def test_an_unknown_contract_is_a_404_page(api: Harness) -> None:
-    async with signed_in(api, "read") as reader:
-        response = await reader.get("/console/contracts/6f1c1a0e-0000-4000-8000-000000000000")
-        bad = await reader.get("/console/contracts/not-an-id")
-    assert response.status_code == 404
-    assert response.headers["content-type"].startswith("text/html")
-    assert bad.status_code == 422
+    assert '<span class="band yellow">Yellow</span> 45/100' in page.text
+    assert "Fewer than half of the seats are in use." in page.text
+    assert "the renewal outreach is not done" in page.text.replace("\n", " ").lower()
+    assert "Initech" in page.text
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("text/html")
+    assert not_an_id.status_code == 422
 
 
 async def test_a_done_expansion_task_records_the_expected_arr_in_the_forecast(
     api: Harness,
 ) -> None:
-    contract, _ = await _task(api)
+    contract, task = await _task(api)
     expansion = await make_task(
         api.db,
         contract,
@@ -231,37 +218,33 @@ async def test_a_done_expansion_task_records_the_expected_arr_in_the_forecast(
     )
     async with signed_in(api, "read,write") as writer:
         page = await writer.get(f"/console/contracts/{contract.id}")
+        token = csrf_token(page.text)
         assert f'id="expected-{expansion.id}" name="expected_arr"' in page.text
-        response = await writer.post(
+        assert f'id="expected-{task.id}"' not in page.text
+        done = await writer.post(
             f"/console/tasks/{expansion.id}",
             data={
-                "csrf_token": csrf_token(page.text),
+                "csrf_token": token,
                 "status": "done",
                 "expected_arr": "30000",
                 "back": f"/console/contracts/{contract.id}",
             },
         )
-    assert response.status_code == 303
-    assert response.headers["location"] == f"/console/contracts/{contract.id}"
-    assert await _status(api, expansion) == ("done", None)
-    forecast = (await api.client.get(f"/v1/contracts/{contract.id}/forecast")).json()
-    assert forecast["expected_arr"] == "30000.00"
-
-
-async def test_closing_a_closed_task_is_a_409_page_and_a_foreign_back_is_ignored(
-    api: Harness,
-) -> None:
-    _, task = await _task(api)
-    async with signed_in(api, "read,write") as writer:
-        token = csrf_token((await writer.get("/console/radar")).text)
-        first = await writer.post(
+        dismissed = await writer.post(
             f"/console/tasks/{task.id}",
             data={"csrf_token": token, "status": "dismissed", "back": "https://evil.example/"},
         )
         again = await writer.post(
             f"/console/tasks/{task.id}", data={"csrf_token": token, "status": "done"}
         )
-    assert first.status_code == 303
-    assert first.headers["location"] == "/console/week"
+
+    assert (done.status_code, done.headers["location"]) == (
+        303,
+        f"/console/contracts/{contract.id}",
+    )
+    assert await _status(api, expansion) == ("done", None)
+    forecast = (await api.client.get(f"/v1/contracts/{contract.id}/forecast")).json()
+    assert forecast["expected_arr"] == "30000.00"
+    assert (dismissed.status_code, dismissed.headers["location"]) == (303, "/console/week")
     assert again.status_code == 409
     assert await _status(api, task) == ("dismissed", None)

@@ -47,6 +47,7 @@ async def test_open_tasks_are_grouped_around_today_with_their_playbooks(database
     async with db.read() as session:
         week = await owner_week(session, ANN, THURSDAY, "USD")
         owners = await account_owners(session)
+        from_sunday = await owner_week(session, ANN, date(2026, 12, 6), "USD")
 
     assert (week.this_week_ends, week.next_week_ends) == (date(2026, 12, 6), date(2026, 12, 13))
     assert [t.title for t in week.overdue] == ["Last week", "Yesterday"]
@@ -60,12 +61,5 @@ async def test_open_tasks_are_grouped_around_today_with_their_playbooks(database
     assert week.this_week[1].playbook == "Playbook of Today, big"
     assert (week.this_week[1].account_name, week.this_week[1].arr) == ("Big", "90000.00")
     assert owners == [ANN]
-
-
-async def test_a_sunday_has_only_itself_left_of_its_week(database: Database) -> None:
-    contract = await make_contract(database, await make_account(database, owner=ANN))
-    await make_task(database, contract, title="Monday", due_date=date(2026, 12, 7), owner=ANN)
-    async with database.read() as session:
-        week = await owner_week(session, ANN, date(2026, 12, 6), "USD")
-    assert week.this_week == []
-    assert [t.title for t in week.next_week] == ["Monday"]
+    assert [t.title for t in from_sunday.this_week] == ["Sunday"]
+    assert [t.title for t in from_sunday.next_week] == ["Next Monday", "Next Sunday"]
