@@ -5,6 +5,7 @@ screenshotted (test-artifacts/console/) and scanned by axe-core."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
@@ -174,3 +175,12 @@ def test_an_admin_replays_a_dead_letter(browser: Browser, demo: DemoConsole) -> 
     assert [d["replayed_at"] is not None for d in letters if d["id"] == str(letter)] == [True]
     checked(page, "operations-replayed")
     assert re.search(r"/console/operations\?done=replayed", page.url)
+    waiting = page.locator('[data-backlog="lifecycle"] [data-field="count"]')
+    deadline = time.monotonic() + 10
+    while waiting.inner_text() != "0" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        page.reload()
+    assert waiting.inner_text() == "0", "the worker did not take the replayed event"
+    with demo.client("admin") as api:
+        again = api.get("/v1/admin/dead-letters", params={"replayed": "false"}).json()["items"]
+    assert again == []
