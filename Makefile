@@ -38,20 +38,29 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy
 
-## Lint, type-check, then the whole suite on SQLite and Postgres, with Apache Kafka
-## (PostgreSQL and the Kafka jars are installed on the first run).
+## Lint, type-check, then the whole suite on SQLite and Postgres, with Apache Kafka and the
+## console in Chromium (PostgreSQL, Chromium and the Kafka jars are installed on the first run).
 test: lint typecheck services
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-## PostgreSQL started (installed with apt when missing) and Apache Kafka's jars cached.
+## PostgreSQL started (installed with apt when missing), Chromium for the console's browser
+## tests (apt too) and Apache Kafka's jars cached.
 services:
 	bash .ci/postgres-up
+	bash .ci/chromium-up
 	bash .ci/kafka-jars >/dev/null
 
 ## Every figure of docs/benchmarks.md beside its same-run baseline (Postgres and the test
 ## broker as in the tests; about 8 minutes); refreshes bench/results.json and docs/benchmarks.md.
 bench: install-test services
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## docs/console-radar.png refreshed from the demo portfolio, in Chromium as the console's
+## browser tests see it.
+.PHONY: screenshots
+screenshots: install-test
+	bash .ci/chromium-up
+	$(BIN)/python -m tests.console.screenshots
 
 LOCK_ARGS ?=
 

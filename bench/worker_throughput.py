@@ -33,9 +33,8 @@ from services.demo.load import load
 from services.demo.year import apply_happenings
 from services.relay.relay import OutboxRow, encode
 from services.renewal_worker.sources.kafka import dlq_topic
-from services.renewal_worker.sources.step import ENGINE_CONSUMER
 from shared.db import Database
-from shared.events.types import Stream
+from shared.events.types import ENGINE_CONSUMER, Stream
 from shared.models import DeadLetter, InboxKey, OutboxEvent, Task
 
 SEED = 20_260_401

@@ -25,7 +25,7 @@ def dlq_list(
 
     Columns: id, type, event id, failed at, replayed at (- when not), and the first line
     of the error. Both modes record dead letters in the same table."""
-    from services.renewal_worker.dead_letters import list_dead_letters
+    from shared.domain.dead_letters.replay import recent_dead_letters
 
     async def rows() -> list[str]:
         db = open_database(load_settings())
@@ -43,7 +43,7 @@ def dlq_list(
                         (letter.error.strip().splitlines() or [""])[0],
                     ]
                 )
-                for letter in await list_dead_letters(db, limit=limit)
+                for letter in await recent_dead_letters(db, limit=limit)
             ]
         finally:
             await db.dispose()
@@ -69,7 +69,7 @@ def dlq_replay(
     republished to RENEWALS_KAFKA_TOPIC, keyed by its account id. Either way the worker
     applies it once like any other event (it was never in the inbox); if it fails again
     it becomes a new dead letter. Exit 1 when something could not be replayed."""
-    from services.renewal_worker.dead_letters import replay
+    from shared.domain.dead_letters.replay import replay
 
     if (letter_id is None) == (not all_):
         raise typer.BadParameter("give either a dead letter ID or --all")

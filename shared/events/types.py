@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+ENGINE_CONSUMER = "engine"
+"""The engine's name in the inbox: the keys of the lifecycle events it has applied."""
+
 
 class Stream(StrEnum):
     """Lifecycle events feed the engine; notifications feed webhook dispatch and listeners."""

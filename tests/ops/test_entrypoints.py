@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
-from services.renewal_worker.sources.step import ENGINE_CONSUMER
 from shared.clock import today
 from shared.db import Database
 from shared.domain.auth.service import create_key, parse_scopes
+from shared.events.types import ENGINE_CONSUMER
 from shared.models import Account, DeadLetter, InboxKey, OutboxEvent, Task
 from tests.ops.processes import (
     PLANTED_INBOUND_SECRET,

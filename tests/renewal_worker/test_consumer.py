@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.renewal_worker import retention
 from services.renewal_worker.apply import batch, handle
 from services.renewal_worker.sources.embedded import LifecycleConsumer, process_batch
-from services.renewal_worker.sources.step import ENGINE_CONSUMER
 from shared.clock import utcnow
 from shared.db import Database
 from shared.domain.auth.service import create_key, parse_scopes
 from shared.events.outbox import build_event
-from shared.events.types import SOURCE_API, EventType
+from shared.events.types import ENGINE_CONSUMER, SOURCE_API, EventType
 from shared.models import IdempotencyKey, InboxKey, OutboxEvent
 from tests.renewal_worker.helpers import (
     FakeHandler,

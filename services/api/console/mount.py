@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.api.console import contract, radar, sign_in, tasks, week
+from services.api.console import contract, operations, partners, radar, sign_in, tasks, week
 from services.api.console.pages import HERE, STATIC_PATH
 from services.api.console.routing import install_failed_pages
 
@@ -15,6 +15,8 @@ PAGES: tuple[APIRouter, ...] = (
     week.router,
     tasks.router,
     contract.router,
+    partners.router,
+    operations.router,
 )
 
 

@@ -41,14 +41,11 @@ from services.renewal_worker.apply import forecasts, handle
 from services.renewal_worker.apply.decode import contract_log_ids
 from services.renewal_worker.apply.load import in_chunks
 from shared.clock import utcnow
-from shared.events.types import EventType
+from shared.events.types import ENGINE_CONSUMER, EventType
 from shared.metrics import DEAD_LETTERS, EVENTS_PROCESSED
 from shared.models import DeadLetter, InboxKey
 from shared.runtime.steps import describe
 from shared.runtime.transient import is_transient
-
-ENGINE_CONSUMER = "engine"
-"""The inbox `consumer` of lifecycle events applied by the engine."""
 
 _log = structlog.get_logger("renewals.worker")
 

@@ -20,11 +20,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import func, select
 
 from services.renewal_worker.sources.kafka import KafkaWorker, dlq_topic
-from services.renewal_worker.sources.step import ENGINE_CONSUMER
 from shared.config import Settings
 from shared.db import Database
 from shared.events.outbox import build_event
-from shared.events.types import SOURCE_API, EventType
+from shared.events.types import ENGINE_CONSUMER, SOURCE_API, EventType
 from shared.models import Account, Checkpoint, Contract, ContractTerm, DeadLetter, InboxKey
 from shared.runtime.kafka import ensure_topics
 from tests.support.broker import unique_topics

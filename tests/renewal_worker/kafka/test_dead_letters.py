@@ -11,11 +11,11 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from services.renewal_worker.dead_letters import replay
 from services.renewal_worker.sources.embedded import process_batch
 from services.renewal_worker.sources.kafka import KafkaWorker, dlq_topic
 from shared.config import Settings
 from shared.db import Database
+from shared.domain.dead_letters.replay import replay
 from shared.models import Account, OutboxEvent
 from tests.renewal_worker.helpers import add_outbox_row
 from tests.renewal_worker.kafka.helpers import (

@@ -1,6 +1,6 @@
-"""Dead letters for operators (`renewals dlq list|replay`), the same in both modes.
+"""Replaying dead letters, the operation behind `renewals dlq replay` and the console.
 
-A dead letter is a poison event with its error (see `sources.step`, `sources.kafka`).
+A dead letter is a poison event with its error (see the worker's event sources).
 Replaying one hands the event back to the engine once its cause is fixed, and marks
 the dead letter replayed (`replayed_at`):
 
@@ -23,14 +23,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.renewal_worker.apply.decode import InvalidEvent, account_id_of
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
 from shared.models import DeadLetter, OutboxEvent
-from shared.runtime.kafka import HEADERS, ensure_topics
+from shared.runtime.kafka import HEADERS, client_kwargs, ensure_topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ class Replay:
     reason: str = ""
 
 
-async def list_dead_letters(db: Database, *, limit: int) -> list[DeadLetter]:
+async def recent_dead_letters(db: Database, *, limit: int) -> list[DeadLetter]:
     """The oldest first (ids are time-ordered), replayed ones included."""
     async with db.read() as session:
         rows = await session.scalars(select(DeadLetter).order_by(DeadLetter.id).limit(limit))
@@ -57,19 +58,32 @@ def is_replayable(letter: DeadLetter) -> bool:
     )
 
 
+def _account_id(event: dict[str, Any]) -> str | None:
+    """The account an event is about, read as the worker reads it: account events name it
+    `id`, the others `account_id`; None when it is missing or no UUID."""
+    data = event.get("data")
+    if not isinstance(data, dict):
+        return None
+    raw = (
+        data.get("id")
+        if str(event.get("type", "")).startswith("account.")
+        else data.get("account_id")
+    )
+    try:
+        return str(uuid.UUID(str(raw)))
+    except ValueError:
+        return None
+
+
 def partition_key(event: dict[str, Any]) -> str:
     """The Kafka key (and outbox `partition_key`) of an event: its account id, the
     partner id for partner events, the subject when neither can be read."""
-    try:
-        account_id = account_id_of(event)
-    except InvalidEvent:
-        account_id = None
-    if account_id is not None:
-        return str(account_id)
     data = event.get("data")
-    if str(event.get("type", "")).startswith("partner.") and isinstance(data, dict):
-        return str(data.get("id") or event.get("subject") or "")
-    return str(event.get("subject") or "")
+    if str(event.get("type", "")).startswith("partner."):
+        if isinstance(data, dict) and data.get("id"):
+            return str(data["id"])
+        return str(event.get("subject") or "")
+    return _account_id(event) or str(event.get("subject") or "")
 
 
 async def _pending(
@@ -120,25 +134,72 @@ async def _mark_replayed(db: Database, letter_id: uuid.UUID) -> None:
             stored.replayed_at = utcnow()
 
 
+def _outbox_row(letter: DeadLetter) -> OutboxEvent:
+    event = letter.event
+    return OutboxEvent(
+        stream=letter.stream,
+        event_id=letter.event_id,
+        source=letter.source,
+        type=letter.type,
+        subject=str(event.get("subject")) if event.get("subject") else None,
+        partition_key=partition_key(event),
+        event=event,
+    )
+
+
+def _producer(settings: Settings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        **client_kwargs(settings, "renewals-dlq-replay"),
+        acks="all",
+        enable_idempotence=settings.kafka_idempotence,
+    )
+
+
+async def _publish(producer: AIOKafkaProducer, settings: Settings, letter: DeadLetter) -> None:
+    value = json.dumps(letter.event, separators=(",", ":"), ensure_ascii=False)
+    await producer.send_and_wait(
+        settings.kafka_topic,
+        value=value.encode(),
+        key=partition_key(letter.event).encode(),
+        headers=HEADERS,
+    )
+
+
 async def _replay_into_outbox(db: Database, letter: DeadLetter) -> bool:
     async with db.transaction() as session:
         stored = await session.get(DeadLetter, letter.id, with_for_update=not db.is_sqlite)
         if stored is None or stored.replayed_at is not None:
             return False  # someone else replayed it meanwhile
-        event = stored.event
-        session.add(
-            OutboxEvent(
-                stream=stored.stream,
-                event_id=stored.event_id,
-                source=stored.source,
-                type=stored.type,
-                subject=str(event.get("subject")) if event.get("subject") else None,
-                partition_key=partition_key(event),
-                event=event,
-            )
-        )
+        session.add(_outbox_row(stored))
         stored.replayed_at = utcnow()
     return True
+
+
+async def replay_one(session: AsyncSession, settings: Settings, letter_id: uuid.UUID) -> Replay:
+    """Replays one dead letter within the caller's write transaction (the console's
+    request). In distributed mode the event is published before the transaction commits:
+    should the commit fail, the dead letter stays pending and a second replay publishes
+    the event again, which the worker's inbox then skips."""
+    letter = await session.get(DeadLetter, letter_id, with_for_update=True)
+    if letter is None:
+        return Replay(letter_id, False, "no such dead letter")
+    if letter.replayed_at is not None:
+        return Replay(letter_id, False, "already replayed")
+    if not is_replayable(letter):
+        return Replay(letter_id, False, "not a CloudEvent; cannot be replayed")
+    if settings.event_bus == "kafka":
+        await ensure_topics(settings, [settings.kafka_topic])
+        producer = _producer(settings)
+        await producer.start()
+        try:
+            await _publish(producer, settings, letter)
+        finally:
+            await producer.stop()
+    else:
+        session.add(_outbox_row(letter))
+    letter.replayed_at = utcnow()
+    await session.flush()
+    return Replay(letter_id, True)
 
 
 async def replay(
@@ -149,20 +210,12 @@ async def replay(
     if not letters:
         return results
     if settings.event_bus == "kafka":
-        from services.renewal_worker.sources.kafka import new_producer
-
         await ensure_topics(settings, [settings.kafka_topic])
-        producer = new_producer(settings, client_id="renewals-dlq-replay")
+        producer = _producer(settings)
         await producer.start()
         try:
             for letter in letters:
-                value = json.dumps(letter.event, separators=(",", ":"), ensure_ascii=False)
-                await producer.send_and_wait(
-                    settings.kafka_topic,
-                    value=value.encode(),
-                    key=partition_key(letter.event).encode(),
-                    headers=HEADERS,
-                )
+                await _publish(producer, settings, letter)
                 await _mark_replayed(db, letter.id)
                 results.append(Replay(letter.id, True))
         finally:
