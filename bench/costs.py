@@ -7,12 +7,14 @@ details.
 The Postgres server may be shared (the tests' server is), so nothing is read from
 server-wide counters alone: backends are those of the run's own database, rows come from
 its `pg_stat_user_tables`, and WAL is summed over the records that touch its relations
-(`pg_walinspect`), with the server-wide LSN difference beside it as an upper bound.
+(`pg_walinspect`, read as the run goes), with the server-wide LSN difference beside it
+as an upper bound.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,10 @@ BACKENDS = """
       AND pid <> pg_backend_pid()
 """
 TABLE_WRITES = "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables"
+ROW_SIZES = """
+    SELECT relname, n_live_tup, pg_total_relation_size(relid)
+    FROM pg_stat_user_tables WHERE n_live_tup > 0
+"""
 WAL_OF_DATABASE = """
     SELECT count(*), coalesce(sum(record_length), 0), coalesce(sum(fpi_length), 0)
     FROM pg_get_wal_records_info($1::text::pg_lsn, $2::text::pg_lsn)
@@ -94,6 +100,7 @@ class PostgresProbe:
         self.connection = connection
         self.database_oid = database_oid
         self.cpu = BackendCpu()
+        self.wal: Wal | None = None
 
     @classmethod
     async def connect(cls, dsn: str) -> PostgresProbe:
@@ -110,6 +117,7 @@ class PostgresProbe:
         self.cpu.note(
             (row["pid"] for row in await self.connection.fetch(BACKENDS)), starting=starting
         )
+        await self._scan_wal()
 
     async def writes(self) -> Writes:
         """Rows written so far; a backend's counts reach `pg_stat_user_tables` when it
@@ -118,32 +126,64 @@ class PostgresProbe:
         rows = await self.connection.fetch(TABLE_WRITES)
         return Writes({row["relname"]: (row[1], row[2], row[3]) for row in rows})
 
-    async def wal_lsn(self) -> str:
+    async def bytes_per_row(self, tables: Iterable[str]) -> dict[str, float]:
+        """On-disk bytes per live row (heap, indexes and TOAST) of these tables: what a
+        year of their rows takes (`ANALYZE` first, so the live counts are current)."""
+        wanted = set(tables)
+        await self.connection.execute("ANALYZE")
+        return {
+            row[0]: round(row[2] / row[1], 1)
+            for row in await self.connection.fetch(ROW_SIZES)
+            if row[0] in wanted
+        }
+
+    async def start_wal(self) -> None:
+        """Starts counting WAL: `sample` then scans what was written since."""
+        await self.connection.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+        self.wal = Wal(await self._flushed())
+
+    async def _flushed(self) -> str:
         return str(await self.connection.fetchval("SELECT pg_current_wal_flush_lsn()::text"))
 
-    async def wal_bytes(self, start: str, end: str) -> dict[str, int | None]:
-        """WAL between two LSNs: `server` everything the server wrote (other databases
-        too), `database` the records touching this database's relations (without their
-        transactions' commit records), None when `pg_walinspect` is not available or the
-        segments were recycled."""
-        server = int(
+    async def _scan_wal(self) -> None:
+        """Adds the records since the last scan. On a busy shared server a checkpoint
+        may recycle segments within seconds, so the scan runs at every sample; a gap
+        it could not read makes the database's figure unknown."""
+        if self.wal is None:
+            return
+        end = await self._flushed()
+        self.wal.server += int(
             await self.connection.fetchval(
-                "SELECT pg_wal_lsn_diff($2::text::pg_lsn, $1::text::pg_lsn)", start, end
+                "SELECT pg_wal_lsn_diff($2::text::pg_lsn, $1::text::pg_lsn)", self.wal.at, end
             )
         )
-        try:
-            await self.connection.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
-            records, size, images = await self.connection.fetchrow(
-                WAL_OF_DATABASE, start, end, f"%/{self.database_oid}/%"
-            )
-        except asyncpg.PostgresError:
-            return {"server": server, "database": None, "records": None, "full_page_images": None}
-        return {
-            "server": server,
-            "database": int(size),
-            "records": int(records),
-            "full_page_images": int(images),
-        }
+        if self.wal.complete:
+            try:
+                records, size, images = await self.connection.fetchrow(
+                    WAL_OF_DATABASE, self.wal.at, end, f"%/{self.database_oid}/%"
+                )
+            except asyncpg.PostgresError as exc:
+                print(f"   costs: WAL not counted: {exc}", file=sys.stderr, flush=True)
+                self.wal.complete = False
+            else:
+                self.wal.records += int(records)
+                self.wal.database += int(size)
+                self.wal.full_page_images += int(images)
+        self.wal.at = end
+
+
+@dataclass
+class Wal:
+    """WAL written since `start_wal`: `server` everything the server wrote (other
+    databases too, an upper bound), `database` the records touching this database's
+    relations (without their transactions' commit records), valid while `complete`."""
+
+    at: str
+    server: int = 0
+    database: int = 0
+    records: int = 0
+    full_page_images: int = 0
+    complete: bool = True
 
 
 def kafka_log_bytes(data_dir: Path, topic: str) -> int:

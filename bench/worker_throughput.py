@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench.costs import (
     BackendCpu,
     PostgresProbe,
+    Wal,
     Writes,
     cpu_seconds,
     kafka_log_bytes,
@@ -58,6 +59,8 @@ BATCH_SIZE_QUICK = 50
 TARGET = 5000.0
 RSS_TARGET_MB = 300.0
 POLL_SECONDS = 0.1
+SEEDED_TABLES = ("event_log", "usage_reports", "contracts", "accounts", "stakeholders")
+"""Tables the seeding wrote (as the API would) whose row sizes the capacity model needs."""
 STATS_FLUSH_SECONDS = 1.0
 """The worker's backends report their row counts as they exit; a moment for the last."""
 BACKEND_SAMPLE_SECONDS = 0.5
@@ -307,7 +310,7 @@ async def _measure(workdir: Path, accounts: int, batch_size: int) -> list[Figure
             probe = await PostgresProbe.connect(asyncpg_dsn(url))
             try:
                 writes_before = await probe.writes()
-                wal_start = await probe.wal_lsn()
+                await probe.start_wal()
                 metrics_port = free_port()
                 started = time.monotonic()
                 service = start_service(
@@ -320,9 +323,10 @@ async def _measure(workdir: Path, accounts: int, batch_size: int) -> list[Figure
                     worker, backends = await _await_worker(probe, service, expected, started)
                 finally:
                     peak = service.stop()
-                wal = await probe.wal_bytes(wal_start, await probe.wal_lsn())
+                await probe.sample()
                 await asyncio.sleep(STATS_FLUSH_SECONDS)
                 writes = (await probe.writes()).minus(writes_before)
+                row_bytes = await probe.bytes_per_row([*writes.tables, *SEEDED_TABLES])
             finally:
                 await probe.close()
             db = Database(url)
@@ -345,7 +349,8 @@ async def _measure(workdir: Path, accounts: int, batch_size: int) -> list[Figure
         "partitions": PARTITIONS,
         "batch_size": batch_size,
         "accounts": accounts,
-        "per_event": _per_event_costs(workload, expected, backends, writes, wal, log_bytes),
+        "per_event": _per_event_costs(workload, expected, backends, writes, probe.wal, log_bytes),
+        "bytes_per_row": row_bytes,
     }
     _say(f"per event: {json.dumps(details['per_event'])}")
     return [
@@ -377,7 +382,7 @@ def _per_event_costs(
     events: int,
     backends: Run,
     writes: Writes,
-    wal: dict[str, int | None],
+    wal: Wal | None,
     log_bytes: int,
 ) -> dict[str, object]:
     """What one event of the workload cost (see `bench.costs`): the inputs of the
@@ -393,12 +398,16 @@ def _per_event_costs(
             }
             for table, counts in sorted(writes.tables.items())
         },
-        "wal_bytes": {
-            name: None if value is None else per_event(value, events, 1)
-            for name, value in wal.items()
-            if name != "records"
+        "wal_bytes": None
+        if wal is None
+        else {
+            "server": per_event(wal.server, events, 1),
+            "database": per_event(wal.database, events, 1) if wal.complete else None,
+            "full_page_images": per_event(wal.full_page_images, events, 1)
+            if wal.complete
+            else None,
         },
-        "wal_records": None if wal["records"] is None else per_event(wal["records"], events, 2),
+        "wal_records": per_event(wal.records, events, 2) if wal and wal.complete else None,
         "kafka_record_bytes": per_event(record_bytes, events, 1),
         "kafka_log_bytes": per_event(log_bytes, events, 1),
     }
