@@ -349,10 +349,13 @@ async def _measure(workdir: Path, accounts: int, batch_size: int) -> list[Figure
         "partitions": PARTITIONS,
         "batch_size": batch_size,
         "accounts": accounts,
-        "per_event": _per_event_costs(workload, expected, backends, writes, probe.wal, log_bytes),
+        "per_event": _per_event_costs(
+            workload, expected, worker, backends, writes, probe.wal, log_bytes
+        ),
         "bytes_per_row": row_bytes,
     }
     _say(f"per event: {json.dumps(details['per_event'])}")
+    _say(f"bytes per row: {json.dumps(details['bytes_per_row'])}")
     return [
         Figure(
             key="c",
@@ -380,6 +383,7 @@ async def _measure(workdir: Path, accounts: int, batch_size: int) -> list[Figure
 def _per_event_costs(
     workload: Workload,
     events: int,
+    worker: Run,
     backends: Run,
     writes: Writes,
     wal: Wal | None,
@@ -389,6 +393,7 @@ def _per_event_costs(
     capacity model in docs/scaling.md."""
     record_bytes = sum(len(key) + len(value) for key, value in workload.messages)
     return {
+        "worker_cpu_ms": round(worker.cpu_ms_per_event, 3),
         "postgres_backend_cpu_ms": round(backends.cpu_ms_per_event, 3),
         "rows": {
             table: {
