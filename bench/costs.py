@@ -152,6 +152,8 @@ class PostgresProbe:
         if self.wal is None:
             return
         end = await self._flushed()
+        if end == self.wal.at:
+            return  # nothing written since; pg_walinspect refuses an empty range
         self.wal.server += int(
             await self.connection.fetchval(
                 "SELECT pg_wal_lsn_diff($2::text::pg_lsn, $1::text::pg_lsn)", self.wal.at, end
