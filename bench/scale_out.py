@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.costs import cpu_seconds
 from bench.figures import Context, Figure
 from bench.services import (
     Service,
@@ -32,7 +33,6 @@ from bench.worker_throughput import (
     PARTITIONS,
     POLL_SECONDS,
     WORKER_TIMEOUT,
-    cpu_seconds,
     create_topics,
     produce,
     progress,

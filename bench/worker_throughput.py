@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
-import os
 import sys
 import time
 import uuid
@@ -19,9 +19,19 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench.costs import (
+    BackendCpu,
+    PostgresProbe,
+    Wal,
+    Writes,
+    cpu_seconds,
+    kafka_log_bytes,
+    per_event,
+)
 from bench.figures import Context, Figure
 from bench.services import (
     Service,
+    asyncpg_dsn,
     broker,
     free_port,
     fresh_database,
@@ -48,6 +58,12 @@ BATCH_SIZE_QUICK = 50
 TARGET = 5000.0
 RSS_TARGET_MB = 300.0
 POLL_SECONDS = 0.1
+SEEDED_TABLES = ("event_log", "usage_reports", "contracts", "accounts", "stakeholders")
+"""Tables the seeding wrote (as the API would) whose row sizes the capacity model needs."""
+STATS_FLUSH_SECONDS = 1.0
+"""The worker's backends report their row counts as they exit; a moment for the last."""
+BACKEND_SAMPLE_SECONDS = 0.5
+"""How often the Postgres backends serving the worker are listed (a pool opens more)."""
 WORKER_TIMEOUT = 900.0
 PROGRESS_SECONDS = 5.0
 CURRENCY = "USD"
@@ -81,12 +97,6 @@ class Run:
     @property
     def cpu_ms_per_event(self) -> float:
         return 1000 * self.cpu_seconds / self.events if self.events else math.nan
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _say(message: str) -> None:
@@ -198,18 +208,28 @@ async def progress(session: AsyncSession) -> tuple[int, int]:
     return int(applied or 0), int(dead or 0)
 
 
-async def _await_worker(db: Database, service: Service, expected: int, started: float) -> Run:
-    """Polls Postgres until every event is in the inbox or dead-lettered. The steady rate
-    counts from the first batch seen committed; when the first batch was all of it
-    (`--quick`), from the process start instead."""
+_PROGRESS = f"""
+    SELECT (SELECT count(*) FROM {InboxKey.__tablename__} WHERE consumer = '{ENGINE_CONSUMER}')
+         + (SELECT count(*) FROM {DeadLetter.__tablename__})
+"""
+
+
+async def _await_worker(
+    probe: PostgresProbe, service: Service, expected: int, started: float
+) -> tuple[Run, Run]:
+    """Polls Postgres, through the probe's connection, until every event is in the inbox
+    or dead-lettered. The steady rate counts from the first batch seen committed; when
+    the first batch was all of it (`--quick`), from the process start instead. Answers
+    the worker's run and its Postgres backends' (their CPU over the same span)."""
     first: tuple[float, int, float] | None = None
-    said = started
+    said = sampled = started
     while True:
-        async with db.read() as session:
-            done = sum(await progress(session))
+        done = int(await probe.connection.fetchval(_PROGRESS))
         now = time.monotonic()
         if done and first is None:
             first = (now, done, cpu_seconds(service.pid))
+            probe.cpu = BackendCpu()
+            await probe.sample(starting=True)
         if done >= expected:
             break
         if service.process.poll() is not None:
@@ -219,14 +239,21 @@ async def _await_worker(db: Database, service: Service, expected: int, started: 
         if now - said >= PROGRESS_SECONDS:
             said = now
             _say(f"{done:,} / {expected:,} events applied")
+        if now - sampled >= BACKEND_SAMPLE_SECONDS:
+            sampled = now
+            await probe.sample()
         await asyncio.sleep(POLL_SECONDS)
     cpu = cpu_seconds(service.pid)
+    await probe.sample()
     ended = time.monotonic()
     assert first is not None
     at, counted, cpu_at = first
     if counted >= expected:
-        return Run(expected, ended - started, ended - started, cpu)
-    return Run(expected - counted, ended - at, ended - started, cpu - cpu_at)
+        worker = Run(expected, ended - started, ended - started, cpu)
+    else:
+        worker = Run(expected - counted, ended - at, ended - started, cpu - cpu_at)
+    backends = Run(worker.events, worker.seconds, worker.total_seconds, probe.cpu.seconds)
+    return worker, backends
 
 
 async def create_topics(bootstrap: str, topics: list[str]) -> None:
@@ -278,19 +305,30 @@ async def _measure(workdir: Path, accounts: int, batch_size: int) -> list[Figure
             _say("produced; raw aiokafka consumer reading them all")
             raw = await _raw_consume(running.bootstrap, topic, expected, batch_size)
             _say(f"raw consumer: {raw.rate:,.0f} records/s; starting `renewals worker`")
-            metrics_port = free_port()
-            started = time.monotonic()
-            service = start_service(
-                ["worker"],
-                worker_env(url, running.bootstrap, topic, metrics_port, batch_size),
-                workdir / "worker.log",
-                port=metrics_port,
-            )
-            db = Database(url)
+            log_bytes = kafka_log_bytes(running.data, topic)
+            probe = await PostgresProbe.connect(asyncpg_dsn(url))
             try:
-                worker = await _await_worker(db, service, expected, started)
+                writes_before = await probe.writes()
+                await probe.start_wal()
+                metrics_port = free_port()
+                started = time.monotonic()
+                service = start_service(
+                    ["worker"],
+                    worker_env(url, running.bootstrap, topic, metrics_port, batch_size),
+                    workdir / "worker.log",
+                    port=metrics_port,
+                )
+                try:
+                    worker, backends = await _await_worker(probe, service, expected, started)
+                finally:
+                    peak = service.stop()
+                await probe.sample()
+                await asyncio.sleep(STATS_FLUSH_SECONDS)
+                writes = (await probe.writes()).minus(writes_before)
+                row_bytes = await probe.bytes_per_row([*writes.tables, *SEEDED_TABLES])
             finally:
-                peak = service.stop()
+                await probe.close()
+            db = Database(url)
             try:
                 async with db.read() as session:
                     _applied, dead_lettered = await progress(session)
@@ -310,7 +348,13 @@ async def _measure(workdir: Path, accounts: int, batch_size: int) -> list[Figure
         "partitions": PARTITIONS,
         "batch_size": batch_size,
         "accounts": accounts,
+        "per_event": _per_event_costs(
+            workload, expected, worker, backends, writes, probe.wal, log_bytes
+        ),
+        "bytes_per_row": row_bytes,
     }
+    _say(f"per event: {json.dumps(details['per_event'])}")
+    _say(f"bytes per row: {json.dumps(details['bytes_per_row'])}")
     return [
         Figure(
             key="c",
@@ -333,6 +377,44 @@ async def _measure(workdir: Path, accounts: int, batch_size: int) -> list[Figure
             details={"events": expected, "accounts": accounts},
         ),
     ]
+
+
+def _per_event_costs(
+    workload: Workload,
+    events: int,
+    worker: Run,
+    backends: Run,
+    writes: Writes,
+    wal: Wal | None,
+    log_bytes: int,
+) -> dict[str, object]:
+    """What one event of the workload cost (see `bench.costs`): the inputs of the
+    capacity model in docs/scaling.md."""
+    record_bytes = sum(len(key) + len(value) for key, value in workload.messages)
+    return {
+        "worker_cpu_ms": round(worker.cpu_ms_per_event, 3),
+        "postgres_backend_cpu_ms": round(backends.cpu_ms_per_event, 3),
+        "rows": {
+            table: {
+                kind: per_event(count, events)
+                for kind, count in zip(("inserted", "updated", "deleted"), counts, strict=True)
+                if count
+            }
+            for table, counts in sorted(writes.tables.items())
+        },
+        "wal_bytes": None
+        if wal is None
+        else {
+            "server": per_event(wal.server, events, 1),
+            "database": per_event(wal.database, events, 1) if wal.complete else None,
+            "full_page_images": per_event(wal.full_page_images, events, 1)
+            if wal.complete
+            else None,
+        },
+        "wal_records": per_event(wal.records, events, 2) if wal and wal.complete else None,
+        "kafka_record_bytes": per_event(record_bytes, events, 1),
+        "kafka_log_bytes": per_event(log_bytes, events, 1),
+    }
 
 
 async def run(context: Context) -> list[Figure]:

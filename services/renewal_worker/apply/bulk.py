@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.renewal_worker.apply.load import in_chunks
+from services.renewal_worker.apply.load import among, in_chunks
 from services.renewal_worker.apply.rows import CHECKPOINTS, CONTRACTS, TASKS
 from services.renewal_worker.apply.state import TASK_FIELDS, Changes, NotSetwise
 from services.renewal_worker.apply.write import count_once_committed
@@ -106,7 +106,7 @@ async def _check_unknown_keys(session: AsyncSession, changes: Changes) -> None:
     keys = sorted(changes.unknown_task_keys)
     for chunk in in_chunks(keys):
         found = await session.scalar(
-            select(TASKS.c.dedupe_key).where(TASKS.c.dedupe_key.in_(chunk)).limit(1)
+            select(TASKS.c.dedupe_key).where(among(session, TASKS.c.dedupe_key, chunk)).limit(1)
         )
         if found is not None:
             raise NotSetwise(f"a change to task {found} of another account")
@@ -120,7 +120,7 @@ async def _check_versions(session: AsyncSession, changes: Changes) -> None:
     for chunk in in_chunks(sorted(expected)):
         stored = await session.execute(
             select(TASKS.c.id, TASKS.c.version)
-            .where(TASKS.c.id.in_(chunk))
+            .where(among(session, TASKS.c.id, chunk))
             .order_by(TASKS.c.id)
             .with_for_update()
         )

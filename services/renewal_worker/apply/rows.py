@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.renewal_worker.apply.load import in_chunks, latest_reports, partner_names
+from services.renewal_worker.apply.load import among, in_chunks, latest_reports, partner_names
 from services.renewal_worker.apply.state import AccountState, TaskRow
 from services.renewal_worker.engine.state import (
     AccountFacts,
@@ -132,7 +132,7 @@ async def _load_chunk(
                 ACCOUNTS.c.owner,
                 ACCOUNTS.c.fiscal_year_start_month,
                 ACCOUNTS.c.budget_lead_days,
-            ).where(ACCOUNTS.c.id.in_(account_ids))
+            ).where(among(session, ACCOUNTS.c.id, account_ids))
         )
     ).all()
     found = [row.id for row in accounts]
@@ -141,7 +141,7 @@ async def _load_chunk(
     contracts = (
         await session.execute(
             select(*_columns(CONTRACTS, _CONTRACT))
-            .where(CONTRACTS.c.account_id.in_(found))
+            .where(among(session, CONTRACTS.c.account_id, found))
             .order_by(CONTRACTS.c.id)
         )
     ).all()
@@ -199,7 +199,7 @@ async def _load_chunk(
     task_columns = [TASKS.c[name] for name in TASK_COLUMNS]
     for chunk in in_chunks(found):
         for task in await session.execute(
-            select(*task_columns, TASKS.c.version).where(TASKS.c.account_id.in_(chunk))
+            select(*task_columns, TASKS.c.version).where(among(session, TASKS.c.account_id, chunk))
         ):
             values = dict(zip(TASK_COLUMNS, task, strict=False))
             kept = TaskRow(values, task.version)
@@ -224,7 +224,7 @@ async def _rows(
     per chunk."""
     rows: list[Any] = []
     for chunk in in_chunks(ids):
-        query = select(*_columns(table, columns)).where(table.c[key].in_(chunk))
+        query = select(*_columns(table, columns)).where(among(session, table.c[key], chunk))
         if order_by is not None:
             query = query.order_by(table.c[order_by])
         rows.extend(await session.execute(query))
@@ -297,7 +297,7 @@ async def usage_history(
         for report in await session.execute(
             select(
                 USAGE.c.id, USAGE.c.contract_id, USAGE.c.active_users, USAGE.c.seats, USAGE.c.as_of
-            ).where(USAGE.c.contract_id.in_(chunk), USAGE.c.id <= newest)
+            ).where(among(session, USAGE.c.contract_id, chunk), USAGE.c.id <= newest)
         ):
             if report.id <= wanted[report.contract_id]:
                 usage = UsageFacts(

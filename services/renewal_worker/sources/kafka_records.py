@@ -10,10 +10,10 @@ record where it came from and why it failed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+import orjson
 from aiokafka import ConsumerRecord
 
 from services.renewal_worker.sources.step import Incoming
@@ -51,7 +51,7 @@ def decode(record: Record) -> Decoded:
     try:
         if record.value is None:
             raise ValueError("the record has no value")
-        event = json.loads(record.value)
+        event = orjson.loads(record.value)  # a fifth of the standard library's time
     except (ValueError, UnicodeDecodeError) as exc:
         raw = (record.value or b"").decode("utf-8", errors="replace")
         document: dict[str, Any] = {

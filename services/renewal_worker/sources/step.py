@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.renewal_worker.apply import batch as setwise
 from services.renewal_worker.apply import forecasts, handle
 from services.renewal_worker.apply.decode import contract_log_ids
-from services.renewal_worker.apply.load import in_chunks
+from services.renewal_worker.apply.load import among, in_chunks
 from shared.clock import utcnow
 from shared.events.types import ENGINE_CONSUMER, EventType
 from shared.metrics import DEAD_LETTERS, EVENTS_PROCESSED
@@ -139,8 +139,8 @@ async def load_seen(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> S
         applied = await session.execute(
             select(InboxKey.source, InboxKey.event_id).where(
                 InboxKey.consumer == ENGINE_CONSUMER,
-                InboxKey.source.in_(sorted({source for source, _ in chunk})),
-                InboxKey.event_id.in_(event_ids),
+                among(session, InboxKey.source, sorted({source for source, _ in chunk})),
+                among(session, InboxKey.event_id, event_ids),
             )
         )
         seen.applied.update(
