@@ -238,6 +238,12 @@ async def insert_prepared(session: AsyncSession, prepared: Sequence[Prepared]) -
     )
 
 
+def note_outbox_write(session: AsyncSession) -> None:
+    """For callers that write outbox rows with statements of their own: the session's
+    commit then wakes the relay, as it does for `emit`."""
+    session.info[_NOTIFY_FLAG] = True
+
+
 async def _insert(
     session: AsyncSession, outbox_rows: list[dict[str, Any]], log_rows: list[dict[str, Any]]
 ) -> None:
