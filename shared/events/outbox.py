@@ -131,6 +131,7 @@ def prepare(
     actor: str,
     time: datetime,
     stream: Stream | None = None,
+    event_id: str | None = None,
 ) -> Prepared:
     """The event `emit` would write, and its rows, written nowhere yet."""
     event = build_event(
@@ -141,6 +142,7 @@ def prepare(
         dataschema=dataschema,
         actor=actor,
         time=time,
+        event_id=event_id,
     )
     outbox, log = _rows(event, type, stream or stream_for(type), partition_key, actor, time)
     return Prepared(event, outbox, log)

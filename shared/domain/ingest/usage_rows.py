@@ -4,8 +4,10 @@ Clients send usage at volume. Through `report_usage` every report cost three ORM
 (the report, its outbox event, its event-log row) and a unit of work to flush them,
 most of a batch's CPU. Here a run of new usage events is checked in order with the
 same rules and the same errors as `report_usage`, and written with one statement per
-table: on Postgres an `INSERT … SELECT FROM unnest(…)` on the session's own asyncpg
-connection, inside its transaction; on SQLite a multi-row Core INSERT. The rows are the
+table: on Postgres one statement for all three tables, `INSERT … SELECT FROM unnest(…)`
+sent as the driver's SQL (no compilation, no bind processing, one round trip; errors
+still come wrapped, so a dropped connection is a 503 as anywhere else); on SQLite a
+multi-row Core INSERT per table. The rows are the
 ones `report_usage` writes (`tests/api/ingest/test_lean_differential.py` compares them).
 """
 
@@ -21,7 +23,6 @@ from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utcnow
-from shared.db.raw import asyncpg_connection
 from shared.domain.context import Context
 from shared.domain.errors import DomainError, NotFound, field_name
 from shared.domain.external_ids import resolve
@@ -29,7 +30,7 @@ from shared.domain.usage.schemas import UsageCreate
 from shared.domain.usage.service import check_as_of
 from shared.events.outbox import Prepared, insert_prepared, note_outbox_write, prepare
 from shared.events.types import EventType, dataschema
-from shared.ids import new_id
+from shared.ids import new_ids
 from shared.models import Contract, UsageReport
 
 USAGE_SCHEMA = dataschema("usage")
@@ -42,25 +43,28 @@ _USAGE = cast(Table, UsageReport.__table__)
 _INSERT_USAGE = insert(_USAGE)
 
 _PG_ACCOUNTS_OF = "SELECT id, account_id FROM contracts WHERE id = any($1::uuid[])"
-_PG_INSERT_USAGE = """
-INSERT INTO usage_reports (id, contract_id, active_users, seats, as_of, created_at)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::int4[], $5::date[],
-                     $6::timestamptz[])
-"""
-_PG_INSERT_OUTBOX = """
-INSERT INTO outbox (stream, event_id, source, type, subject, partition_key, event, created_at)
-SELECT stream, event_id, source, type, subject, partition_key, event, $8
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-            $7::jsonb[]) WITH ORDINALITY
-     AS row (stream, event_id, source, type, subject, partition_key, event, position)
-ORDER BY position
-"""
-"""Ordered, so the outbox ids follow the events as the ORM's inserts would."""
-_PG_INSERT_LOG = """
+_PG_INSERT_ROWS = """
+WITH usage AS (
+  INSERT INTO usage_reports (id, contract_id, active_users, seats, as_of, created_at)
+  SELECT id, contract_id, active_users, seats, as_of, $6
+  FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::int4[], $5::date[])
+    AS row (id, contract_id, active_users, seats, as_of)
+), outbox AS (
+  INSERT INTO outbox (stream, event_id, source, type, subject, partition_key, event, created_at)
+  SELECT $16, event_id, $7, $17, subject, partition_key, event, $6
+  FROM unnest($8::text[], $9::text[], $10::text[], $11::jsonb[]) WITH ORDINALITY
+    AS row (event_id, subject, partition_key, event, position)
+  ORDER BY position
+)
 INSERT INTO event_log (event_id, type, time, actor, account_id, contract_id, subject, data)
-SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::uuid[],
-                     $6::uuid[], $7::text[], $8::jsonb[])
+SELECT event_id, $17, time, $12, account_id, contract_id, subject, data
+FROM unnest($8::text[], $13::timestamptz[], $14::uuid[], $2::uuid[], $9::text[], $15::jsonb[])
+  AS row (event_id, time, account_id, contract_id, subject, data)
 """
+"""One statement and one round trip for the three tables, whatever the count; asyncpg
+keeps it prepared. Every usage event is on the lifecycle stream, so each has its
+event-log row, of the report's contract ($2). The outbox rows are inserted in order, so
+their ids follow the events as the ORM's inserts would."""
 
 
 class UsageEvent:
@@ -99,11 +103,12 @@ async def _contracts(session: AsyncSession, events: Sequence[UsageEvent]) -> lis
 
 
 async def _accounts(
-    session: AsyncSession, driver: Any, contract_ids: set[uuid.UUID]
+    session: AsyncSession, postgres: bool, contract_ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, uuid.UUID]:
-    if driver is not None:
-        rows = await driver.fetch(_PG_ACCOUNTS_OF, list(contract_ids))
-        return {row[0]: row[1] for row in rows}
+    if postgres:
+        connection = await session.connection()
+        rows = await connection.exec_driver_sql(_PG_ACCOUNTS_OF, (list(contract_ids),))
+        return dict(cast(list[tuple[uuid.UUID, uuid.UUID]], rows.all()))
     result = await session.execute(_ACCOUNTS_OF, {"contract_ids": list(contract_ids)})
     return {row.id: row.account_id for row in result}
 
@@ -120,14 +125,15 @@ async def write_usage(session: AsyncSession, ctx: Context, events: Sequence[Usag
     if not events:
         return
     await session.flush()
-    driver = await asyncpg_connection(session)
+    postgres = session.get_bind().dialect.name == "postgresql"
     contract_ids = await _contracts(session, events)
-    accounts = await _accounts(session, driver, {id_ for id_ in contract_ids if id_})
+    accounts = await _accounts(session, postgres, {id_ for id_ in contract_ids if id_})
     now = utcnow()
     created_at = _json_time(now)
     reports: list[dict[str, Any]] = []
     prepared: list[Prepared] = []
-    for event, contract_id in zip(events, contract_ids, strict=True):
+    ids = new_ids(2 * len(events))
+    for index, (event, contract_id) in enumerate(zip(events, contract_ids, strict=True)):
         body = event.body
         if contract_id is None:
             raise NotFound(
@@ -142,7 +148,7 @@ async def write_usage(session: AsyncSession, ctx: Context, events: Sequence[Usag
         if account_id is None:
             error = NotFound(f"contract {contract_id} does not exist", field="contract_id")
             raise _located(error, event.data_loc)
-        report_id = new_id()
+        report_id, event_id = ids[index], ids[len(events) + index]
         reports.append(
             {
                 "id": report_id,
@@ -172,44 +178,41 @@ async def write_usage(session: AsyncSession, ctx: Context, events: Sequence[Usag
                 dataschema=USAGE_SCHEMA,
                 actor=ctx.actor,
                 time=event.time,
+                event_id=str(event_id),
             )
         )
-    if driver is None:
+    if not postgres:
         await session.execute(_INSERT_USAGE, reports)
         await insert_prepared(session, prepared)
         return
-    await _write_postgres(driver, reports, prepared, now)
+    await _write_postgres(session, ctx, reports, prepared, now)
     note_outbox_write(session)
 
 
 async def _write_postgres(
-    driver: Any, reports: list[dict[str, Any]], prepared: list[Prepared], now: datetime
+    session: AsyncSession,
+    ctx: Context,
+    reports: list[dict[str, Any]],
+    prepared: list[Prepared],
+    now: datetime,
 ) -> None:
-    """Three statements whatever the count; asyncpg keeps each one prepared."""
-    await driver.execute(
-        _PG_INSERT_USAGE,
+    outbox = [item.outbox for item in prepared]
+    logs = [item.log for item in prepared if item.log is not None]
+    parameters = (
         *(
             [report[column] for report in reports]
-            for column in ("id", "contract_id", "active_users", "seats", "as_of", "created_at")
+            for column in ("id", "contract_id", "active_users", "seats", "as_of")
         ),
-    )
-    outbox = [item.outbox for item in prepared]
-    await driver.execute(
-        _PG_INSERT_OUTBOX,
-        *(
-            [row[column] for row in outbox]
-            for column in ("stream", "event_id", "source", "type", "subject", "partition_key")
-        ),
-        [dumps(row["event"]).decode() for row in outbox],
         now,
-    )
-    logs = [item.log for item in prepared if item.log is not None]
-    await driver.execute(
-        _PG_INSERT_LOG,
-        *(
-            [row[column] for row in logs]
-            for column in ("event_id", "type", "time", "actor", "account_id", "contract_id")
-        ),
-        [row["subject"] for row in logs],
+        ctx.source,
+        *([row[column] for row in outbox] for column in ("event_id", "subject", "partition_key")),
+        [dumps(row["event"]).decode() for row in outbox],
+        ctx.actor,
+        [row["time"] for row in logs],
+        [row["account_id"] for row in logs],
         [dumps(row["data"]).decode() for row in logs],
+        outbox[0]["stream"],
+        outbox[0]["type"],
     )
+    connection = await session.connection()
+    await connection.exec_driver_sql(_PG_INSERT_ROWS, parameters)
