@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Result, Table, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utcnow
@@ -172,15 +172,20 @@ def summarize(items: Sequence[EventAccepted]) -> BatchAccepted:
 
 
 _INBOX = cast(Table, InboxKey.__table__)
-_RECORD_NEW = {
-    "postgresql": postgresql.insert(_INBOX)
-    .on_conflict_do_nothing()
-    .returning(_INBOX.c.source, _INBOX.c.event_id),
-    "sqlite": sqlite.insert(_INBOX)
-    .on_conflict_do_nothing()
-    .returning(_INBOX.c.source, _INBOX.c.event_id),
-}
-"""`INSERT … ON CONFLICT DO NOTHING RETURNING` per dialect, built once."""
+_RECORD_NEW = (
+    sqlite.insert(_INBOX).on_conflict_do_nothing().returning(_INBOX.c.source, _INBOX.c.event_id)
+)
+"""`INSERT … ON CONFLICT DO NOTHING RETURNING`, built once."""
+_PG_RECORD_NEW = """
+INSERT INTO inbox (consumer, source, event_id, processed_at)
+SELECT $1, source, event_id, $2
+FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS key (source, event_id, position)
+ORDER BY position
+ON CONFLICT DO NOTHING
+RETURNING source, event_id
+"""
+"""The same on Postgres, as the driver's SQL: one statement whatever the count, without
+a row of parameters compiled and processed per key."""
 
 
 async def _record_new(
@@ -193,18 +198,31 @@ async def _record_new(
     Callers pass the keys sorted, so two batches that share keys wait on each other
     instead of deadlocking."""
     processed_at = utcnow()
-    rows = await session.execute(
-        _RECORD_NEW[session.get_bind().dialect.name],
-        [
-            {
-                "consumer": consumer,
-                "source": source,
-                "event_id": event_id,
-                "processed_at": processed_at,
-            }
-            for source, event_id in keys
-        ],
-    )
+    keys = list(keys)
+    result: Result[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        connection = await session.connection()
+        parameters = (
+            consumer,
+            processed_at,
+            [source for source, _ in keys],
+            [event_id for _, event_id in keys],
+        )
+        result = await connection.exec_driver_sql(_PG_RECORD_NEW, parameters)
+    else:
+        result = await session.execute(
+            _RECORD_NEW,
+            [
+                {
+                    "consumer": consumer,
+                    "source": source,
+                    "event_id": event_id,
+                    "processed_at": processed_at,
+                }
+                for source, event_id in keys
+            ],
+        )
+    rows = cast(list[tuple[str, str]], result.all())
     return {(source, event_id) for source, event_id in rows}
 
 

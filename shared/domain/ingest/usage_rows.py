@@ -28,7 +28,13 @@ from shared.domain.errors import DomainError, NotFound, field_name
 from shared.domain.external_ids import resolve
 from shared.domain.usage.schemas import UsageCreate
 from shared.domain.usage.service import check_as_of
-from shared.events.outbox import Prepared, insert_prepared, note_outbox_write, prepare
+from shared.events.outbox import (
+    OUTBOX_CHANNEL,
+    Prepared,
+    insert_prepared,
+    note_outbox_write,
+    prepare,
+)
 from shared.events.types import EventType, dataschema
 from shared.ids import new_ids
 from shared.models import Contract, UsageReport
@@ -55,16 +61,20 @@ WITH usage AS (
   FROM unnest($8::text[], $9::text[], $10::text[], $11::jsonb[]) WITH ORDINALITY
     AS row (event_id, subject, partition_key, event, position)
   ORDER BY position
+), log AS (
+  INSERT INTO event_log (event_id, type, time, actor, account_id, contract_id, subject, data)
+  SELECT event_id, $17, time, $12, account_id, contract_id, subject, data
+  FROM unnest($8::text[], $13::timestamptz[], $14::uuid[], $2::uuid[], $9::text[],
+              $15::jsonb[])
+    AS row (event_id, time, account_id, contract_id, subject, data)
 )
-INSERT INTO event_log (event_id, type, time, actor, account_id, contract_id, subject, data)
-SELECT event_id, $17, time, $12, account_id, contract_id, subject, data
-FROM unnest($8::text[], $13::timestamptz[], $14::uuid[], $2::uuid[], $9::text[], $15::jsonb[])
-  AS row (event_id, time, account_id, contract_id, subject, data)
+SELECT pg_notify($18, '')
 """
 """One statement and one round trip for the three tables, whatever the count; asyncpg
 keeps it prepared. Every usage event is on the lifecycle stream, so each has its
 event-log row, of the report's contract ($2). The outbox rows are inserted in order, so
-their ids follow the events as the ORM's inserts would."""
+their ids follow the events as the ORM's inserts would. The statement also wakes the
+relay (`pg_notify`), which saves the commit's NOTIFY its round trip."""
 
 
 class UsageEvent:
@@ -186,7 +196,7 @@ async def write_usage(session: AsyncSession, ctx: Context, events: Sequence[Usag
         await insert_prepared(session, prepared)
         return
     await _write_postgres(session, ctx, reports, prepared, now)
-    note_outbox_write(session)
+    note_outbox_write(session, notified=True)
 
 
 async def _write_postgres(
@@ -213,6 +223,7 @@ async def _write_postgres(
         [dumps(row["data"]).decode() for row in logs],
         outbox[0]["stream"],
         outbox[0]["type"],
+        OUTBOX_CHANNEL,
     )
     connection = await session.connection()
     await connection.exec_driver_sql(_PG_INSERT_ROWS, parameters)
