@@ -3,12 +3,12 @@
 Clients send usage at volume. Through `report_usage` every report cost three ORM objects
 (the report, its outbox event, its event-log row) and a unit of work to flush them,
 most of a batch's CPU. Here a run of new usage events is checked in order with the
-same rules and the same errors as `report_usage`, and written with one statement per
-table: on Postgres one statement for all three tables, `INSERT … SELECT FROM unnest(…)`
-sent as the driver's SQL (no compilation, no bind processing, one round trip; errors
-still come wrapped, so a dropped connection is a 503 as anywhere else); on SQLite a
-multi-row Core INSERT per table. The rows are the
-ones `report_usage` writes (`tests/api/ingest/test_lean_differential.py` compares them).
+same rules and the same errors as `report_usage`, and written at once: on Postgres one
+statement for the three tables, `INSERT … SELECT FROM unnest(…)` sent as the driver's
+SQL (no compilation, no bind processing, one round trip; errors still come wrapped, so
+a dropped connection is a 503 as anywhere else); on SQLite a multi-row Core INSERT per
+table. The rows are the ones `report_usage` writes
+(`tests/api/ingest/test_lean_differential.py` compares them).
 """
 
 from __future__ import annotations
