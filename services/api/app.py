@@ -36,6 +36,7 @@ from services.api.views.router import router as views_router
 from services.api.webhook_subscriptions.router import router as webhook_subscriptions_router
 from shared.config import Settings
 from shared.db import Database
+from shared.db.engine import API_POOL_SIZE
 
 LARGE_BODY_PATHS = ("/v1/events/batch",)
 UNKEYED_BODY_PATHS = ("/v1/webhooks/", "/console/")
@@ -51,6 +52,8 @@ def create_app(settings: Settings) -> FastAPI:
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             pre_ping=False,
             statement_timeout_ms=settings.db_statement_timeout_ms,
+            pool_size=API_POOL_SIZE,
+            max_overflow=0,
         )
         app.state.draining = False
         try:

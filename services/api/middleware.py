@@ -20,7 +20,7 @@ from services.api.problems import (
 )
 from shared.clock import utcnow
 from shared.db import Database
-from shared.domain.auth.service import Principal, authenticate, bearer_token, note_use
+from shared.domain.auth.service import Principal, authenticate_alone, bearer_token, note_use
 from shared.domain.errors import DomainError, Unauthorized
 from shared.enums import Scope as ApiScope
 from shared.metrics import HTTP_DURATION, HTTP_REQUESTS
@@ -176,8 +176,7 @@ async def _principal(scope: Scope) -> Principal:
     if token is None:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
     db: Database = scope["app"].state.db
-    async with db.read() as session:
-        principal = await authenticate(session, token)
+    principal = await authenticate_alone(db, token)
     if principal is None:
         raise Unauthorized("the API key is unknown or revoked")
     return principal

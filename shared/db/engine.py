@@ -57,6 +57,8 @@ POSTGRES_CONNECT_ARGS: dict[str, Any] = {"server_settings": {"jit": "off"}}
 `jit_above_cost`, and compiling them took 0.5 to 2.5 s for queries that run in 50 to
 500 ms; the short transactional queries never gain from it."""
 
+API_POOL_SIZE = 30
+"""The API's connections, all kept open: as many as another process's pool may open."""
 STATEMENT_TIMEOUT_MS = 15_000
 """The default of `RENEWALS_DB_STATEMENT_TIMEOUT_MS`."""
 
@@ -76,6 +78,8 @@ def create_engine(
     busy_timeout_ms: int = 5000,
     pre_ping: bool = True,
     statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
+    pool_size: int = 10,
+    max_overflow: int = 20,
 ) -> AsyncEngine:
     """One engine per URL; `immediate` only matters on SQLite, `pre_ping` on Postgres.
 
@@ -84,15 +88,21 @@ def create_engine(
     disconnect error; SQLAlchemy then invalidates the whole pool (every connection older
     than the failure reconnects at its next checkout), so one failure per connection then
     in use is all a restart costs. Only callers that answer those failures as retryable
-    (the API: 503) should turn it off. `statement_timeout_ms` only matters on Postgres."""
+    (the API: 503) should turn it off. `statement_timeout_ms` only matters on Postgres.
+
+    The pool keeps `pool_size` connections open and opens up to `max_overflow` more
+    under load, each closed again when it is returned to a full pool. The API keeps all
+    of its connections (`API_POOL_SIZE`, no overflow): under load its demand rises and
+    falls around any smaller pool all the time, and each connection reopened cost a TLS
+    handshake."""
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, immediate=immediate, busy_timeout_ms=busy_timeout_ms)
     return create_async_engine(
         url,
         pool_pre_ping=pre_ping,
-        pool_size=10,
+        pool_size=pool_size,
         hide_parameters=True,
-        max_overflow=20,
+        max_overflow=max_overflow,
         connect_args=_postgres_connect_args(statement_timeout_ms),
     )
 
@@ -116,6 +126,8 @@ class Database:
         busy_timeout_ms: int = 5000,
         pre_ping: bool = True,
         statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
+        pool_size: int = 10,
+        max_overflow: int = 20,
     ) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
@@ -125,6 +137,8 @@ class Database:
             busy_timeout_ms=busy_timeout_ms,
             pre_ping=pre_ping,
             statement_timeout_ms=statement_timeout_ms,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
         )
         self.read_engine = (
             create_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)

@@ -34,6 +34,7 @@ OUTBOX_CHANNEL = "renewals_outbox"
 
 _NOTIFY_FLAG = "renewals.notify_outbox"
 _WAKE_FLAG = "renewals.wake_local"
+_NOTIFIED_FLAG = "renewals.outbox_notified"
 _local_listeners: set[Callable[[], None]] = set()
 _NOTIFY = text(f"NOTIFY {OUTBOX_CHANNEL}")
 
@@ -131,6 +132,7 @@ def prepare(
     actor: str,
     time: datetime,
     stream: Stream | None = None,
+    event_id: str | None = None,
 ) -> Prepared:
     """The event `emit` would write, and its rows, written nowhere yet."""
     event = build_event(
@@ -141,6 +143,7 @@ def prepare(
         dataschema=dataschema,
         actor=actor,
         time=time,
+        event_id=event_id,
     )
     outbox, log = _rows(event, type, stream or stream_for(type), partition_key, actor, time)
     return Prepared(event, outbox, log)
@@ -238,6 +241,17 @@ async def insert_prepared(session: AsyncSession, prepared: Sequence[Prepared]) -
     )
 
 
+def note_outbox_write(session: AsyncSession, *, notified: bool = False) -> None:
+    """For callers that write outbox rows with statements of their own: the session's
+    commit then wakes the relay, as it does for `emit`. `notified`: the statement itself
+    ran `pg_notify` on `OUTBOX_CHANNEL` in the root transaction (not in a savepoint that
+    may roll back), so the commit saves its own NOTIFY's round trip; Postgres delivers
+    one notification per commit either way."""
+    session.info[_NOTIFY_FLAG] = True
+    if notified:
+        session.info[_NOTIFIED_FLAG] = True
+
+
 async def _insert(
     session: AsyncSession, outbox_rows: list[dict[str, Any]], log_rows: list[dict[str, Any]]
 ) -> None:
@@ -278,10 +292,11 @@ def _notify_relay(session: Session) -> None:
     so a batch of savepoints notifies once."""
     if session.in_nested_transaction():
         return
+    notified = session.info.pop(_NOTIFIED_FLAG, False)
     if not session.info.pop(_NOTIFY_FLAG, False):
         return
     session.info[_WAKE_FLAG] = True
-    if session.get_bind().dialect.name == "postgresql":
+    if not notified and session.get_bind().dialect.name == "postgresql":
         session.execute(_NOTIFY)
 
 
@@ -292,6 +307,7 @@ def _forget_notify(session: Session, transaction: SessionTransaction) -> None:
     that committed outbox rows tells the listeners of `outbox_commits`."""
     if transaction.parent is None:
         session.info.pop(_NOTIFY_FLAG, None)
+        session.info.pop(_NOTIFIED_FLAG, None)
         if session.info.pop(_WAKE_FLAG, False):
             for listener in list(_local_listeners):
                 listener()

@@ -12,11 +12,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Row, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utcnow
+from shared.db import Database
 from shared.enums import Scope
 from shared.models import ApiKey
 
@@ -111,7 +113,23 @@ async def authenticate(session: AsyncSession, plain: str) -> Principal | None:
     Columns, not the entity: it runs on every request, and the caller's session (the
     request's own) then holds no `ApiKey` the route could trip over."""
     result = await session.execute(_BY_HASH, {"key_hash": hash_key(plain), "now": utcnow()})
-    row = result.first()
+    return _principal(result.first())
+
+
+async def authenticate_alone(db: Database, plain: str) -> Principal | None:
+    """`authenticate` outside any unit of work, for the check every request passes
+    first. On Postgres the one read is sent in autocommit: one round trip where a
+    read transaction took three (BEGIN, the read, ROLLBACK)."""
+    if db.is_sqlite:
+        async with db.read() as session:
+            return await authenticate(session, plain)
+    async with db.engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        result = await autocommit.execute(_BY_HASH, {"key_hash": hash_key(plain), "now": utcnow()})
+        return _principal(result.first())
+
+
+def _principal(row: Row[Any, Any, Any, Any] | None) -> Principal | None:
     if row is None:
         return None
     key_id, name, scopes, last_used_at = row

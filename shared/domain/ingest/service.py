@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Result, Table, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utcnow
@@ -24,7 +23,8 @@ from shared.domain.errors import DomainError, InputErrors, NotFound, field_name
 from shared.domain.external_ids import resolve
 from shared.domain.ingest.registry import ROUTES, EventRoute, IdField
 from shared.domain.ingest.schemas import BatchAccepted, CloudEventIn, EventAccepted
-from shared.domain.usage import service as usage
+from shared.domain.ingest.usage_rows import UsageEvent, write_usage
+from shared.domain.usage.schemas import UsageCreate
 from shared.events.types import ACCEPTED_FROM_CLIENTS, EventType
 from shared.models import InboxKey
 
@@ -172,15 +172,20 @@ def summarize(items: Sequence[EventAccepted]) -> BatchAccepted:
 
 
 _INBOX = cast(Table, InboxKey.__table__)
-_RECORD_NEW = {
-    "postgresql": postgresql.insert(_INBOX)
-    .on_conflict_do_nothing()
-    .returning(_INBOX.c.source, _INBOX.c.event_id),
-    "sqlite": sqlite.insert(_INBOX)
-    .on_conflict_do_nothing()
-    .returning(_INBOX.c.source, _INBOX.c.event_id),
-}
-"""`INSERT … ON CONFLICT DO NOTHING RETURNING` per dialect, built once."""
+_RECORD_NEW = (
+    sqlite.insert(_INBOX).on_conflict_do_nothing().returning(_INBOX.c.source, _INBOX.c.event_id)
+)
+"""`INSERT … ON CONFLICT DO NOTHING RETURNING`, built once."""
+_PG_RECORD_NEW = """
+INSERT INTO inbox (consumer, source, event_id, processed_at)
+SELECT $1, source, event_id, $2
+FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS key (source, event_id, position)
+ORDER BY position
+ON CONFLICT DO NOTHING
+RETURNING source, event_id
+"""
+"""The same on Postgres, as the driver's SQL: one statement whatever the count, without
+a row of parameters compiled and processed per key."""
 
 
 async def _record_new(
@@ -193,18 +198,31 @@ async def _record_new(
     Callers pass the keys sorted, so two batches that share keys wait on each other
     instead of deadlocking."""
     processed_at = utcnow()
-    rows = await session.execute(
-        _RECORD_NEW[session.get_bind().dialect.name],
-        [
-            {
-                "consumer": consumer,
-                "source": source,
-                "event_id": event_id,
-                "processed_at": processed_at,
-            }
-            for source, event_id in keys
-        ],
-    )
+    keys = list(keys)
+    result: Result[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        connection = await session.connection()
+        parameters = (
+            consumer,
+            processed_at,
+            [source for source, _ in keys],
+            [event_id for _, event_id in keys],
+        )
+        result = await connection.exec_driver_sql(_PG_RECORD_NEW, parameters)
+    else:
+        result = await session.execute(
+            _RECORD_NEW,
+            [
+                {
+                    "consumer": consumer,
+                    "source": source,
+                    "event_id": event_id,
+                    "processed_at": processed_at,
+                }
+                for source, event_id in keys
+            ],
+        )
+    rows = cast(list[tuple[str, str]], result.all())
     return {(source, event_id) for source, event_id in rows}
 
 
@@ -213,31 +231,34 @@ async def receive(
 ) -> list[EventAccepted]:
     """Applies every event in one transaction: a batch is all or nothing. The first event
     with a key wins, within a batch as across requests; every event, repeated or not, is
-    checked first."""
+    checked first. New usage events are written together (`usage_rows`), each run of
+    them before the next event of another type, so every event sees the ones before it
+    and the outbox keeps their order."""
     checked = [check_event(event, (index,) if batch else ()) for index, event in enumerate(events)]
     new = await _record_new(
         session, INBOX_CONSUMER, sorted({(event.source, event.id) for event in events})
     )
     accepted: list[EventAccepted] = []
-    async with usage.accounts_preloaded(session, _usage_contract_ids(events) if batch else ()):
-        for event, shaped in zip(events, checked, strict=True):
-            key = (event.source, event.id)
-            duplicate = key not in new
-            if not duplicate:
+    usage: list[UsageEvent] = []
+    for event, shaped in zip(events, checked, strict=True):
+        key = (event.source, event.id)
+        duplicate = key not in new
+        if not duplicate:
+            new.remove(key)
+            if event.type == EventType.USAGE_REPORTED:
+                usage.append(_usage_event(shaped))
+            else:
+                await write_usage(session, ctx, usage)
+                usage.clear()
                 await apply_event(session, ctx, shaped)
-                new.remove(key)
-            accepted.append(EventAccepted(id=event.id, duplicate=duplicate))
-        await session.flush()
+        accepted.append(EventAccepted(id=event.id, duplicate=duplicate))
+    await write_usage(session, ctx, usage)
+    await session.flush()
     return accepted
 
 
-def _usage_contract_ids(events: Iterable[CloudEventIn]) -> set[uuid.UUID]:
-    """The contracts that usage events name by id; a malformed id is left for the event's
-    own validation to report."""
-    ids: set[uuid.UUID] = set()
-    for event in events:
-        raw = event.data.get("contract_id") if event.type == EventType.USAGE_REPORTED else None
-        if raw is not None:
-            with suppress(ValueError):
-                ids.add(uuid.UUID(str(raw)))
-    return ids
+def _usage_event(checked: CheckedEvent) -> UsageEvent:
+    (contract,) = checked.path_ids
+    return UsageEvent(
+        contract, cast(UsageCreate, checked.body), checked.event.time, (*checked.loc, "data")
+    )

@@ -8,9 +8,8 @@ months: `as_of` may be at most one day after the change's time (customers ahead 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import asynccontextmanager
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,40 +56,15 @@ def _read(report: UsageReport, account_id: uuid.UUID) -> UsageRead:
 
 _CONTRACTS = Contract.__table__.c
 _ACCOUNT_OF = select(_CONTRACTS.account_id).where(_CONTRACTS.id == bindparam("contract_id"))
-_ACCOUNTS_OF = select(_CONTRACTS.id, _CONTRACTS.account_id).where(
-    _CONTRACTS.id.in_(bindparam("contract_ids", expanding=True))
-)
-"""Both built once: constructing a statement and its cache key per event cost as much as
+"""Built once: constructing a statement and its cache key per event cost as much as
 running it."""
-_KNOWN_ACCOUNTS = "renewals.usage.contract_accounts"
-
-
-@asynccontextmanager
-async def accounts_preloaded(
-    session: AsyncSession, contract_ids: Collection[uuid.UUID]
-) -> AsyncIterator[None]:
-    """Reads the accounts of many contracts in one query for a batch of usage reports,
-    which would otherwise look each one up. A contract never changes account and is never
-    deleted, so the answers hold until the block ends, when they are dropped."""
-    if not contract_ids:
-        yield
-        return
-    rows = await session.execute(_ACCOUNTS_OF, {"contract_ids": list(contract_ids)})
-    session.info[_KNOWN_ACCOUNTS] = {row.id: row.account_id for row in rows}
-    try:
-        yield
-    finally:
-        session.info.pop(_KNOWN_ACCOUNTS, None)
 
 
 async def _account_of(session: AsyncSession, contract_id: uuid.UUID) -> uuid.UUID:
-    """The account of an existing contract, preloaded or read without the autoflush: a
-    batch of usage events then leaves its rows pending and the final flush writes each
-    table in one statement. Only a contract created earlier in the same unit of work is
-    missed that way, so a miss looks again after a flush before it is a 404."""
-    known: dict[uuid.UUID, uuid.UUID] = session.info.get(_KNOWN_ACCOUNTS, {})
-    if contract_id in known:
-        return known[contract_id]
+    """The account of an existing contract, read without the autoflush, so the rows of
+    several reports stay pending and one flush writes each table in one statement. Only
+    a contract created earlier in the same unit of work is missed that way, so a miss
+    looks again after a flush before it is a 404."""
     params = {"contract_id": contract_id}
     with session.no_autoflush:
         account_id: uuid.UUID | None = await session.scalar(_ACCOUNT_OF, params)
@@ -101,14 +75,19 @@ async def _account_of(session: AsyncSession, contract_id: uuid.UUID) -> uuid.UUI
     return account_id
 
 
+def check_as_of(time: datetime, as_of: date) -> None:
+    """A report may describe at most `MAX_DAYS_AHEAD` days after the change's time."""
+    latest_allowed = time.date() + timedelta(days=MAX_DAYS_AHEAD)
+    if as_of > latest_allowed:
+        raise InvalidInput(f"must be on or before {latest_allowed.isoformat()}", field="as_of")
+
+
 async def report_usage(
     session: AsyncSession, ctx: Context, contract_id: uuid.UUID, body: UsageCreate
 ) -> UsageReport:
     """The id and `created_at` are set here rather than by the flush, so the event is
     built without one and a batch's reports go out in one INSERT."""
-    latest_allowed = ctx.time.date() + timedelta(days=MAX_DAYS_AHEAD)
-    if body.as_of > latest_allowed:
-        raise InvalidInput(f"must be on or before {latest_allowed.isoformat()}", field="as_of")
+    check_as_of(ctx.time, body.as_of)
     account_id = await _account_of(session, contract_id)
     report = UsageReport(
         id=new_id(),
