@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from time import perf_counter
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -400,12 +401,23 @@ def _raw_events(rows: list[Any], time: datetime) -> tuple[list[Row], list[Row]]:
     return outbox, log
 
 
+@dataclass(frozen=True)
+class RawSweep:
+    """What the raw sweep did: checkpoint rows opened and contracts renewed, and the
+    seconds of each part."""
+
+    opened: int
+    renewed: int
+    checkpoint_seconds: float
+    renewal_seconds: float
+
+
 async def raw_sweep_in(
     connection: asyncpg.Connection, day: date, time: datetime, batch: int, currency: str
-) -> tuple[int, int]:
+) -> RawSweep:
     """A day's sweep in raw asyncpg in the caller's transaction: the due checkpoints
-    opened, then the contracts at R renewed (`bench.raw_renewals`). Answers (checkpoint
-    rows opened, contracts renewed)."""
+    opened, then the contracts at R renewed (`bench.raw_renewals`)."""
+    started = perf_counter()
     opened = 0
     after: tuple[date, uuid.UUID] = (date.min, uuid.UUID(int=0))
     while True:
@@ -418,6 +430,7 @@ async def raw_sweep_in(
         if len(rows) < batch:
             break
         after = (rows[-1]["opens_on"], rows[-1]["id"])
+    checkpoints_done = perf_counter()
     renewed = 0
     last = uuid.UUID(int=0)
     now = utcnow()
@@ -425,29 +438,24 @@ async def raw_sweep_in(
         ids = await renew_batch(connection, day, time, last, batch, currency, now)
         renewed += len(ids)
         if len(ids) < batch:
-            return opened, renewed
+            break
         last = ids[-1]
+    return RawSweep(opened, renewed, checkpoints_done - started, perf_counter() - checkpoints_done)
 
 
-async def _raw_sweep(
-    dsn: str, observer: asyncpg.Connection
-) -> tuple[float, int, int, dict[str, int]]:
-    """The sweep in raw asyncpg (see `_RAW_BASELINE`), rolled back. Answers (seconds,
-    checkpoint rows opened, contracts renewed, the checkpoints' statistics delta)."""
+async def _raw_sweep(dsn: str, observer: asyncpg.Connection) -> tuple[RawSweep, dict[str, int]]:
+    """The sweep in raw asyncpg (see `_RAW_BASELINE`), rolled back, and the checkpoints'
+    statistics delta."""
     connection = await asyncpg.connect(dsn)
     try:
         before = await _stats(observer)
         transaction = connection.transaction()
         await transaction.start()
-        started = time.perf_counter()
-        opened, renewed = await raw_sweep_in(
-            connection, SWEEP_DAY, SWEEP_TIME, SWEEP_BATCH, CURRENCY
-        )
-        seconds = time.perf_counter() - started
+        raw = await raw_sweep_in(connection, SWEEP_DAY, SWEEP_TIME, SWEEP_BATCH, CURRENCY)
         await transaction.rollback()
         await connection.execute("SELECT pg_stat_force_next_flush()")
         await connection.execute("SELECT 1")
-        return seconds, opened, renewed, await _stats_after(observer, before, opened)
+        return raw, await _stats_after(observer, before, raw.opened)
     finally:
         await connection.close()
 
@@ -461,9 +469,7 @@ class _Measured:
     seconds: float
     result: SweepResult
     delta: dict[str, int]
-    raw_seconds: float
-    raw_opened: int
-    raw_renewed: int
+    raw: RawSweep
     raw_delta: dict[str, int]
 
 
@@ -477,7 +483,7 @@ async def _measure(url: str) -> _Measured:
         db = Database(url)
         try:
             plan = await _explain(observer, db.engine.dialect)
-            raw_seconds, raw_opened, raw_renewed, raw_delta = await _raw_sweep(dsn, observer)
+            raw, raw_delta = await _raw_sweep(dsn, observer)
             before = await _stats(observer)
             started = time.perf_counter()
             result = await sweep(db, SWEEP_DAY, time=SWEEP_TIME, currency=CURRENCY)
@@ -487,7 +493,7 @@ async def _measure(url: str) -> _Measured:
         delta = await _stats_after(observer, before, result.checkpoints_opened)
     finally:
         await observer.close()
-    return _Measured(plan, seconds, result, delta, raw_seconds, raw_opened, raw_renewed, raw_delta)
+    return _Measured(plan, seconds, result, delta, raw, raw_delta)
 
 
 async def _load_database(url: str, contracts: int) -> _Loaded:
@@ -508,11 +514,13 @@ def _figures(loaded: _Loaded, measured: _Measured) -> list[Figure]:
     result = measured.result
     opened = result.checkpoints_opened + result.markers_reached
     due = due_items(result)
-    raw_due = measured.raw_opened + measured.raw_renewed
+    raw = measured.raw
+    raw_seconds = raw.checkpoint_seconds + raw.renewal_seconds
+    raw_due = raw.opened + raw.renewed
     ranged, full_scan = _plan_verdict(measured.plan)
     plan_ok = ranged and not full_scan and measured.delta["seq_scan"] == 0
     per_10k = measured.seconds / max(due, 1) * 10_000
-    raw_per_10k = measured.raw_seconds / max(raw_due, 1) * 10_000
+    raw_per_10k = raw_seconds / max(raw_due, 1) * 10_000
     rows_read = _rows_read(measured.delta)
     raw_rows_read = _rows_read(measured.raw_delta)
     details: dict[str, Any] = {
@@ -537,10 +545,12 @@ def _figures(loaded: _Loaded, measured: _Measured) -> list[Figure]:
         "events": len(result.event_ids),
         "rows_read": rows_read,
         "checkpoint_stats": measured.delta,
-        "baseline_seconds": round(measured.raw_seconds, 3),
+        "baseline_seconds": round(raw_seconds, 3),
         "baseline_due": raw_due,
-        "baseline_opened": measured.raw_opened,
-        "baseline_renewed": measured.raw_renewed,
+        "baseline_opened": raw.opened,
+        "baseline_checkpoint_seconds": round(raw.checkpoint_seconds, 3),
+        "baseline_renewed": raw.renewed,
+        "baseline_renewal_seconds": round(raw.renewal_seconds, 3),
         "baseline_rows_read": raw_rows_read,
         "baseline": _RAW_BASELINE,
         "plan_uses_due_index": ranged,
@@ -569,7 +579,7 @@ def _figures(loaded: _Loaded, measured: _Measured) -> list[Figure]:
             unit="rows read per due",
             target="index range scan, no full scan",
             met=plan_ok,
-            baseline=round(raw_rows_read / max(measured.raw_opened, 1), 2),
+            baseline=round(raw_rows_read / max(raw.opened, 1), 2),
             baseline_label="raw asyncpg select+insert+update",
             details={
                 "due": opened,

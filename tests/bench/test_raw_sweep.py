@@ -59,7 +59,7 @@ async def test_the_raw_sweep_writes_what_the_sweep_writes(postgres_db_url: str) 
         await scheduler_scale._load(connection, scheduler_scale.QUICK_CONTRACTS)
         transaction = connection.transaction()
         await transaction.start()
-        opened, renewed = await scheduler_scale.raw_sweep_in(
+        raw = await scheduler_scale.raw_sweep_in(
             connection, SWEEP_DAY, SWEEP_TIME, SWEEP_BATCH, CURRENCY
         )
         by_raw = await _tables(connection)
@@ -73,10 +73,10 @@ async def test_the_raw_sweep_writes_what_the_sweep_writes(postgres_db_url: str) 
     finally:
         await connection.close()
 
-    assert opened == result.checkpoints_opened + result.markers_reached > 0
-    assert renewed == result.renewals > 0
+    assert raw.opened == result.checkpoints_opened + result.markers_reached > 0
+    assert raw.renewed == result.renewals > 0
     assert result.churns == 0
     assert by_raw == by_sweep
     types = {row["type"] for row in by_raw["outbox"]}
     assert types == {"checkpoint.due", "contract.renewed"}
-    assert len(by_raw["forecasts"]) == 2 * renewed
+    assert len(by_raw["forecasts"]) == 2 * raw.renewed
