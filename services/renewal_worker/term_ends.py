@@ -74,25 +74,22 @@ def next_term_end(start: date, end: date) -> date:
     return first.replace(day=min(max(common), calendar.monthrange(first.year, first.month)[1]))
 
 
-def _eligible(contract: Contract, as_of: date, *, noticed: bool) -> bool:
-    """Whether the contract's R has come and it renews (`noticed=False`: auto-renewing,
-    no notice given in time) or churns (`noticed=True`: a notice given in time)."""
+def _renews(contract: Contract, as_of: date) -> bool:
+    """Whether the contract's R has come and it auto-renews: not churned, and no notice
+    given in time."""
     notice, late = contract.cancellation_notice_on, contract.cancellation_notice_late
     return (
         contract.status != ContractStatus.CHURNED
+        and contract.auto_renew
+        and (notice is None or late)
         and contract.end_date <= as_of
-        and (
-            notice is not None and not late
-            if noticed
-            else contract.auto_renew and (notice is None or late)
-        )
     )
 
 
 def _renewals(contract: Contract, ctx: Context, as_of: date, now: datetime) -> list[Changed]:
     """The contract renewed for the same length and ARR until R passes `as_of`."""
     renewals: list[Changed] = []
-    while _eligible(contract, as_of, noticed=False):
+    while _renews(contract, as_of):
         term = current_term(contract.terms)
         body = ContractRenewal(
             end_date=next_term_end(term.start_date, term.end_date),

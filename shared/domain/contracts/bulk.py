@@ -25,7 +25,6 @@ from shared.models import Contract, ContractTerm
 
 CONTRACTS = cast(Table, Contract.__table__)
 TERMS = cast(Table, ContractTerm.__table__)
-_TERM_COLUMNS = ("contract_id", "number", "start_date", "end_date", "arr_minor")
 RENEWED = ("end_date", "arr_minor", "seats", "cancellation_notice_on", "cancellation_reason",
             "cancellation_notice_late")  # fmt: skip
 CHURNED = ("status", "churned_on", "churn_reason")
@@ -69,16 +68,26 @@ async def detached(session: AsyncSession, rows: Sequence[Row[Any]]) -> list[Cont
 
 
 def changed(
-    contract: Contract, ctx: Context, now: datetime, columns: Sequence[str], term: Any = None
+    contract: Contract,
+    ctx: Context,
+    now: datetime,
+    columns: Sequence[str],
+    term: ContractTerm | None = None,
 ) -> Changed:
-    """The change just made to `contract` (by `renew` or `churn`), as its rows and event
-    will show it; `now` is the contract's `updated_at`, as a flush would set it."""
+    """The change just made to `contract` (by `renew`, which answers the new `term`, or
+    `churn`), as its rows and event will show it; `now` is the contract's `updated_at`,
+    as a flush would set it."""
     contract.updated_at = now
     values = {name: getattr(contract, name) for name in (*columns, "updated_at")}
     term_row = None
     if term is not None:
-        term_row = {name: getattr(term, name) for name in _TERM_COLUMNS if name != "contract_id"}
-        term_row["contract_id"] = contract.id
+        term_row = {
+            "contract_id": contract.id,
+            "number": term.number,
+            "start_date": term.start_date,
+            "end_date": term.end_date,
+            "arr_minor": term.arr_minor,
+        }
     return Changed(contract, values, event_data(contract, ctx), term_row)
 
 
