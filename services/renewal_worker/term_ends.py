@@ -1,13 +1,14 @@
 """Contracts whose renewal date R has come, in a sweep: auto-renewals for the same
-length and ARR, and churns at R for pending cancellation notices given in time. Both go
-through the contract service (`renew_contract`, `churn_contract`), so the term rows and
-events are exactly those of `POST /renew` and `/churn`."""
+length and ARR, and churns at R for pending cancellation notices given in time. Both use
+the contract service's own rules (`renew`, `churn`) on a batch of contracts at once and
+write its rows in bulk (`shared.domain.contracts.bulk`), so the term rows, forecasts and
+events are exactly those of `POST /renew` and `/churn`, one contract after the other."""
 
 from __future__ import annotations
 
 import calendar
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 import structlog
@@ -15,14 +16,26 @@ from pydantic import ValidationError
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.clock import utcnow
 from shared.db import Database
+from shared.domain.amounts import to_minor_or_422
 from shared.domain.context import Context
+from shared.domain.contracts.bulk import (
+    CHURNED,
+    CONTRACTS,
+    RENEWED,
+    Changed,
+    changed,
+    detached,
+    write_churns,
+    write_renewals,
+)
 from shared.domain.contracts.derived import current_term
 from shared.domain.contracts.schemas import ContractChurn, ContractRenewal
-from shared.domain.contracts.service import churn_contract, get_contract, renew_contract
+from shared.domain.contracts.service import churn, renew
 from shared.domain.errors import DomainError
 from shared.enums import ChurnReason, ContractStatus
-from shared.models import Contract, OutboxEvent
+from shared.models import Contract
 from shared.money import from_minor
 from shared.rules.calendar import add_months
 
@@ -61,59 +74,75 @@ def next_term_end(start: date, end: date) -> date:
     return first.replace(day=min(max(common), calendar.monthrange(first.year, first.month)[1]))
 
 
-def _new_events(session: AsyncSession, before: set[OutboxEvent]) -> list[str]:
-    """Ids of the outbox events added to the session since `before` was taken (services
-    add an event after their last flush, so it is still pending here)."""
-    return [obj.event_id for obj in _pending_events(session) - before]
-
-
-def _pending_events(session: AsyncSession) -> set[OutboxEvent]:
-    return {obj for obj in session.new if isinstance(obj, OutboxEvent)}
-
-
-async def _auto_renew(
-    session: AsyncSession, ctx: Context, contract_id: uuid.UUID, as_of: date, result: SweepResult
-) -> None:
-    contract = await get_contract(session, contract_id, lock=True)
-    while (
+def _renews(contract: Contract, as_of: date) -> bool:
+    """Whether the contract's R has come and it auto-renews: not churned, and no notice
+    given in time."""
+    notice, late = contract.cancellation_notice_on, contract.cancellation_notice_late
+    return (
         contract.status != ContractStatus.CHURNED
         and contract.auto_renew
-        and (contract.cancellation_notice_on is None or contract.cancellation_notice_late)
+        and (notice is None or late)
         and contract.end_date <= as_of
-    ):
+    )
+
+
+def _renewals(contract: Contract, ctx: Context, as_of: date, now: datetime) -> list[Changed]:
+    """The contract renewed for the same length and ARR until R passes `as_of`."""
+    renewals: list[Changed] = []
+    while _renews(contract, as_of):
         term = current_term(contract.terms)
         body = ContractRenewal(
             end_date=next_term_end(term.start_date, term.end_date),
             arr=from_minor(contract.arr_minor, ctx.currency),
         )
-        before = _pending_events(session)
-        contract = await renew_contract(session, ctx, contract.id, body)
-        result.event_ids += _new_events(session, before)
-        result.renewals += 1
+        new = renew(contract, body, to_minor_or_422(body.arr, ctx.currency))
+        renewals.append(changed(contract, ctx, now, RENEWED, new))
+    return renewals
 
 
-async def _churn_at_renewal(
-    session: AsyncSession, ctx: Context, contract_id: uuid.UUID, as_of: date, result: SweepResult
-) -> None:
-    contract = await get_contract(session, contract_id, lock=True)
-    if (
-        contract.status == ContractStatus.CHURNED
-        or contract.cancellation_notice_on is None
-        or contract.cancellation_notice_late
-        or contract.end_date > as_of
-    ):
-        return
+def _churn(contract: Contract, ctx: Context, now: datetime) -> Changed:
+    """The contract churned at R with its notice's reason."""
     reason = (
         ChurnReason(contract.cancellation_reason)
         if contract.cancellation_reason in set(ChurnReason)
         else ChurnReason.OTHER
     )
-    before = _pending_events(session)
-    await churn_contract(
-        session, ctx, contract.id, ContractChurn(reason=reason, churned_on=contract.end_date)
-    )
-    result.event_ids += _new_events(session, before)
-    result.churns += 1
+    churn(contract, ContractChurn(reason=reason, churned_on=contract.end_date), ctx.time.date())
+    return changed(contract, ctx, now, CHURNED)
+
+
+async def _apply(
+    session: AsyncSession,
+    ctx: Context,
+    contracts: list[Contract],
+    as_of: date,
+    result: SweepResult,
+    *,
+    noticed: bool,
+) -> None:
+    """Renews or churns the batch in memory, then writes it in bulk. A contract the rules
+    refuse is logged and left as it was, with none of its renewals written."""
+    now = utcnow()
+    changes: list[list[Changed]] = []
+    for contract in contracts:
+        try:
+            changes.append(
+                [_churn(contract, ctx, now)] if noticed else _renewals(contract, ctx, as_of, now)
+            )
+        except (DomainError, ValidationError) as exc:
+            _log.error(
+                "contract_not_changed_at_renewal",
+                contract_id=str(contract.id),
+                action="churn" if noticed else "renew",
+                error=str(exc),
+            )
+    if noticed:
+        churns = [item for items in changes for item in items]
+        result.event_ids += await write_churns(session, ctx, churns)
+        result.churns += len(churns)
+    else:
+        result.event_ids += await write_renewals(session, ctx, changes)
+        result.renewals += sum(len(items) for items in changes)
 
 
 async def contracts_at_renewal(
@@ -126,15 +155,16 @@ async def contracts_at_renewal(
     noticed: bool,
 ) -> None:
     """Renews (`noticed=False`) or churns (`noticed=True`, a notice given in time) every
-    contract whose R has come, walking ids in order so a contract the service refuses is
-    logged once per sweep."""
-    notice, late = Contract.cancellation_notice_on, Contract.cancellation_notice_late
+    contract whose R has come, a batch per transaction: its contracts claimed in id order
+    with one query and their terms with another, renewed or churned in memory by the
+    contract service's own rules, and written with a few statements per table."""
+    notice, late = CONTRACTS.c.cancellation_notice_on, CONTRACTS.c.cancellation_notice_late
     after: uuid.UUID | None = None
     while True:
         async with db.transaction() as session:
-            query = select(Contract).where(
-                Contract.status != ContractStatus.CHURNED,
-                Contract.end_date <= as_of,
+            query = select(*CONTRACTS.c).where(
+                CONTRACTS.c.status != ContractStatus.CHURNED,
+                CONTRACTS.c.end_date <= as_of,
                 (
                     notice.is_not(None) & late.is_(False)
                     if noticed
@@ -142,25 +172,13 @@ async def contracts_at_renewal(
                 ),
             )
             if not noticed:
-                query = query.where(Contract.auto_renew.is_(True))
+                query = query.where(CONTRACTS.c.auto_renew.is_(True))
             if after is not None:
-                query = query.where(Contract.id > after)
-            query = _claim(db, query.order_by(Contract.id).limit(batch_size))
-            contracts = list((await session.scalars(query)).all())
-            for contract in contracts:
-                try:
-                    async with session.begin_nested():
-                        if noticed:
-                            await _churn_at_renewal(session, ctx, contract.id, as_of, result)
-                        else:
-                            await _auto_renew(session, ctx, contract.id, as_of, result)
-                except (DomainError, ValidationError) as exc:
-                    _log.error(
-                        "contract_not_changed_at_renewal",
-                        contract_id=str(contract.id),
-                        action="churn" if noticed else "renew",
-                        error=str(exc),
-                    )
-        if len(contracts) < batch_size:
+                query = query.where(CONTRACTS.c.id > after)
+            query = _claim(db, query.order_by(CONTRACTS.c.id).limit(batch_size))
+            rows = (await session.execute(query)).all()
+            contracts = await detached(session, rows)
+            await _apply(session, ctx, contracts, as_of, result, noticed=noticed)
+        if len(rows) < batch_size:
             return
-        after = contracts[-1].id
+        after = rows[-1].id

@@ -132,6 +132,12 @@ async def contract_read(
     return _render(contract, currency, as_of or today())
 
 
+def event_data(contract: Contract, ctx: Context) -> dict[str, Any]:
+    """The contract, loaded with its terms, as its events carry it: its stage as of the
+    change's own date."""
+    return _render(contract, ctx.currency, ctx.time.date()).model_dump(mode="json")
+
+
 async def _emit(session: AsyncSession, ctx: Context, type: EventType, contract: Contract) -> None:
     """Keyed by account, so all events of one customer stay in order on one partition;
     the snapshot's stage is as of the change's own date. Every change here may change
@@ -140,14 +146,13 @@ async def _emit(session: AsyncSession, ctx: Context, type: EventType, contract: 
     callers (the scheduler's sweep) find the event still pending in the session."""
     await session.flush()
     await refresh_forecasts(session, ctx, [contract.id])
-    read = await contract_read(session, contract, ctx.currency, as_of=ctx.time.date())
     emit(
         session,
         type=type,
         source=ctx.source,
         subject=str(contract.id),
         partition_key=str(contract.account_id),
-        data=read.model_dump(mode="json"),
+        data=event_data(contract, ctx),
         dataschema=dataschema("contract"),
         actor=ctx.actor,
         time=ctx.time,
@@ -246,28 +251,26 @@ def _not_churned(contract: Contract, action: str) -> None:
         raise Conflict(f"contract {contract.id} has churned and cannot be {action}")
 
 
-async def renew_contract(
-    session: AsyncSession, ctx: Context, contract_id: uuid.UUID, body: ContractRenewal
-) -> Contract:
-    """Term n+1 always starts at the old R, however late the renewal is recorded, so
-    terms never overlap or leave gaps; a pending cancellation notice is void."""
-    contract = await get_contract(session, contract_id, lock=True)
+def renew(contract: Contract, body: ContractRenewal, arr_minor: int) -> ContractTerm:
+    """The renewal itself, on a contract loaded with its terms, writing nothing: the
+    contract service applies it to one contract, the scheduler's sweep to a batch whose
+    rows it writes in bulk. Term n+1 always starts at the old R, however late the renewal
+    is recorded, so terms never overlap or leave gaps; a pending cancellation notice is
+    void. Answers the new term."""
     _not_churned(contract, "renewed")
-    arr_minor = to_minor_or_422(body.arr, ctx.currency)
     renewal = contract.end_date
     if body.end_date <= renewal:
         raise InvalidInput(
             f"end_date ({body.end_date}) must be after the current renewal date ({renewal})",
             field="end_date",
         )
-    contract.terms.append(
-        ContractTerm(
-            number=current_term(contract.terms).number + 1,
-            start_date=renewal,
-            end_date=body.end_date,
-            arr_minor=arr_minor,
-        )
+    term = ContractTerm(
+        number=current_term(contract.terms).number + 1,
+        start_date=renewal,
+        end_date=body.end_date,
+        arr_minor=arr_minor,
     )
+    contract.terms.append(term)
     contract.end_date = body.end_date
     contract.arr_minor = arr_minor
     if body.seats is not None:
@@ -275,22 +278,37 @@ async def renew_contract(
     contract.cancellation_notice_on = None
     contract.cancellation_reason = None
     contract.cancellation_notice_late = False
+    return term
+
+
+async def renew_contract(
+    session: AsyncSession, ctx: Context, contract_id: uuid.UUID, body: ContractRenewal
+) -> Contract:
+    contract = await get_contract(session, contract_id, lock=True)
+    _not_churned(contract, "renewed")
+    renew(contract, body, to_minor_or_422(body.arr, ctx.currency))
     await _emit(session, ctx, EventType.CONTRACT_RENEWED, contract)
     return contract
+
+
+def churn(contract: Contract, body: ContractChurn, today: date) -> None:
+    """The churn itself, writing nothing (see `renew`). `churned_on` defaults to `today`,
+    the day of the change. A pending cancellation notice stays on record, with whether it
+    came late: it explains the churn (after a late notice, the account manager accepted
+    the cancellation)."""
+    if contract.status == ContractStatus.CHURNED:
+        raise Conflict(f"contract {contract.id} has already churned on {contract.churned_on}")
+    contract.status = ContractStatus.CHURNED
+    contract.churned_on = body.churned_on or today
+    contract.churn_reason = body.reason
 
 
 async def churn_contract(
     session: AsyncSession, ctx: Context, contract_id: uuid.UUID, body: ContractChurn
 ) -> Contract:
-    """`churned_on` defaults to the day of the change (the event's time, for events).
-    A pending cancellation notice stays on record, with whether it came late: it explains
-    the churn (after a late notice, the account manager accepted the cancellation)."""
+    """`churned_on` defaults to the day of the change (the event's time, for events)."""
     contract = await get_contract(session, contract_id, lock=True)
-    if contract.status == ContractStatus.CHURNED:
-        raise Conflict(f"contract {contract.id} has already churned on {contract.churned_on}")
-    contract.status = ContractStatus.CHURNED
-    contract.churned_on = body.churned_on or ctx.time.date()
-    contract.churn_reason = body.reason
+    churn(contract, body, ctx.time.date())
     await _emit(session, ctx, EventType.CONTRACT_CHURNED, contract)
     return contract
 
