@@ -51,7 +51,7 @@ services:
 	bash .ci/kafka-jars >/dev/null
 
 ## Every figure of docs/benchmarks.md beside its same-run baseline (Postgres and the test
-## broker as in the tests; about 8 minutes); refreshes bench/results.json and docs/benchmarks.md.
+## broker as in the tests; about 12 minutes); refreshes bench/results.json and docs/benchmarks.md.
 bench: install-test services
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
