@@ -271,14 +271,14 @@ async def test_a_broker_paused_for_20_s_loses_nothing_and_the_api_keeps_answerin
 
             during: list[dict[str, Any]] = []
             with kafka_broker.outage():
+                # At least 20 s and 15 events, however slow the machine makes each one.
                 end = time.monotonic() + 20
-                while time.monotonic() < end:
+                while time.monotonic() < end or len(during) < 15:
                     started = time.monotonic()
                     during.extend(await create_through_api(api, 1))
                     assert time.monotonic() - started < 2, "the API stalled"
                     await asyncio.sleep(1)
                 assert await outbox_count(api.db) >= 2 * len(during)  # the backlog
-            assert len(during) >= 15
             contracts += during
 
             # After the outage every consumer rejoins its group; on a loaded machine a
