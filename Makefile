@@ -27,7 +27,7 @@ install-test: $(VENV)/.installed-test
 
 ## Install if needed, migrate the SQLite file, start API + worker + scheduler.
 run: install
-	$(BIN)/renewals migrate
+	RENEWALS_LOG_LEVEL=$${RENEWALS_LOG_LEVEL:-WARNING} $(BIN)/renewals migrate
 	$(BIN)/renewals dev
 
 lint: install-test
