@@ -1,4 +1,4 @@
-"""The radar's chart: SVG from pygal, inlined in the page.
+"""The console's charts: SVG from pygal, inlined in the page, in one look.
 
 `js=[]` keeps pygal from adding its tooltip script (fetched from a CDN by default), so
 the SVG references nothing outside the page; the numbers are in the table under it.
@@ -32,17 +32,29 @@ CATEGORY_COLOURS = {
 _UNUSED = re.compile(r"<script\b[^>]*>.*?</script>|<!--.*?-->", re.DOTALL)
 """pygal's configuration script and its credit comments."""
 
-_STYLE = Style(
-    background="transparent",
-    plot_background="transparent",
-    foreground="#1d2330",
-    foreground_strong="#1d2330",
-    foreground_subtle="#566074",
-    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-    colors=tuple(CATEGORY_COLOURS[c] for c in ForecastCategory),
-    opacity="1",
-    opacity_hover=".8",
-)
+
+def console_style(colors: tuple[str, ...], **overrides: str) -> Style:
+    """The console's look for a chart drawn in `colors`; `overrides` sets other pygal
+    style fields (guide lines, say)."""
+    return Style(
+        background="transparent",
+        plot_background="transparent",
+        foreground="#1d2330",
+        foreground_strong="#1d2330",
+        foreground_subtle="#566074",
+        font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+        colors=colors,
+        opacity="1",
+        opacity_hover=".8",
+        **overrides,
+    )
+
+
+def render(chart: pygal.Graph) -> Markup:
+    """The chart's SVG without pygal's unused script and comments; pygal builds it with
+    an XML tree, which escapes every text it holds."""
+    svg: str = chart.render(is_unicode=True)
+    return Markup(_UNUSED.sub("", svg))
 
 
 def radar_chart(
@@ -50,7 +62,7 @@ def radar_chart(
 ) -> Markup:
     chart = pygal.StackedBar(
         js=[],
-        style=_STYLE,
+        style=console_style(tuple(CATEGORY_COLOURS[c] for c in ForecastCategory)),
         width=960,
         height=360,
         legend_at_bottom=True,
@@ -75,6 +87,4 @@ def radar_chart(
                 for month in months
             ],
         )
-    # pygal builds the SVG with an XML tree, which escapes every text it holds.
-    svg: str = chart.render(is_unicode=True)
-    return Markup(_UNUSED.sub("", svg))
+    return render(chart)

@@ -7,6 +7,7 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
+from services.api.console.charts import console_style, render
 from shared.domain.reports.retention import TIER_TARGET_PERCENT
 from shared.domain.reports.schemas import RetentionItem
 
@@ -17,30 +18,14 @@ DIRECT_BAR = "#566074"
 
 
 def _style(major_guides: str) -> Style:
-    """The radar's look; `major_guides` colours the major lines (the tier targets)."""
-    return Style(
-        background="transparent",
-        plot_background="transparent",
-        foreground="#1d2330",
-        foreground_strong="#1d2330",
-        foreground_subtle="#566074",
-        guide_stroke_color=GUIDE,
-        major_guide_stroke_color=major_guides,
-        font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-        colors=(PARTNER_BAR,),
-        opacity="1",
-        opacity_hover=".8",
+    """The console's look; `major_guides` colours the major lines (the tier targets)."""
+    return console_style(
+        (PARTNER_BAR,), guide_stroke_color=GUIDE, major_guide_stroke_color=major_guides
     )
 
 
 def _percent(rate: float | None) -> float | None:
     return None if rate is None else round(rate * 100, 1)
-
-
-def _render(chart: pygal.Graph) -> Markup:
-    # pygal builds the SVG with an XML tree, which escapes every text it holds.
-    svg: str = chart.render(is_unicode=True)
-    return Markup(svg)
 
 
 def retention_chart(items: list[RetentionItem]) -> Markup:
@@ -83,7 +68,7 @@ def retention_chart(items: list[RetentionItem]) -> Markup:
             for item in items
         ],
     )
-    return _render(chart)
+    return render(chart)
 
 
 def renewal_rate_chart(rates: list[tuple[str, float | None]]) -> Markup:
@@ -102,4 +87,4 @@ def renewal_rate_chart(rates: list[tuple[str, float | None]]) -> Markup:
     )
     chart.x_labels = [label for label, _ in rates]
     chart.add("Renewal rate", [_percent(rate) for _, rate in rates])
-    return _render(chart)
+    return render(chart)

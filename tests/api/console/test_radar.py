@@ -120,6 +120,8 @@ async def test_no_page_loads_anything_from_another_origin(api: Harness) -> None:
                 f"/console/radar/{made['first']['end_date'][:7]}",
                 "/console/week?owner=" + ANN,
                 f"/console/contracts/{made['first']['id']}",
+                "/console/partners",
+                "/console/operations",
             )
         ]
         css = await admin.get("/console/static/console.css")
