@@ -1,5 +1,6 @@
-"""What the worker tests share: events written straight to the outbox, a fake engine
-handler that records what it was given, and a bounded wait."""
+"""What the worker tests share: events written straight to the outbox or taken out of
+it as the relay would, a fake engine handler that records what it was given, and a
+bounded wait."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.renewal_worker.sources.step import Incoming
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
 from shared.events.outbox import emit
-from shared.events.types import SOURCE_API, EventType
+from shared.events.types import SOURCE_API, EventType, Stream
 from shared.models import Checkpoint, Contract, DeadLetter, InboxKey, OutboxEvent
 
 
@@ -96,6 +98,27 @@ class FakeHandler:
                 self.applied.append(event["id"])
                 failures.append(None)
         return failures
+
+
+def incoming(event: dict[str, Any], poison: str | None = None) -> Incoming:
+    """A lifecycle event as the worker receives it (`poison`: its undecodable form)."""
+    return Incoming(
+        str(Stream.LIFECYCLE), event["source"], event["id"], event["type"], event, poison
+    )
+
+
+async def take_lifecycle_events(db: Database) -> list[Incoming]:
+    """Every lifecycle event of the outbox, deleted from it in the order they were
+    written, as the relay publishes them."""
+    async with db.transaction() as session:
+        rows = (
+            await session.execute(
+                delete(OutboxEvent)
+                .where(OutboxEvent.stream == str(Stream.LIFECYCLE))
+                .returning(OutboxEvent.id, OutboxEvent.event)
+            )
+        ).all()
+    return [incoming(event) for _, event in sorted(rows, key=lambda row: row[0])]
 
 
 async def outbox(db: Database, stream: str = "lifecycle") -> list[OutboxEvent]:

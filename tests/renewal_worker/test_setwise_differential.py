@@ -26,13 +26,12 @@ Left out, because the two paths cannot make them equal:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import event, select, update
 
 from services.demo.generator import generate
 from services.demo.load import load
@@ -50,7 +49,8 @@ from shared.models import (
     OutboxEvent,
     Task,
 )
-from tests.support.databases import PostgresTemplates, SqliteTemplates
+from tests.renewal_worker.helpers import incoming, take_lifecycle_events
+from tests.support.databases import database_copy
 
 ACCOUNTS = 60
 SEED = 20_260_401
@@ -68,21 +68,18 @@ async def two_copies(
     db_url: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[tuple[Database, Database, list[Incoming]]]:
     """The portfolio after its year, twice, and its lifecycle events."""
-    backend = request.node.callspec.params["db_url"]
-    templates: SqliteTemplates | PostgresTemplates = request.getfixturevalue(f"{backend}_templates")
     seeded = Database(db_url)
     try:
         events = await _portfolio_year(seeded)
     finally:
         await seeded.dispose()
-    copy_url = await templates.copy(db_url)
-    per_event, setwise = Database(db_url), Database(copy_url)
-    try:
-        yield per_event, setwise, events
-    finally:
-        await per_event.dispose()
-        await setwise.dispose()
-        await asyncio.to_thread(templates.drop, copy_url)
+    async with database_copy(request, db_url) as copy_url:
+        per_event, setwise = Database(db_url), Database(copy_url)
+        try:
+            yield per_event, setwise, events
+        finally:
+            await per_event.dispose()
+            await setwise.dispose()
 
 
 async def _portfolio_year(db: Database) -> list[Incoming]:
@@ -90,21 +87,7 @@ async def _portfolio_year(db: Database) -> list[Incoming]:
     ids = await load(db, portfolio, CURRENCY)
     async with db.transaction() as session:
         await apply_happenings(session, ids, portfolio.happenings, CURRENCY)
-    async with db.transaction() as session:
-        rows = (
-            await session.execute(
-                delete(OutboxEvent)
-                .where(OutboxEvent.stream == str(Stream.LIFECYCLE))
-                .returning(OutboxEvent.id, OutboxEvent.event)
-            )
-        ).all()
-    return [_incoming(event) for _, event in sorted(rows, key=lambda row: row[0])]
-
-
-def _incoming(event: dict[str, Any], poison: str | None = None) -> Incoming:
-    return Incoming(
-        str(Stream.LIFECYCLE), event["source"], event["id"], event["type"], event, poison
-    )
+    return await take_lifecycle_events(db)
 
 
 def _with_poison(events: list[Incoming]) -> list[Incoming]:
@@ -128,8 +111,8 @@ def _with_poison(events: list[Incoming]) -> list[Incoming]:
     no_data = {**first, "id": "poison-no-data", "data": "not an object"}
     unparsable = Incoming(str(Stream.LIFECYCLE), "kafka", "poison-record", "unknown", {}, "bad")
     stream = [*events]
-    stream.insert(later_of_account, _incoming(raises))
-    stream[5:5] = [_incoming(nobody), _incoming(no_data), unparsable, events[2]]
+    stream.insert(later_of_account, incoming(raises))
+    stream[5:5] = [incoming(nobody), incoming(no_data), unparsable, events[2]]
     stream.insert(3 * BATCH, events[1])
     return stream
 
@@ -169,7 +152,7 @@ async def _open_due_checkpoints(dbs: tuple[Database, Database]) -> list[Incoming
             )
         if not events:
             events = [
-                _incoming(
+                incoming(
                     _due_event(
                         f"due-{n}",
                         {

@@ -22,7 +22,6 @@ order of one contract after the other.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -30,7 +29,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.demo.generator import generate
@@ -61,8 +60,8 @@ from shared.models import (
     OutboxEvent,
 )
 from shared.money import from_minor
-from tests.renewal_worker.test_setwise_differential import _incoming
-from tests.support.databases import PostgresTemplates, SqliteTemplates
+from tests.renewal_worker.helpers import take_lifecycle_events
+from tests.support.databases import database_copy
 
 ACCOUNTS = 40
 SEED = 20_261_204
@@ -80,35 +79,24 @@ _SNAPSHOTS = {"contract.created", "contract.updated", "contract.renewed", "contr
 async def two_copies(
     db_url: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[tuple[Database, Database]]:
-    backend = request.node.callspec.params["db_url"]
-    templates: SqliteTemplates | PostgresTemplates = request.getfixturevalue(f"{backend}_templates")
     seeded = Database(db_url)
     try:
         await _portfolio_with_notices(seeded)
     finally:
         await seeded.dispose()
-    copy_url = await templates.copy(db_url)
-    one_by_one, setwise = Database(db_url), Database(copy_url)
-    try:
-        yield one_by_one, setwise
-    finally:
-        await one_by_one.dispose()
-        await setwise.dispose()
-        await asyncio.to_thread(templates.drop, copy_url)
+    async with database_copy(request, db_url) as copy_url:
+        one_by_one, setwise = Database(db_url), Database(copy_url)
+        try:
+            yield one_by_one, setwise
+        finally:
+            await one_by_one.dispose()
+            await setwise.dispose()
 
 
 async def _portfolio_with_notices(db: Database) -> None:
     portfolio = generate(ACCOUNTS, SEED, AS_OF)
     await load(db, portfolio, CURRENCY)
-    async with db.transaction() as session:
-        rows = (
-            await session.execute(
-                delete(OutboxEvent)
-                .where(OutboxEvent.stream == str(Stream.LIFECYCLE))
-                .returning(OutboxEvent.id, OutboxEvent.event)
-            )
-        ).all()
-    events = [_incoming(event) for _, event in sorted(rows, key=lambda row: row[0])]
+    events = await take_lifecycle_events(db)
     async with db.transaction() as session:
         await step.apply_batch(session, events, currency=CURRENCY)
     ctx = context_on(AS_OF, CURRENCY)

@@ -10,6 +10,8 @@ import asyncio
 import os
 import shutil
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -128,3 +130,17 @@ class PostgresTemplates:
             asyncio.run(
                 _admin(self.base_url, f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
             )
+
+
+@asynccontextmanager
+async def database_copy(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[str]:
+    """A copy of the `db_url` fixture's database, on its backend, dropped afterwards: two
+    paths run from the same rows and their writes compared. No engine may be open on
+    `db_url` while it is copied."""
+    backend = request.node.callspec.params["db_url"]
+    templates: SqliteTemplates | PostgresTemplates = request.getfixturevalue(f"{backend}_templates")
+    copy_url = await templates.copy(db_url)
+    try:
+        yield copy_url
+    finally:
+        await asyncio.to_thread(templates.drop, copy_url)

@@ -18,7 +18,6 @@ event log's serial ids, and wall-clock times (`created_at`, `updated_at`,
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +39,7 @@ from shared.models import (
     UsageReport,
 )
 from tests.support.api import Harness, open_harness
-from tests.support.databases import PostgresTemplates, SqliteTemplates
+from tests.support.databases import database_copy
 from tests.support.factories import make_account, make_contract
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -207,21 +206,18 @@ async def twins(
     db_url: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[tuple[Harness, Database, list[Any]]]:
     """The API on the seeded database, a copy of it for the reference, and the requests."""
-    backend = request.node.callspec.params["db_url"]
-    templates: SqliteTemplates | PostgresTemplates = request.getfixturevalue(f"{backend}_templates")
     seeded = Database(db_url)
     try:
         ids = await _seed(seeded)
     finally:
         await seeded.dispose()
-    copy_url = await templates.copy(db_url)
-    reference = Database(copy_url)
-    try:
-        async with open_harness(db_url) as api:
-            yield api, reference, _requests(*ids)
-    finally:
-        await reference.dispose()
-        await asyncio.to_thread(templates.drop, copy_url)
+    async with database_copy(request, db_url) as copy_url:
+        reference = Database(copy_url)
+        try:
+            async with open_harness(db_url) as api:
+                yield api, reference, _requests(*ids)
+        finally:
+            await reference.dispose()
 
 
 async def test_usage_events_write_what_their_domain_service_writes(
